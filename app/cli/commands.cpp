@@ -1,0 +1,251 @@
+#include "app/cli/commands.h"
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "app/cli/npy.h"
+#include "core/error.h"
+#include "core/model/config.h"
+#include "core/runtime/backends.h"
+#include "core/runtime/generate.h"
+#include "core/runtime/model.h"
+#include "core/runtime/sequence.h"
+#include "core/tokenizer/tokenizer.h"
+
+namespace statescope::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error("cannot open " + path.string());
+    std::stringstream buf;
+    buf << in.rdbuf();
+    return buf.str();
+}
+
+Tokenizer load_tokenizer(const TokenizerSource& src) {
+    if (!src.tokenizer_file.empty()) return Tokenizer::from_file(src.tokenizer_file);
+    const fs::path path = fs::path(src.model_dir) / "tokenizer.json";
+    if (!fs::exists(path)) throw Error("no tokenizer: " + path.string() + " does not exist");
+    return Tokenizer::from_file(path);
+}
+
+std::string ids_json(const std::vector<std::int32_t>& ids) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+    return s + "]";
+}
+
+bool has_chat_template(const fs::path& dir) {
+    if (fs::exists(dir / "chat_template.jinja")) return true;
+    const fs::path cfg = dir / "tokenizer_config.json";
+    if (!fs::exists(cfg)) return false;
+    try {
+        return Config::load(cfg).has("chat_template");
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+std::vector<std::int32_t> parse_ids(const std::string& text, const std::string& what) {
+    std::vector<std::int32_t> ids;
+    std::string token;
+    std::size_t index = 0;
+    auto flush = [&] {
+        if (token.empty()) return;
+        std::size_t used = 0;
+        long long v = 0;
+        try {
+            v = std::stoll(token, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != token.size() || v < 0 || v > 0x7fffffff)
+            throw Error(what + ": entry " + std::to_string(index) + " (\"" + token + "\") is not a token id");
+        ids.push_back(static_cast<std::int32_t>(v));
+        ++index;
+        token.clear();
+    };
+    for (char c : text) {
+        if (c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+            flush();
+        } else {
+            token += c;
+        }
+    }
+    flush();
+    return ids;
+}
+
+int run_info(const InfoArgs& a) {
+    auto backend = make_backend("cpu");
+    const fs::path dir(a.model_dir);
+    WeightStore weights = [&] {
+        if (!fs::is_directory(dir)) throw Error("cannot load model: " + dir.string() + " is not a folder");
+        return WeightStore::open_dir(dir);
+    }();
+    ModelSpec spec = load_model_spec(dir, weights);
+    json kinds = json::array();
+    for (const auto& b : spec.blocks) kinds.push_back(b.kind_name());
+    json out = {
+        {"model_type", spec.model_type},
+        {"architecture", spec.architecture},
+        {"n_layers", spec.n_layers()},
+        {"layer_kinds", kinds},
+        {"d_model", spec.d_model},
+        {"vocab_size", spec.vocab_size},
+        {"n_params", spec.n_params},
+        {"weight_dtype", spec.weight_dtype},
+        {"tied_embeddings", spec.tied_embeddings},
+        {"has_tokenizer", fs::exists(dir / "tokenizer.json")},
+        {"has_chat_template", has_chat_template(dir)},
+    };
+    std::cout << out.dump(2) << "\n";
+    return 0;
+}
+
+int run_tokenize(const TokenizeArgs& a) {
+    Tokenizer tok = load_tokenizer(a.source);
+    if (a.text) {
+        std::cout << ids_json(tok.encode(*a.text, a.add_special_tokens)) << "\n";
+    } else if (a.text_file) {
+        std::cout << ids_json(tok.encode(read_file(*a.text_file), a.add_special_tokens)) << "\n";
+    } else {
+        std::ifstream in(*a.jsonl, std::ios::binary);
+        if (!in) throw Error("cannot open " + *a.jsonl);
+        std::string line, out;
+        std::size_t line_no = 0;
+        while (std::getline(in, line)) {
+            ++line_no;
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines carry no string
+            json v;
+            try {
+                v = json::parse(line);
+            } catch (const json::exception& e) {
+                throw Error(*a.jsonl + ":" + std::to_string(line_no) + ": not valid JSON: " + e.what());
+            }
+            if (!v.is_string()) throw Error(*a.jsonl + ":" + std::to_string(line_no) + ": expected a JSON string");
+            try {
+                out += ids_json(tok.encode(v.get<std::string>(), a.add_special_tokens)) + "\n";
+            } catch (const Error& e) {
+                throw Error(*a.jsonl + ":" + std::to_string(line_no) + ": " + e.what());
+            }
+        }
+        std::cout << out;
+    }
+    return 0;
+}
+
+int run_detokenize(const DetokenizeArgs& a) {
+    Tokenizer tok = load_tokenizer(a.source);
+    const auto ids = parse_ids(a.ids, "--ids");
+    std::cout << tok.decode(ids, a.skip_special_tokens);
+    std::cout.flush();
+    return 0;
+}
+
+int run_logits(const LogitsArgs& a) {
+    const auto ids = a.ids ? parse_ids(*a.ids, "--ids") : parse_ids(read_file(*a.ids_file), *a.ids_file);
+    if (ids.empty()) throw Error("logits: no token ids given");
+    const auto T = static_cast<std::int64_t>(ids.size());
+    auto backend = make_backend(a.backend);
+    auto model = Model::load(a.model_dir, *backend);
+    const std::int64_t V = model->spec().vocab_size;
+    Sequence seq(*model);
+    std::vector<float> all;
+    if (!a.decode_from) {
+        model->forward(seq, ids, LogitRows::All, &all);
+    } else {
+        const std::int64_t P = *a.decode_from;
+        if (P < 1 || P > T)
+            throw Error("--decode-from " + std::to_string(P) + " is outside 1.." + std::to_string(T) +
+                        " (the number of ids)");
+        std::vector<float> rows;
+        model->forward(seq, std::span(ids).first(std::size_t(P)), LogitRows::All, &rows);
+        all = std::move(rows);
+        all.reserve(std::size_t(T * V));
+        for (std::int64_t t = P; t < T; ++t) {
+            model->forward(seq, std::span(ids).subspan(std::size_t(t), 1), LogitRows::Last, &rows);
+            all.insert(all.end(), rows.begin(), rows.end());
+        }
+    }
+    write_npy_f32(a.out, all, {T, V});
+    return 0;
+}
+
+int run_generate(const GenerateArgs& a) {
+    auto backend = make_backend(a.backend);
+    auto model = Model::load(a.model_dir, *backend);
+    std::optional<Tokenizer> tok;
+    const fs::path tok_path = fs::path(a.model_dir) / "tokenizer.json";
+    if (fs::exists(tok_path)) tok = Tokenizer::from_file(tok_path);
+    std::vector<std::int32_t> prompt;
+    if (a.prompt) {
+        if (!tok) throw Error("generate --prompt needs a tokenizer, and " + tok_path.string() + " does not exist (use --ids)");
+        prompt = tok->encode(*a.prompt, true);
+    } else {
+        prompt = parse_ids(*a.ids, "--ids");
+    }
+    if (prompt.empty()) throw Error("generate: the prompt is empty");
+    GenerateOptions opts;
+    opts.max_new_tokens = a.max_new;
+    opts.stop_ids = model->spec().eos_token_ids;
+    const fs::path gen_cfg = fs::path(a.model_dir) / "generation_config.json";
+    if (fs::exists(gen_cfg)) {
+        auto ids = Config::load(gen_cfg).get_int_list("eos_token_id");
+        if (!ids.empty()) opts.stop_ids = ids;
+    }
+    Sequence seq(*model);
+    std::vector<std::int32_t> out_ids;
+    // Stream text as it comes unless JSON was asked for. Decoding the whole tail each time keeps
+    // multi-byte characters split across tokens intact.
+    std::string printed;
+    auto on_token = [&](std::int32_t id) {
+        if (a.json || !tok) return true;
+        std::vector<std::int32_t> so_far = out_ids;
+        std::string text = tok->decode(so_far);
+        if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0 &&
+            text.find("\xEF\xBF\xBD", printed.size()) == std::string::npos) {
+            std::cout << text.substr(printed.size()) << std::flush;
+            printed = text;
+        }
+        return true;
+    };
+    GenerateStats stats = generate_greedy(*model, seq, prompt, opts, on_token, &out_ids);
+    const std::string text = tok ? tok->decode(out_ids) : "";
+    if (a.json) {
+        json out = {
+            {"prompt_ids", prompt},
+            {"ids", out_ids},
+            {"prompt_tokens", stats.prompt_tokens},
+            {"generated_tokens", stats.generated_tokens},
+            {"stopped_by_eos", stats.stopped_by_eos},
+            {"time_to_first_token_s", stats.time_to_first_token},
+            {"prefill_tokens_per_s", stats.prefill_seconds > 0 ? stats.prompt_tokens / stats.prefill_seconds : 0.0},
+            {"decode_tokens_per_s",
+             stats.decode_seconds > 0 ? (stats.generated_tokens - 1) / stats.decode_seconds : 0.0},
+            {"backend", backend->name()},
+        };
+        if (tok) out["text"] = text;
+        std::cout << out.dump(2) << "\n";
+    } else if (tok) {
+        if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0)
+            std::cout << text.substr(printed.size());
+        std::cout << "\n";
+    } else {
+        std::cout << ids_json(out_ids) << "\n";
+    }
+    return 0;
+}
+
+}  // namespace statescope::cli

@@ -1,0 +1,54 @@
+// statescope-cli verbs. Each returns the process exit code and throws statescope::Error on bad input.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace statescope::cli {
+
+struct TokenizerSource {
+    std::string model_dir;       // --model DIR: DIR/tokenizer.json
+    std::string tokenizer_file;  // --tokenizer FILE
+};
+
+struct InfoArgs {
+    std::string model_dir;
+};
+struct TokenizeArgs {
+    TokenizerSource source;
+    std::optional<std::string> text, text_file, jsonl;
+    bool add_special_tokens = true;
+};
+struct DetokenizeArgs {
+    TokenizerSource source;
+    std::string ids;
+    bool skip_special_tokens = false;
+};
+struct LogitsArgs {
+    std::string model_dir;
+    std::optional<std::string> ids, ids_file;
+    std::optional<std::int64_t> decode_from;
+    std::string backend = "cpu";
+    std::string out;
+};
+struct GenerateArgs {
+    std::string model_dir;
+    std::optional<std::string> prompt, ids;
+    std::int64_t max_new = 64;
+    bool greedy = true;
+    bool json = false;
+    std::string backend = "cpu";
+};
+
+int run_info(const InfoArgs& a);
+int run_tokenize(const TokenizeArgs& a);
+int run_detokenize(const DetokenizeArgs& a);
+int run_logits(const LogitsArgs& a);
+int run_generate(const GenerateArgs& a);
+
+// "1,2, 3" or "1 2\n3" -> ids; Error naming the bad entry.
+std::vector<std::int32_t> parse_ids(const std::string& text, const std::string& what);
+
+}  // namespace statescope::cli

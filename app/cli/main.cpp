@@ -1,0 +1,111 @@
+// statescope-cli: the engine for scripts, tests and benchmarks (docs/DESIGN.md §7). Machine-readable
+// output on stdout (JSON, or .npy files); errors are one line on stderr and a non-zero exit code.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "app/cli/commands.h"
+#include "core/error.h"
+
+using namespace statescope;
+using namespace statescope::cli;
+
+namespace {
+
+void add_tokenizer_source(CLI::App* cmd, TokenizerSource& src) {
+    auto* m = cmd->add_option("--model", src.model_dir, "checkpoint folder holding tokenizer.json");
+    auto* t = cmd->add_option("--tokenizer", src.tokenizer_file, "a tokenizer.json file");
+    m->excludes(t);
+    cmd->callback([m, t] {
+        if (m->count() == 0 && t->count() == 0) throw CLI::ValidationError("--model or --tokenizer is required");
+    });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"statescope-cli: run and inspect state-space and hybrid language models"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "statescope-cli 0.1.0");
+
+    InfoArgs info;
+    auto* c_info = app.add_subcommand("info", "describe a checkpoint folder as JSON");
+    c_info->add_option("--model", info.model_dir, "checkpoint folder")->required();
+
+    TokenizeArgs tok;
+    auto* c_tok = app.add_subcommand("tokenize", "text -> JSON array of token ids");
+    add_tokenizer_source(c_tok, tok.source);
+    auto* o_text = c_tok->add_option("--text", tok.text, "the text");
+    auto* o_file = c_tok->add_option("--text-file", tok.text_file, "a file whose whole content is the text");
+    auto* o_jsonl = c_tok->add_option("--jsonl", tok.jsonl, "one JSON string per line; one id array per output line");
+    o_text->excludes(o_file)->excludes(o_jsonl);
+    o_file->excludes(o_jsonl);
+    c_tok->add_flag("!--no-special-tokens", tok.add_special_tokens,
+                    "do not apply the post-processor's special tokens (HF add_special_tokens=False)");
+
+    DetokenizeArgs detok;
+    auto* c_detok = app.add_subcommand("detokenize", "token ids -> text");
+    add_tokenizer_source(c_detok, detok.source);
+    c_detok->add_option("--ids", detok.ids, "ids separated by commas")->required();
+    c_detok->add_flag("--skip-special-tokens", detok.skip_special_tokens, "drop special tokens");
+
+    LogitsArgs lg;
+    auto* c_lg = app.add_subcommand("logits", "logits of every position as float32 .npy [T, V]");
+    c_lg->add_option("--model", lg.model_dir, "checkpoint folder")->required();
+    auto* o_ids = c_lg->add_option("--ids", lg.ids, "ids separated by commas");
+    auto* o_ids_file = c_lg->add_option("--ids-file", lg.ids_file, "a file of ids separated by whitespace or commas");
+    o_ids->excludes(o_ids_file);
+    c_lg->add_option("--decode-from", lg.decode_from,
+                     "prefill the first P tokens at once, then feed every later token alone");
+    c_lg->add_option("--backend", lg.backend, "cpu (cuda when built with it)");
+    c_lg->add_option("--out", lg.out, "output .npy file")->required();
+
+    GenerateArgs gen;
+    auto* c_gen = app.add_subcommand("generate", "greedy continuation of a prompt");
+    c_gen->add_option("--model", gen.model_dir, "checkpoint folder")->required();
+    auto* o_prompt = c_gen->add_option("--prompt", gen.prompt, "prompt text (tokenized with the model's tokenizer)");
+    auto* o_gids = c_gen->add_option("--ids", gen.ids, "prompt ids separated by commas");
+    o_prompt->excludes(o_gids);
+    c_gen->add_option("--max-new", gen.max_new, "tokens to generate (default 64)");
+    c_gen->add_flag("--greedy", gen.greedy, "greedy decoding (the only mode until sampling lands)");
+    c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
+    c_gen->add_option("--backend", gen.backend, "cpu (cuda when built with it)");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        std::cout << app.help();
+        return 0;
+    } catch (const CLI::CallForVersion& e) {
+        std::cout << e.what() << "\n";
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        // One line naming what is wrong, as for every other error.
+        std::string sub = app.get_subcommands().empty() ? "" : app.get_subcommands().front()->get_name() + ": ";
+        std::cerr << "statescope-cli: " << sub << e.what() << " (see --help)\n";
+        return 2;
+    }
+    try {
+        if (c_info->parsed()) return run_info(info);
+        if (c_tok->parsed()) {
+            if (!tok.text && !tok.text_file && !tok.jsonl) throw Error("tokenize: give --text, --text-file or --jsonl");
+            return run_tokenize(tok);
+        }
+        if (c_detok->parsed()) return run_detokenize(detok);
+        if (c_lg->parsed()) {
+            if (!lg.ids && !lg.ids_file) throw Error("logits: give --ids or --ids-file");
+            return run_logits(lg);
+        }
+        if (c_gen->parsed()) {
+            if (!gen.prompt && !gen.ids) throw Error("generate: give --prompt or --ids");
+            return run_generate(gen);
+        }
+    } catch (const std::exception& e) {
+        std::string msg = e.what();
+        for (auto& ch : msg)
+            if (ch == '\n') ch = ' ';
+        std::cerr << "statescope-cli: " << msg << "\n";
+        return 1;
+    }
+    return 1;
+}

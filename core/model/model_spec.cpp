@@ -1,0 +1,56 @@
+#include "core/model/model_spec.h"
+
+#include <utility>
+
+#include "core/error.h"
+#include "core/model/adapters/adapter.h"
+
+namespace statescope {
+
+namespace {
+
+// Adding a model_type: one adapter file in adapters/ and one line here.
+constexpr std::pair<const char*, adapters::BuildFn> kAdapters[] = {
+    {"mamba", adapters::build_mamba},
+    {"falcon_mamba", adapters::build_mamba},
+    {"mamba2", adapters::build_mamba2},
+};
+
+}  // namespace
+
+const char* BlockSpec::kind_name() const {
+    switch (kind) {
+        case MixerKind::Mamba1: return "mamba1";
+        case MixerKind::Mamba2: return "mamba2";
+    }
+    return "?";
+}
+
+std::vector<std::string> supported_model_types() {
+    std::vector<std::string> out;
+    for (const auto& [name, fn] : kAdapters) out.emplace_back(name);
+    return out;
+}
+
+ModelSpec build_model_spec(const Config& config, const WeightStore& weights, const std::filesystem::path& dir) {
+    const std::string type = config.get_string("model_type");
+    for (const auto& [name, fn] : kAdapters) {
+        if (type == name) {
+            ModelSpec spec = fn(config, weights);
+            spec.dir = dir;
+            return spec;
+        }
+    }
+    std::string list;
+    for (const auto& [name, fn] : kAdapters) list += (list.empty() ? "" : ", ") + std::string(name);
+    throw Error(config.source() + ": model_type \"" + type + "\" is not supported (supported: " + list + ")");
+}
+
+ModelSpec load_model_spec(const std::filesystem::path& dir, const WeightStore& weights) {
+    const auto path = dir / "config.json";
+    if (!std::filesystem::exists(path))
+        throw Error("cannot load model: " + dir.string() + " has no config.json");
+    return build_model_spec(Config::load(path), weights, dir);
+}
+
+}  // namespace statescope

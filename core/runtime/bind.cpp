@@ -1,0 +1,26 @@
+#include <cmath>
+
+#include "core/error.h"
+#include "core/runtime/mixer.h"
+
+namespace statescope {
+
+BoundWeight bind_matrix(const WeightStore& store, const std::string& name, kernels::Backend& backend) {
+    const TensorInfo& t = store.get(name);
+    if (t.shape.empty()) throw Error("cannot load model: tensor \"" + name + "\" is a scalar, expected a matrix");
+    kernels::Weight host;
+    host.data = t.data;
+    host.dtype = t.weight_dtype();
+    host.rows = t.shape[0];
+    host.cols = t.shape[0] == 0 ? 0 : t.numel() / t.shape[0];
+    BoundWeight out;
+    out.w = backend.upload(host, &out.keep);
+    return out;
+}
+
+std::unique_ptr<kernels::Buffer> bind_f32(const WeightStore& store, const std::string& name,
+                                          kernels::Backend& backend) {
+    return upload_f32(backend, store.get(name).to_f32());
+}
+
+}  // namespace statescope

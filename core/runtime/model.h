@@ -1,0 +1,71 @@
+// A loaded model: its ModelSpec, its weights bound to one backend, and the forward pass over a Sequence.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/model/model_spec.h"
+#include "core/model/safetensors.h"
+#include "core/runtime/mixer.h"
+#include "core/runtime/observer.h"
+#include "core/runtime/workspace.h"
+#include "kernels/backend.h"
+
+namespace statescope {
+
+class Sequence;
+
+// Which rows of logits a forward call returns.
+enum class LogitRows { None, Last, All };
+
+// Called between prefill chunks with (tokens done, tokens total); return false to stop.
+using ProgressFn = std::function<bool(std::int64_t done, std::int64_t total)>;
+
+class Model {
+public:
+    // Loads DIR (config.json + safetensors) onto `backend`, which must outlive the model.
+    static std::unique_ptr<Model> load(const std::filesystem::path& dir, kernels::Backend& backend);
+    ~Model();
+
+    const ModelSpec& spec() const { return spec_; }
+    kernels::Backend& backend() const { return backend_; }
+    const WeightStore& weights() const { return weights_; }
+
+    // Runs ids[0..T) through the model, continuing `seq` (its state and position advance by T).
+    // logits (host) receives [rows, vocab_size] fp32 for the requested rows.
+    void forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows, std::vector<float>* logits);
+
+    // forward() over `ids` in chunks of `chunk` tokens, reporting progress between chunks. Returns false
+    // when progress asked to stop (the sequence then holds the tokens done so far). Logits of the last
+    // token go to `last_logits` when it is not null.
+    bool prefill(Sequence& seq, std::span<const std::int32_t> ids, std::int64_t chunk, const ProgressFn& progress,
+                 std::vector<float>* last_logits);
+
+    void add_observer(Observer* o) { observers_.push_back(o); }
+    void remove_observer(Observer* o);
+
+    // State buffer sizes (floats) per layer, for Sequence.
+    std::vector<std::vector<std::size_t>> state_layout() const;
+
+private:
+    Model(ModelSpec spec, WeightStore weights, kernels::Backend& backend);
+
+    struct Block {
+        std::unique_ptr<kernels::Buffer> norm;
+        std::unique_ptr<Mixer> mixer;
+    };
+    ModelSpec spec_;
+    WeightStore weights_;
+    kernels::Backend& backend_;
+    BoundWeight embedding_, lm_head_;
+    std::unique_ptr<kernels::Buffer> final_norm_;
+    std::vector<Block> blocks_;
+    Workspace ws_;
+    std::vector<Observer*> observers_;
+};
+
+}  // namespace statescope

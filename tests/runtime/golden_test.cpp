@@ -1,0 +1,218 @@
+// Every supported model_type against the transformers references in tests/data/golden (float64 reference,
+// fp32 engine): one-pass logits, incremental decode from several prefill lengths, the residual stream at
+// every layer through the observer hooks, and greedy continuations.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "core/model/safetensors.h"
+#include "core/runtime/backends.h"
+#include "core/runtime/generate.h"
+#include "core/runtime/model.h"
+#include "core/runtime/sequence.h"
+#include "core/tokenizer/tokenizer.h"
+
+namespace statescope {
+namespace {
+
+const std::filesystem::path kGolden = std::filesystem::path(STATESCOPE_TEST_DATA) / "golden";
+
+// The golden README's criterion: max |a - b| / max |b| over a row.
+double row_rel_error(const float* a, const float* b, std::int64_t n) {
+    double diff = 0, scale = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
+        scale = std::max(scale, std::fabs(double(b[i])));
+    }
+    return diff / std::max(scale, 1e-30);
+}
+
+struct Golden {
+    std::vector<std::int32_t> input_ids;
+    std::vector<float> logits;  // [rows, V]: all T rows, or the last 4 (mamba-neox)
+    std::int64_t logit_rows = 0;
+    std::vector<std::int64_t> argmax;  // every row (tokenizer cases)
+    std::vector<float> hidden;         // [L+1, T, D]
+    std::vector<std::int64_t> hidden_shape;
+    std::vector<std::int32_t> greedy;
+    nlohmann::json meta;
+};
+
+Golden load_golden(const std::string& name) {
+    Golden g;
+    auto file = SafetensorsFile::open(kGolden / name / "golden.safetensors");
+    for (auto id : file.find("input_ids")->to_i64()) g.input_ids.push_back(static_cast<std::int32_t>(id));
+    const TensorInfo* logits = file.find("logits");
+    g.logits = logits->to_f32();
+    g.logit_rows = logits->shape[0];
+    if (const TensorInfo* am = file.find("logits_argmax")) g.argmax = am->to_i64();
+    const TensorInfo* hidden = file.find("hidden_states");
+    g.hidden = hidden->to_f32();
+    g.hidden_shape = hidden->shape;
+    for (auto id : file.find("greedy_ids")->to_i64()) g.greedy.push_back(static_cast<std::int32_t>(id));
+    std::ifstream in(kGolden / name / "golden.json");
+    g.meta = nlohmann::json::parse(in);
+    return g;
+}
+
+// Records the residual stream entering each layer and after the final norm.
+class ResidualRecorder : public Observer {
+public:
+    bool wants(std::string_view point) const override {
+        return point.ends_with(".resid_pre") || point == "final_norm";
+    }
+    void on_capture(const Capture& c, kernels::Backend& backend) override {
+        std::vector<float> host(std::size_t(c.shape[0] * c.shape[1]));
+        backend.copy_to_host(c.data, host.data(), host.size() * sizeof(float));
+        captures[std::string(c.point)] = std::move(host);
+    }
+    std::map<std::string, std::vector<float>> captures;
+};
+
+class GoldenModel : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        backend_ = make_backend("cpu");
+        model_ = Model::load(kGolden / GetParam(), *backend_);
+        golden_ = load_golden(GetParam());
+    }
+    // Compares logits rows for positions [first, T) against the reference rows that exist.
+    void expect_rows_match(const std::vector<float>& logits, std::int64_t first, const std::string& what) {
+        const std::int64_t V = model_->spec().vocab_size, T = std::int64_t(golden_.input_ids.size());
+        const std::int64_t ref_first = T - golden_.logit_rows;
+        for (std::int64_t t = std::max(first, ref_first); t < T; ++t) {
+            const float* got = logits.data() + (t - first) * V;
+            const float* want = golden_.logits.data() + (t - ref_first) * V;
+            // 1e-4: the golden README's bound for an fp32 engine against the float64 reference.
+            EXPECT_LE(row_rel_error(got, want, V), 1e-4) << what << ", position " << t;
+        }
+        for (std::int64_t t = first; t < std::int64_t(golden_.argmax.size()); ++t) {
+            std::span<const float> row(logits.data() + (t - first) * V, std::size_t(V));
+            EXPECT_EQ(argmax(row), golden_.argmax[t]) << what << ", argmax at position " << t;
+        }
+    }
+    std::unique_ptr<kernels::Backend> backend_;
+    std::unique_ptr<Model> model_;
+    Golden golden_;
+};
+
+TEST_P(GoldenModel, OnePassLogitsMatch) {
+    Sequence seq(*model_);
+    std::vector<float> logits;
+    model_->forward(seq, golden_.input_ids, LogitRows::All, &logits);
+    ASSERT_EQ(logits.size(), golden_.input_ids.size() * std::size_t(model_->spec().vocab_size));
+    expect_rows_match(logits, 0, "one pass");
+    EXPECT_EQ(seq.position(), std::int64_t(golden_.input_ids.size()));
+}
+
+TEST_P(GoldenModel, IncrementalDecodeMatchesOnePass) {
+    const std::int64_t T = std::int64_t(golden_.input_ids.size());
+    std::set<std::int64_t> prefixes = {1, 2, 3, T / 3, T / 2, T - 5, T - 1};
+    for (std::int64_t P : prefixes) {
+        if (P < 1 || P >= T) continue;
+        Sequence seq(*model_);
+        std::vector<float> all, rows;
+        std::span<const std::int32_t> ids(golden_.input_ids);
+        model_->forward(seq, ids.first(std::size_t(P)), LogitRows::All, &all);
+        for (std::int64_t t = P; t < T; ++t) {
+            model_->forward(seq, ids.subspan(std::size_t(t), 1), LogitRows::Last, &rows);
+            all.insert(all.end(), rows.begin(), rows.end());
+        }
+        expect_rows_match(all, 0, "prefill " + std::to_string(P) + " then decode");
+    }
+}
+
+TEST_P(GoldenModel, ChunkedPrefillAndSnapshotsMatch) {
+    const std::int64_t T = std::int64_t(golden_.input_ids.size());
+    const std::int64_t V = model_->spec().vocab_size;
+    Sequence seq(*model_);
+    std::vector<float> last;
+    std::int64_t calls = 0;
+    ASSERT_TRUE(model_->prefill(seq, golden_.input_ids, 7, [&](std::int64_t, std::int64_t) { return ++calls > 0; },
+                                &last));
+    EXPECT_EQ(calls, (T + 6) / 7);
+    std::vector<float> padded(std::size_t((T - 1) * V), 0.0f);
+    padded.insert(padded.end(), last.begin(), last.end());
+    expect_rows_match(padded, 0, "chunked prefill (7 tokens per chunk), last row");
+
+    // Restoring a snapshot taken after P tokens and feeding the rest equals the one-pass rows.
+    const std::int64_t P = T / 2;
+    Sequence a(*model_);
+    std::span<const std::int32_t> ids(golden_.input_ids);
+    model_->forward(a, ids.first(std::size_t(P)), LogitRows::None, nullptr);
+    SequenceSnapshot snap = a.snapshot();
+    model_->forward(a, ids.subspan(std::size_t(P)), LogitRows::None, nullptr);  // move on, then go back
+    a.restore(snap);
+    EXPECT_EQ(a.position(), P);
+    std::vector<float> rest;
+    model_->forward(a, ids.subspan(std::size_t(P)), LogitRows::All, &rest);
+    std::vector<float> full(std::size_t(P * V), 0.0f);
+    full.insert(full.end(), rest.begin(), rest.end());
+    expect_rows_match(full, 0, "after restoring a snapshot at " + std::to_string(P));
+}
+
+TEST_P(GoldenModel, ResidualStreamMatchesHiddenStates) {
+    ResidualRecorder rec;
+    model_->add_observer(&rec);
+    Sequence seq(*model_);
+    model_->forward(seq, golden_.input_ids, LogitRows::All, nullptr);
+    model_->remove_observer(&rec);
+    const std::int64_t L = model_->spec().n_layers(), T = golden_.hidden_shape[1], D = golden_.hidden_shape[2];
+    ASSERT_EQ(golden_.hidden_shape[0], L + 1);
+    ASSERT_EQ(T, std::int64_t(golden_.input_ids.size()));
+    // HF: hidden_states[i] enters layer i for i < L; the last entry is after the final norm.
+    for (std::int64_t i = 0; i <= L; ++i) {
+        const std::string point = i < L ? "layer." + std::to_string(i) + ".resid_pre" : "final_norm";
+        ASSERT_TRUE(rec.captures.count(point)) << point;
+        const auto& got = rec.captures[point];
+        for (std::int64_t t = 0; t < T; ++t) {
+            const float* want = golden_.hidden.data() + (i * T + t) * D;
+            EXPECT_LE(row_rel_error(got.data() + t * D, want, D), 1e-4) << point << " position " << t;
+        }
+    }
+}
+
+TEST_P(GoldenModel, GreedyIdsMatch) {
+    Sequence seq(*model_);
+    GenerateOptions opts;
+    opts.max_new_tokens = std::int64_t(golden_.greedy.size());
+    opts.stop_ids = model_->spec().eos_token_ids;
+    std::vector<std::int32_t> out;
+    generate_greedy(*model_, seq, golden_.input_ids, opts, nullptr, &out);
+    EXPECT_EQ(out, golden_.greedy);
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, GoldenModel,
+                         ::testing::Values("mamba-tiny", "falcon_mamba-tiny", "mamba2-tiny", "mamba-neox"),
+                         [](const auto& info) {
+                             std::string s = info.param;
+                             std::replace(s.begin(), s.end(), '-', '_');
+                             return s;
+                         });
+
+// mamba-neox end to end: prompt text -> ids (real GPT-NeoX tokenizer) -> greedy ids -> text.
+TEST(GoldenNeox, PromptTextToGreedyText) {
+    const auto dir = kGolden / "mamba-neox";
+    auto backend = make_backend("cpu");
+    auto model = Model::load(dir, *backend);
+    Golden g = load_golden("mamba-neox");
+    Tokenizer tok = Tokenizer::from_file(dir / "tokenizer.json");
+    const auto ids = tok.encode(g.meta["prompt"].get<std::string>());
+    EXPECT_EQ(ids, g.input_ids);
+    Sequence seq(*model);
+    GenerateOptions opts;
+    opts.max_new_tokens = std::int64_t(g.greedy.size());
+    opts.stop_ids = model->spec().eos_token_ids;
+    std::vector<std::int32_t> out;
+    generate_greedy(*model, seq, ids, opts, nullptr, &out);
+    EXPECT_EQ(out, g.greedy);
+    EXPECT_EQ(tok.decode(out), g.meta["greedy_text"].get<std::string>());
+}
+
+}  // namespace
+}  // namespace statescope

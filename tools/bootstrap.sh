@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Set up, build and run Statescope on Debian 12 from a fresh clone. Idempotent: a second run installs
+# nothing and rebuilds only what changed.
+#
+#   tools/bootstrap.sh run    install what is missing, build, start the studio (today: the CLI on the
+#                             bundled tiny model, until the GUI lands)
+#   tools/bootstrap.sh test   install what is missing, build, run the whole test suite through ctest
+#                             (including the fuzz targets for a bounded time when clang is there)
+set -euo pipefail
+
+mode="${1:-run}"
+case "$mode" in run|test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+build="${STATESCOPE_BUILD_DIR:-$root/build}"
+jobs="$(nproc 2>/dev/null || echo 2)"
+
+# Debian packages, each for one job (see cmake/Dependencies.cmake).
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  nlohmann-json3-dev      # JSON: config.json, tokenizer.json, CLI output
+  libpcre2-dev            # Unicode regex for pre-tokenizers
+  libutf8proc-dev         # NFC/NFKC normalization
+  libcli11-dev            # command-line parsing
+  libopenblas-dev         # sgemm for prefill
+  libgtest-dev            # tests
+  libbenchmark-dev        # benchmarks
+)
+if [ "$mode" = test ]; then
+  packages+=(clang libclang-rt-14-dev libomp-dev)   # libFuzzer + sanitizers (and OpenMP for clang) for the fuzz targets
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "statescope: installing ${missing[*]}"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j "$jobs"
+
+if [ "$mode" = run ]; then
+  demo="$root/tests/data/golden/mamba-neox"
+  echo "== statescope-cli info --model $demo"
+  "$build/app/statescope-cli" info --model "$demo"
+  echo "== statescope-cli generate (a Mamba with random weights and the real GPT-NeoX tokenizer: the text is noise)"
+  "$build/app/statescope-cli" generate --model "$demo" --prompt "Once upon a time" --max-new 12
+  exit 0
+fi
+
+ctest --test-dir "$build" --output-on-failure -j "$jobs"
+
+# Fuzz targets: a separate clang build with libFuzzer + ASan/UBSan, each target run for a bounded time.
+if command -v clang++ >/dev/null 2>&1; then
+  fuzz_build="${build}-fuzz"
+  cmake -S "$root" -B "$fuzz_build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DSTATESCOPE_FUZZ=ON -DSTATESCOPE_TESTS=ON -DSTATESCOPE_BENCH=OFF -DSTATESCOPE_ONLY_FUZZ=ON
+  cmake --build "$fuzz_build" -j "$jobs"
+  ctest --test-dir "$fuzz_build" --output-on-failure -L fuzz
+else
+  echo "statescope: clang++ not found; fuzz targets skipped" >&2
+  exit 1
+fi
