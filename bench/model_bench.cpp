@@ -38,7 +38,7 @@ double measure_read_bandwidth() {
     for (int r = 0; r < 5; ++r) {
         const auto t0 = Clock::now();
         float s = 0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
+#pragma omp parallel for simd reduction(+ : s) schedule(static)
         for (std::size_t i = 0; i < n; ++i) s += a[i];
         const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
         if (s < 0) std::cerr << s;  // keeps the loop
@@ -76,13 +76,14 @@ int main(int argc, char** argv) {
         const auto shape = bench::shape_by_name(shape_name);
         const bool temp = dir.empty();
         const std::filesystem::path ckpt =
-            temp ? std::filesystem::temp_directory_path() / ("statescope-bench-" + shape_name + "-" + dtype_name) : dir;
+            temp ? std::filesystem::temp_directory_path() / ("statescope-bench-" + shape_name + "-" + dtype_name)
+                 : std::filesystem::path(dir);
         const std::int64_t params = bench::write_random_checkpoint(ckpt, shape, dtype, 1234);
         auto backend = make_backend(backend_name);
         auto model = Model::load(ckpt, *backend);
         const double weight_bytes = double(model->weights().total_bytes());
 
-        std::vector<std::int32_t> ids(std::size_t(prompt));
+        std::vector<std::int32_t> ids(static_cast<std::size_t>(prompt), 0);
         for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int32_t((i * 7919 + 13) % 50000);
         std::vector<double> prefill_tps, decode_tps;
         std::size_t state_bytes = 0;
