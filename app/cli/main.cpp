@@ -71,6 +71,19 @@ int main(int argc, char** argv) {
     c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
     c_gen->add_option("--backend", gen.backend, "cpu (cuda when built with it)");
 
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string verb = argv[1];
+        std::string verbs;
+        bool known = false;
+        for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+            verbs += (verbs.empty() ? "" : ", ") + sub->get_name();
+            known = known || sub->get_name() == verb;
+        }
+        if (!known) {
+            std::cerr << "statescope-cli: unknown command \"" << verb << "\" (commands: " << verbs << ")\n";
+            return 2;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {

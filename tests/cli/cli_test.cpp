@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 const fs::path kData(STATESCOPE_TEST_DATA);
 const fs::path kGolden = kData / "golden";
 
-struct Run {
+struct CliRun {
     int code = -1;
     std::string out, err;
 };
@@ -38,11 +38,11 @@ std::string quote(const std::string& s) {
 
 class Cli : public ::testing::Test {
 protected:
-    Run run(const std::vector<std::string>& args) {
+    CliRun run(const std::vector<std::string>& args) {
         std::string cmd = quote(STATESCOPE_CLI);
         for (const auto& a : args) cmd += " " + quote(a);
         cmd += " >" + quote((tmp_.path() / "out").string()) + " 2>" + quote((tmp_.path() / "err").string());
-        Run r;
+        CliRun r;
         int status = std::system(cmd.c_str());
         r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         r.out = slurp(tmp_.path() / "out");
@@ -80,7 +80,7 @@ std::string golden_ids_csv(const std::string& model) {
 }
 
 TEST_F(Cli, InfoDescribesTheCheckpoint) {
-    Run r = run({"info", "--model", (kGolden / "mamba2-tiny").string()});
+    CliRun r = run({"info", "--model", (kGolden / "mamba2-tiny").string()});
     ASSERT_EQ(r.code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
     auto cfg = nlohmann::json::parse(slurp(kGolden / "mamba2-tiny" / "config.json"));
@@ -94,22 +94,23 @@ TEST_F(Cli, InfoDescribesTheCheckpoint) {
     EXPECT_EQ(j["weight_dtype"], "F32");
     EXPECT_GT(j["n_params"].get<std::int64_t>(), 0);
     EXPECT_EQ(j["has_tokenizer"], false);
-    Run neox = run({"info", "--model", (kGolden / "mamba-neox").string()});
+    CliRun neox = run({"info", "--model", (kGolden / "mamba-neox").string()});
     EXPECT_EQ(nlohmann::json::parse(neox.out)["has_tokenizer"], true);
 }
 
 TEST_F(Cli, LogitsOnePassAndDecodeFromAgree) {
     const std::string ids = golden_ids_csv("mamba2-tiny");
-    Run a = run({"logits", "--model", (kGolden / "mamba2-tiny").string(), "--ids", ids, "--out", tmp("a.npy").string()});
+    CliRun a = run({"logits", "--model", (kGolden / "mamba2-tiny").string(), "--ids", ids, "--out", tmp("a.npy").string()});
     ASSERT_EQ(a.code, 0) << a.err;
     std::ofstream(tmp("ids.txt")) << ids << "\n";  // --ids-file with commas and a newline
-    Run b = run({"logits", "--model", (kGolden / "mamba2-tiny").string(), "--ids-file", tmp("ids.txt").string(),
+    CliRun b = run({"logits", "--model", (kGolden / "mamba2-tiny").string(), "--ids-file", tmp("ids.txt").string(),
                  "--decode-from", "5", "--out", tmp("b.npy").string()});
     ASSERT_EQ(b.code, 0) << b.err;
     std::vector<std::int64_t> sa, sb;
     auto la = read_npy(tmp("a.npy"), sa);
     auto lb = read_npy(tmp("b.npy"), sb);
-    auto ref = SafetensorsFile::open(kGolden / "mamba2-tiny" / "golden.safetensors").find("logits");
+    const auto golden = SafetensorsFile::open(kGolden / "mamba2-tiny" / "golden.safetensors");
+    const TensorInfo* ref = golden.find("logits");
     EXPECT_EQ(sa, ref->shape);
     EXPECT_EQ(sb, ref->shape);
     auto want = ref->to_f32();
@@ -128,7 +129,7 @@ TEST_F(Cli, TokenizeJsonlOneArrayPerLine) {
     std::ofstream in(tmp("in.jsonl"));
     for (const auto& c : cases) in << c["text"].dump() << "\n";
     in.close();
-    Run r = run({"tokenize", "--tokenizer", (kGolden / "mamba-neox" / "tokenizer.json").string(), "--jsonl",
+    CliRun r = run({"tokenize", "--tokenizer", (kGolden / "mamba-neox" / "tokenizer.json").string(), "--jsonl",
                  tmp("in.jsonl").string()});
     ASSERT_EQ(r.code, 0) << r.err;
     std::stringstream lines(r.out);
@@ -143,19 +144,19 @@ TEST_F(Cli, TokenizeJsonlOneArrayPerLine) {
 }
 
 TEST_F(Cli, TokenizeTextAndDetokenize) {
-    Run t = run({"tokenize", "--model", (kGolden / "mamba-neox").string(), "--text", "Hello world"});
+    CliRun t = run({"tokenize", "--model", (kGolden / "mamba-neox").string(), "--text", "Hello world"});
     ASSERT_EQ(t.code, 0) << t.err;
     EXPECT_EQ(t.out, "[12092,1533]\n");
-    Run d = run({"detokenize", "--model", (kGolden / "mamba-neox").string(), "--ids", "12092,1533"});
+    CliRun d = run({"detokenize", "--model", (kGolden / "mamba-neox").string(), "--ids", "12092,1533"});
     ASSERT_EQ(d.code, 0) << d.err;
     EXPECT_EQ(d.out, "Hello world");
     std::ofstream(tmp("t.txt"), std::ios::binary) << "Hello world";
-    Run f = run({"tokenize", "--model", (kGolden / "mamba-neox").string(), "--text-file", tmp("t.txt").string()});
+    CliRun f = run({"tokenize", "--model", (kGolden / "mamba-neox").string(), "--text-file", tmp("t.txt").string()});
     EXPECT_EQ(f.out, "[12092,1533]\n");
 }
 
 TEST_F(Cli, GenerateGreedyMatchesGolden) {
-    Run r = run({"generate", "--model", (kGolden / "mamba-tiny").string(), "--ids", golden_ids_csv("mamba-tiny"),
+    CliRun r = run({"generate", "--model", (kGolden / "mamba-tiny").string(), "--ids", golden_ids_csv("mamba-tiny"),
                  "--max-new", "16", "--greedy", "--json"});
     ASSERT_EQ(r.code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
@@ -167,14 +168,14 @@ TEST_F(Cli, GenerateGreedyMatchesGolden) {
 
 TEST_F(Cli, GeneratePromptTextStreams) {
     auto meta = nlohmann::json::parse(slurp(kGolden / "mamba-neox" / "golden.json"));
-    Run r = run({"generate", "--model", (kGolden / "mamba-neox").string(), "--prompt", meta["prompt"].get<std::string>(),
+    CliRun r = run({"generate", "--model", (kGolden / "mamba-neox").string(), "--prompt", meta["prompt"].get<std::string>(),
                  "--max-new", "20"});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, meta["greedy_text"].get<std::string>() + "\n");
 }
 
 // Every error: exit code != 0, exactly one line on stderr, naming what is wrong.
-void expect_one_line_error(const Run& r, const std::string& needle) {
+void expect_one_line_error(const CliRun& r, const std::string& needle) {
     EXPECT_NE(r.code, 0);
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
