@@ -24,6 +24,7 @@ packages=(
   libutf8proc-dev         # NFC/NFKC normalization
   libcli11-dev            # command-line parsing
   libopenblas-dev         # sgemm for prefill
+  libsqlite3-dev          # the session store (WAL, FTS5)
   libgtest-dev            # tests
   libbenchmark-dev        # benchmarks
 )
