@@ -89,7 +89,15 @@ std::vector<float> TensorInfo::to_f32() const {
         }
         return out;
     }
-    kernels::widen_to_f32(data, weight_dtype(), out.size(), out.data());
+    const kernels::DType t = weight_dtype();
+    if (reinterpret_cast<std::uintptr_t>(data) % kernels::dtype_size(t) == 0) {
+        kernels::widen_to_f32(data, t, out.size(), out.data());
+    } else {
+        // The format does not promise aligned offsets; widen from an aligned copy.
+        std::vector<std::uint32_t> aligned((bytes + 3) / 4);
+        std::memcpy(aligned.data(), data, bytes);
+        kernels::widen_to_f32(aligned.data(), t, out.size(), out.data());
+    }
     return out;
 }
 

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstring>
 
 #include "core/error.h"
 #include "core/runtime/mixer.h"
@@ -14,6 +15,13 @@ BoundWeight bind_matrix(const WeightStore& store, const std::string& name, kerne
     host.rows = t.shape[0];
     host.cols = t.shape[0] == 0 ? 0 : t.numel() / t.shape[0];
     BoundWeight out;
+    if (reinterpret_cast<std::uintptr_t>(t.data) % kernels::dtype_size(host.dtype) != 0) {
+        // Kernels read elements in place; a tensor at an unaligned file offset gets an aligned host copy
+        // (the format does not promise alignment, though writers align in practice).
+        out.host_copy.resize((t.bytes + 3) / 4);
+        std::memcpy(out.host_copy.data(), t.data, t.bytes);
+        host.data = out.host_copy.data();
+    }
     out.w = backend.upload(host, &out.keep);
     return out;
 }

@@ -45,7 +45,8 @@ std::unique_ptr<Mixer> make_mamba2_mixer(const Mamba2Spec& spec, std::int64_t d_
 // A weight bound to a backend: the view and, for a device backend, the uploaded copy.
 struct BoundWeight {
     kernels::Weight w;
-    std::unique_ptr<kernels::Buffer> keep;
+    std::unique_ptr<kernels::Buffer> keep;  // a device backend's copy
+    std::vector<std::uint32_t> host_copy;   // an aligned copy of a tensor stored unaligned in its file
 };
 BoundWeight bind_matrix(const WeightStore& store, const std::string& name, kernels::Backend& backend);
 // A tensor widened to fp32 in backend memory (small vectors: norms, A, D, biases, conv weights).

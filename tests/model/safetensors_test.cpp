@@ -62,6 +62,15 @@ TEST(Safetensors, ReadsEveryWeightDtype) {
     EXPECT_EQ(file.find("b")->weight_dtype(), kernels::DType::BF16);
 }
 
+TEST(Safetensors, UnalignedDataIsWidenedCorrectly) {
+    // A header of odd length puts the data at an odd address; the format does not forbid it.
+    std::string header = R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[1,5]}} )";
+    if (header.size() % 2 == 0) header += " ";
+    std::string data = std::string(1, '\0') + std::string("\x00\x3c\x00\xc0", 4);  // pad, 1.0, -2.0
+    auto file = from_string(st_bytes(header, data));
+    EXPECT_EQ(file.find("h")->to_f32(), (std::vector<float>{1.0f, -2.0f}));
+}
+
 TEST(Safetensors, RefusesNonFloatWeightsByName) {
     auto file = from_string(st_bytes(R"({"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}})", std::string(16, '\0')));
     expect_error([&] { file.find("ids")->weight_dtype(); }, {"\"ids\"", "I64", "F32, BF16 or F16"});
