@@ -1,0 +1,95 @@
+#include "kernels/cpu/cpu_backend.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "kernels/cpu/ops.h"
+
+namespace statescope::kernels {
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<cpu::CpuBackend>(); }
+
+namespace cpu {
+
+namespace {
+constexpr std::size_t kAlignment = 64;
+}
+
+CpuBuffer::CpuBuffer(std::size_t bytes) : bytes_(bytes) {
+    // aligned_alloc wants a multiple of the alignment; round up (the tail is never handed out).
+    const std::size_t padded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+    data_ = std::aligned_alloc(kAlignment, padded == 0 ? kAlignment : padded);
+    if (data_ == nullptr) throw std::bad_alloc();
+    std::memset(data_, 0, padded == 0 ? kAlignment : padded);
+}
+
+CpuBuffer::~CpuBuffer() { std::free(data_); }
+
+CpuBackend::CpuBackend() { init_threads(); }
+
+std::unique_ptr<Buffer> CpuBackend::alloc(std::size_t bytes) {
+    return std::make_unique<CpuBuffer>(bytes);
+}
+
+// Host and backend memory are the same; memmove tolerates the overlapping copies memcpy forbids.
+void CpuBackend::copy_to_host(const void* src, void* host_dst, std::size_t bytes) {
+    if (bytes != 0) std::memmove(host_dst, src, bytes);
+}
+void CpuBackend::copy_from_host(const void* host_src, void* dst, std::size_t bytes) {
+    if (bytes != 0) std::memmove(dst, host_src, bytes);
+}
+void CpuBackend::copy(const void* src, void* dst, std::size_t bytes) {
+    if (bytes != 0) std::memmove(dst, src, bytes);
+}
+
+// The file's mmap stays the storage: nothing to upload or keep.
+Weight CpuBackend::upload(const Weight& host, std::unique_ptr<Buffer>* keep) {
+    if (keep != nullptr) keep->reset();
+    return host;
+}
+
+void CpuBackend::embedding(const Weight& table, const std::int32_t* ids, std::int64_t T,
+                           float* out) {
+    cpu::embedding(table, ids, T, out);
+}
+void CpuBackend::matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
+                        const float* bias, float* y, std::int64_t y_stride) {
+    cpu::matmul(x, x_stride, T, W, bias, y, y_stride);
+}
+void CpuBackend::rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t D,
+                         const float* weight, float eps, float* y, std::int64_t y_stride) {
+    cpu::rmsnorm(x, x_stride, T, D, weight, eps, y, y_stride);
+}
+void CpuBackend::add(float* y, const float* x, std::int64_t n) { cpu::add(y, x, n); }
+void CpuBackend::causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T,
+                               std::int64_t C, std::int64_t K, const float* w, const float* bias,
+                               bool silu, float* conv_state, float* y) {
+    cpu::causal_conv1d(x, x_stride, T, C, K, w, bias, silu, conv_state, y);
+}
+void CpuBackend::softplus(const float* dt, std::int64_t dt_stride, std::int64_t T, std::int64_t C,
+                          const float* bias, float lo, float hi, float* delta) {
+    cpu::softplus(dt, dt_stride, T, C, bias, lo, hi, delta);
+}
+void CpuBackend::selective_scan(const float* x, const float* delta, const float* A,
+                                const float* B, const float* C, std::int64_t bc_stride,
+                                const float* D, const float* z, std::int64_t z_stride,
+                                std::int64_t T, std::int64_t I, std::int64_t N, float* state,
+                                float* y) {
+    cpu::selective_scan(x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, state, y);
+}
+void CpuBackend::ssd_scan(const float* x, std::int64_t x_stride, const float* delta,
+                          const float* A, const float* B, const float* C, std::int64_t bc_stride,
+                          const float* D, std::int64_t T, std::int64_t H, std::int64_t P,
+                          std::int64_t G, std::int64_t N, float* state, float* y) {
+    cpu::ssd_scan(x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, state, y);
+}
+void CpuBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride,
+                               std::int64_t T, std::int64_t I, std::int64_t group_size,
+                               const float* weight, float eps, bool norm_before_gate,
+                               float* out) {
+    cpu::gated_rmsnorm(y, z, z_stride, T, I, group_size, weight, eps, norm_before_gate, out);
+}
+
+}  // namespace cpu
+}  // namespace statescope::kernels

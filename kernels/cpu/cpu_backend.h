@@ -1,0 +1,63 @@
+// The CPU backend: host memory and the fp32 reference implementation of every op (ops.h).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "kernels/backend.h"
+
+namespace statescope::kernels::cpu {
+
+// Host memory, 64-byte aligned (one cache line, one AVX-512 register) and zeroed.
+class CpuBuffer final : public Buffer {
+public:
+    explicit CpuBuffer(std::size_t bytes);
+    ~CpuBuffer() override;
+    CpuBuffer(const CpuBuffer&) = delete;
+    CpuBuffer& operator=(const CpuBuffer&) = delete;
+    void* data() override { return data_; }
+    std::size_t bytes() const override { return bytes_; }
+
+private:
+    void* data_ = nullptr;
+    std::size_t bytes_ = 0;
+};
+
+class CpuBackend final : public Backend {
+public:
+    CpuBackend();
+    std::string name() const override { return "cpu"; }
+
+    std::unique_ptr<Buffer> alloc(std::size_t bytes) override;
+    void copy_to_host(const void* src, void* host_dst, std::size_t bytes) override;
+    void copy_from_host(const void* host_src, void* dst, std::size_t bytes) override;
+    void copy(const void* src, void* dst, std::size_t bytes) override;
+    Weight upload(const Weight& host, std::unique_ptr<Buffer>* keep) override;
+
+    void embedding(const Weight& table, const std::int32_t* ids, std::int64_t T,
+                   float* out) override;
+    void matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
+                const float* bias, float* y, std::int64_t y_stride) override;
+    void rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t D,
+                 const float* weight, float eps, float* y, std::int64_t y_stride) override;
+    void add(float* y, const float* x, std::int64_t n) override;
+    void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t C,
+                       std::int64_t K, const float* w, const float* bias, bool silu,
+                       float* conv_state, float* y) override;
+    void softplus(const float* dt, std::int64_t dt_stride, std::int64_t T, std::int64_t C,
+                  const float* bias, float lo, float hi, float* delta) override;
+    void selective_scan(const float* x, const float* delta, const float* A, const float* B,
+                        const float* C, std::int64_t bc_stride, const float* D, const float* z,
+                        std::int64_t z_stride, std::int64_t T, std::int64_t I, std::int64_t N,
+                        float* state, float* y) override;
+    void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const float* A,
+                  const float* B, const float* C, std::int64_t bc_stride, const float* D,
+                  std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
+                  float* state, float* y) override;
+    void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride, std::int64_t T,
+                       std::int64_t I, std::int64_t group_size, const float* weight, float eps,
+                       bool norm_before_gate, float* out) override;
+};
+
+}  // namespace statescope::kernels::cpu

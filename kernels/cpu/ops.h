@@ -1,0 +1,48 @@
+// The CPU implementations of the Backend ops (kernels/backend.h states the math and shapes of each;
+// each .cpp repeats them above its function). CpuBackend forwards to these; the tests call them
+// through the Backend interface.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/backend.h"
+
+namespace statescope::kernels::cpu {
+
+// elementwise.cpp
+void embedding(const Weight& table, const std::int32_t* ids, std::int64_t T, float* out);
+void add(float* y, const float* x, std::int64_t n);
+void softplus(const float* dt, std::int64_t dt_stride, std::int64_t T, std::int64_t C,
+              const float* bias, float lo, float hi, float* delta);
+
+// matmul.cpp
+void matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
+            const float* bias, float* y, std::int64_t y_stride);
+
+// norm.cpp
+void rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t D,
+             const float* weight, float eps, float* y, std::int64_t y_stride);
+void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride, std::int64_t T,
+                   std::int64_t I, std::int64_t group_size, const float* weight, float eps,
+                   bool norm_before_gate, float* out);
+
+// conv1d.cpp
+void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t C,
+                   std::int64_t K, const float* w, const float* bias, bool silu, float* conv_state,
+                   float* y);
+
+// scan.cpp
+void selective_scan(const float* x, const float* delta, const float* A, const float* B,
+                    const float* C, std::int64_t bc_stride, const float* D, const float* z,
+                    std::int64_t z_stride, std::int64_t T, std::int64_t I, std::int64_t N,
+                    float* state, float* y);
+void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const float* A,
+              const float* B, const float* C, std::int64_t bc_stride, const float* D,
+              std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
+              float* state, float* y);
+
+// Threading: the kernels use OpenMP; OpenBLAS is held to one thread so that the two pools never
+// fight over the two cores (matmul.cpp splits sgemm across OpenMP threads itself).
+void init_threads();
+
+}  // namespace statescope::kernels::cpu
