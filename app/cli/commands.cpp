@@ -199,6 +199,17 @@ int run_generate(const GenerateArgs& a) {
     if (prompt.empty()) throw Error("generate: the prompt is empty");
     GenerateOptions opts;
     opts.max_new_tokens = a.max_new;
+    if (a.max_new < 0) throw Error("--max-new must be >= 0");
+    opts.sampler.temperature = a.greedy ? 0.0f : a.temperature;
+    opts.sampler.top_k = a.top_k;
+    opts.sampler.top_p = a.top_p;
+    opts.sampler.min_p = a.min_p;
+    opts.sampler.repetition_penalty = a.repeat_penalty;
+    opts.sampler.presence_penalty = a.presence_penalty;
+    opts.sampler.frequency_penalty = a.frequency_penalty;
+    opts.sampler.seed = a.seed;
+    opts.stop_strings = a.stop;
+    if (tok) opts.detokenize = [&](std::span<const std::int32_t> ids) { return tok->decode(ids); };
     opts.stop_ids = model->spec().eos_token_ids;
     const fs::path gen_cfg = fs::path(a.model_dir) / "generation_config.json";
     if (fs::exists(gen_cfg)) {
@@ -209,31 +220,33 @@ int run_generate(const GenerateArgs& a) {
     std::vector<std::int32_t> out_ids;
     // Stream text as it comes unless JSON was asked for. Decoding the whole tail each time keeps
     // multi-byte characters split across tokens intact.
+    // With stop strings, the last (longest stop - 1) bytes are held back: they may be the start of one.
     std::string printed;
-    auto on_token = [&](std::int32_t id) {
+    std::size_t hold = 0;
+    for (const auto& s : a.stop) hold = std::max(hold, s.empty() ? 0 : s.size() - 1);
+    auto on_token = [&](std::int32_t) {
         if (a.json || !tok) return true;
-        std::vector<std::int32_t> so_far = out_ids;
-        std::string text = tok->decode(so_far);
-        if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0 &&
-            text.find("\xEF\xBF\xBD", printed.size()) == std::string::npos) {
+        std::string text = tok->decode(out_ids);
+        if (text.find("\xEF\xBF\xBD", printed.size()) != std::string::npos) return true;  // mid-character
+        text.resize(text.size() > hold ? text.size() - hold : 0);
+        if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0) {
             std::cout << text.substr(printed.size()) << std::flush;
             printed = text;
         }
         return true;
     };
-    GenerateStats stats = generate_greedy(*model, seq, prompt, opts, on_token, &out_ids);
-    const std::string text = tok ? tok->decode(out_ids) : "";
+    GenerateStats stats = generate(*model, seq, prompt, opts, on_token, &out_ids);
+    const std::string text = stats.text;
     if (a.json) {
         json out = {
             {"prompt_ids", prompt},
             {"ids", out_ids},
             {"prompt_tokens", stats.prompt_tokens},
             {"generated_tokens", stats.generated_tokens},
-            {"stopped_by_eos", stats.stopped_by_eos},
-            {"time_to_first_token_s", stats.time_to_first_token},
-            {"prefill_tokens_per_s", stats.prefill_seconds > 0 ? stats.prompt_tokens / stats.prefill_seconds : 0.0},
-            {"decode_tokens_per_s",
-             stats.decode_seconds > 0 ? (stats.generated_tokens - 1) / stats.decode_seconds : 0.0},
+            {"stop_reason", stop_reason_name(stats.stop)},
+            {"ttft_ms", stats.time_to_first_token * 1e3},
+            {"prefill_tok_s", stats.prefill_tokens_per_s()},
+            {"decode_tok_s", stats.decode_tokens_per_s()},
             {"backend", backend->name()},
         };
         if (tok) out["text"] = text;

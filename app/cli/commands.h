@@ -37,9 +37,15 @@ struct GenerateArgs {
     std::string model_dir;
     std::optional<std::string> prompt, ids;
     std::int64_t max_new = 64;
-    bool greedy = true;
+    bool greedy = false;
     bool json = false;
     std::string backend = "cpu";
+    float temperature = 0.0f;  // 0: greedy (the default, and what --greedy forces)
+    std::int64_t top_k = 0;
+    float top_p = 1.0f, min_p = 0.0f;
+    float repeat_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
+    std::uint64_t seed = 0;
+    std::vector<std::string> stop;
 };
 
 int run_info(const InfoArgs& a);

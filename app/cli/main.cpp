@@ -67,7 +67,16 @@ int main(int argc, char** argv) {
     auto* o_gids = c_gen->add_option("--ids", gen.ids, "prompt ids separated by commas");
     o_prompt->excludes(o_gids);
     c_gen->add_option("--max-new", gen.max_new, "tokens to generate (default 64)");
-    c_gen->add_flag("--greedy", gen.greedy, "greedy decoding (the only mode until sampling lands)");
+    c_gen->add_flag("--greedy", gen.greedy, "greedy decoding whatever the sampling options say");
+    c_gen->add_option("--temperature", gen.temperature, "sampling temperature; 0 = greedy (default)");
+    c_gen->add_option("--top-k", gen.top_k, "keep the k most likely tokens (0 = off)");
+    c_gen->add_option("--top-p", gen.top_p, "nucleus: keep the smallest set with this much mass (1 = off)");
+    c_gen->add_option("--min-p", gen.min_p, "keep tokens with p >= min_p * p_max (0 = off)");
+    c_gen->add_option("--repeat-penalty", gen.repeat_penalty, "transformers' repetition penalty (1 = off)");
+    c_gen->add_option("--presence-penalty", gen.presence_penalty, "subtract from seen tokens' logits (0 = off)");
+    c_gen->add_option("--frequency-penalty", gen.frequency_penalty, "subtract per occurrence (0 = off)");
+    c_gen->add_option("--seed", gen.seed, "random seed (same seed, same output)");
+    c_gen->add_option("--stop", gen.stop, "stop when the reply contains this text (repeatable)");
     c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
     c_gen->add_option("--backend", gen.backend, "cpu (cuda when built with it)");
 
