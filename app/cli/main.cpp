@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/cli/commands.h"
+#include "app/cli/sessions_command.h"
 #include "core/error.h"
 
 using namespace statescope;
@@ -80,6 +81,9 @@ int main(int argc, char** argv) {
     c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
     c_gen->add_option("--backend", gen.backend, "cpu (cuda when built with it)");
 
+    SessionsArgs sessions;
+    auto* c_sessions = add_sessions_command(app, sessions);
+
     if (argc > 1 && argv[1][0] != '-') {
         const std::string verb = argv[1];
         std::string verbs;
@@ -109,6 +113,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (c_info->parsed()) return run_info(info);
+        if (c_sessions->parsed()) return run_sessions(sessions);
         if (c_tok->parsed()) {
             if (!tok.text && !tok.text_file && !tok.jsonl) throw Error("tokenize: give --text, --text-file or --jsonl");
             return run_tokenize(tok);
