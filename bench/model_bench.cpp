@@ -1,7 +1,8 @@
-// statescope-bench-model: prefill and batch-1 decode tokens/s of a whole model on a backend, with the
-// memory-bandwidth floor measured in the same run (docs/PERFORMANCE-ANCHORS.md §5).
+// statescope-bench-model: prefill and batch-1 decode tokens/s of a whole model on a backend, with
+// the memory-bandwidth floor measured in the same run (docs/PERFORMANCE-ANCHORS.md §5).
 //
-//   statescope-bench-model --shape mamba-130m --dtype bf16 [--prompt 512] [--decode 128] [--repeats 3]
+//   statescope-bench-model --shape mamba-130m --dtype bf16 [--prompt 512] [--decode 128] [--repeats
+//   3]
 //                          [--backend cpu] [--dir /tmp/ckpt] [--out result.json]
 #include <omp.h>
 
@@ -32,11 +33,13 @@ double median(std::vector<double> v) {
 
 // Streaming read bandwidth of this machine now (GB/s), all threads, best of 5 over 512 MB.
 double measure_read_bandwidth() {
-    // Integer sums vectorize without -ffast-math (a float reduction would be latency-bound, not memory-bound).
+    // Integer sums vectorize without -ffast-math (a float reduction would be latency-bound, not
+    // memory-bound).
     const std::size_t n = (512u << 20) / sizeof(std::uint32_t);
     std::vector<std::uint32_t> a(n);
 #pragma omp parallel for schedule(static)
-    for (std::size_t i = 0; i < n; ++i) a[i] = std::uint32_t(i);  // first touch by the threads that read it
+    for (std::size_t i = 0; i < n; ++i)
+        a[i] = std::uint32_t(i);  // first touch by the threads that read it
     double best = 0;
     for (int r = 0; r < 5; ++r) {
         const auto t0 = Clock::now();
@@ -71,15 +74,19 @@ int main(int argc, char** argv) {
     app.add_option("--decode", decode, "decode steps");
     app.add_option("--repeats", repeats, "runs; the median is reported");
     app.add_option("--backend", backend_name, "cpu");
-    app.add_option("--dir", dir, "where to write the checkpoint (default: a temp folder, removed after)");
+    app.add_option("--dir", dir,
+                   "where to write the checkpoint (default: a temp folder, removed after)");
     app.add_option("--out", out, "append the result as one JSON line to this file");
     CLI11_PARSE(app, argc, argv);
     try {
-        const StDType dtype = dtype_name == "fp32" ? StDType::F32 : dtype_name == "fp16" ? StDType::F16 : StDType::BF16;
+        const StDType dtype = dtype_name == "fp32"   ? StDType::F32
+                              : dtype_name == "fp16" ? StDType::F16
+                                                     : StDType::BF16;
         const auto shape = bench::shape_by_name(shape_name);
         const bool temp = dir.empty();
         const std::filesystem::path ckpt =
-            temp ? std::filesystem::temp_directory_path() / ("statescope-bench-" + shape_name + "-" + dtype_name)
+            temp ? std::filesystem::temp_directory_path() /
+                       ("statescope-bench-" + shape_name + "-" + dtype_name)
                  : std::filesystem::path(dir);
         const std::int64_t params = bench::write_random_checkpoint(ckpt, shape, dtype, 1234);
         auto backend = make_backend(backend_name);
@@ -90,7 +97,8 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int32_t((i * 7919 + 13) % 50000);
         std::vector<double> prefill_tps, decode_tps;
         std::size_t state_bytes = 0;
-        for (int r = 0; r < repeats + 1; ++r) {  // the first run warms caches and page-ins; not counted
+        for (int r = 0; r < repeats + 1;
+             ++r) {  // the first run warms caches and page-ins; not counted
             Sequence seq(*model);
             state_bytes = seq.state_bytes();
             std::vector<float> logits;
@@ -111,7 +119,8 @@ int main(int argc, char** argv) {
         model.reset();
         if (temp) std::filesystem::remove_all(ckpt);
         const double bw = measure_read_bandwidth();
-        // Decode floor: every weight byte read once per token plus the state read and written (fp32).
+        // Decode floor: every weight byte read once per token plus the state read and written
+        // (fp32).
         const double floor_tps = bw * 1e9 / (weight_bytes + 2.0 * double(state_bytes));
         const double dec = median(decode_tps);
         nlohmann::json result = {

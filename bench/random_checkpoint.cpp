@@ -28,7 +28,8 @@ struct Rng {
 CheckpointShape shape_by_name(const std::string& name) {
     CheckpointShape s;
     s.name = name;
-    // Public configs: state-spaces/mamba-*-hf and AntonV/mamba2-*-hf (converted from state-spaces/mamba2-*).
+    // Public configs: state-spaces/mamba-*-hf and AntonV/mamba2-*-hf (converted from
+    // state-spaces/mamba2-*).
     if (name == "mamba-130m") {
         s.model_type = "mamba";
     } else if (name == "mamba-370m") {
@@ -36,21 +37,23 @@ CheckpointShape shape_by_name(const std::string& name) {
     } else if (name == "mamba2-130m") {
         s.model_type = "mamba2", s.d_state = 128, s.vocab_size = 50288;
     } else if (name == "mamba2-370m") {
-        s.model_type = "mamba2", s.d_model = 1024, s.n_layers = 48, s.d_state = 128, s.vocab_size = 50288,
-        s.n_heads = 32;
+        s.model_type = "mamba2", s.d_model = 1024, s.n_layers = 48, s.d_state = 128,
+        s.vocab_size = 50288, s.n_heads = 32;
     } else {
-        throw Error("unknown benchmark shape \"" + name + "\" (known: mamba-130m, mamba-370m, mamba2-130m, mamba2-370m)");
+        throw Error("unknown benchmark shape \"" + name +
+                    "\" (known: mamba-130m, mamba-370m, mamba2-130m, mamba2-370m)");
     }
     return s;
 }
 
-std::int64_t write_random_checkpoint(const std::filesystem::path& dir, const CheckpointShape& s, StDType dtype,
-                                     std::uint64_t seed) {
+std::int64_t write_random_checkpoint(const std::filesystem::path& dir, const CheckpointShape& s,
+                                     StDType dtype, std::uint64_t seed) {
     std::filesystem::create_directories(dir);
     Rng rng{seed};
     std::vector<TensorToWrite> tensors;
     std::int64_t params = 0;
-    auto add = [&](const std::string& name, std::vector<std::int64_t> shape, float lo, float hi, bool keep_f32) {
+    auto add = [&](const std::string& name, std::vector<std::int64_t> shape, float lo, float hi,
+                   bool keep_f32) {
         std::int64_t n = 1;
         for (auto d : shape) n *= d;
         std::vector<float> v(static_cast<std::size_t>(n));

@@ -1,5 +1,5 @@
-// Random checkpoints at the public shapes (mamba-130m, mamba2-130m, ...), written as a Hugging Face folder
-// so the benchmark loads them through the same path as a real one.
+// Random checkpoints at the public shapes (mamba-130m, mamba2-130m, ...), written as a Hugging Face
+// folder so the benchmark loads them through the same path as a real one.
 #pragma once
 
 #include <cstdint>
@@ -13,15 +13,18 @@ namespace statescope::bench {
 struct CheckpointShape {
     std::string name;        // "mamba-130m"
     std::string model_type;  // "mamba" or "mamba2"
-    std::int64_t d_model = 768, n_layers = 24, vocab_size = 50280, d_state = 16, expand = 2, d_conv = 4;
-    std::int64_t dt_rank = 48;                       // mamba
+    std::int64_t d_model = 768, n_layers = 24, vocab_size = 50280, d_state = 16, expand = 2,
+                 d_conv = 4;
+    std::int64_t dt_rank = 48;                               // mamba
     std::int64_t n_heads = 24, head_dim = 64, n_groups = 1;  // mamba2
 };
 
-CheckpointShape shape_by_name(const std::string& name);  // mamba-130m, mamba2-130m, mamba-370m, mamba2-370m...
+CheckpointShape shape_by_name(
+    const std::string& name);  // mamba-130m, mamba2-130m, mamba-370m, mamba2-370m...
 
-// Writes config.json + model.safetensors into dir (weights in `dtype`), seeded; returns the parameter count.
-std::int64_t write_random_checkpoint(const std::filesystem::path& dir, const CheckpointShape& shape, StDType dtype,
-                                     std::uint64_t seed);
+// Writes config.json + model.safetensors into dir (weights in `dtype`), seeded; returns the
+// parameter count.
+std::int64_t write_random_checkpoint(const std::filesystem::path& dir, const CheckpointShape& shape,
+                                     StDType dtype, std::uint64_t seed);
 
 }  // namespace statescope::bench

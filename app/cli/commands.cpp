@@ -70,7 +70,8 @@ std::vector<std::int32_t> parse_ids(const std::string& text, const std::string& 
             used = 0;
         }
         if (used != token.size() || v < 0 || v > 0x7fffffff)
-            throw Error(what + ": entry " + std::to_string(index) + " (\"" + token + "\") is not a token id");
+            throw Error(what + ": entry " + std::to_string(index) + " (\"" + token +
+                        "\") is not a token id");
         ids.push_back(static_cast<std::int32_t>(v));
         ++index;
         token.clear();
@@ -90,7 +91,8 @@ int run_info(const InfoArgs& a) {
     auto backend = make_backend("cpu");
     const fs::path dir(a.model_dir);
     WeightStore weights = [&] {
-        if (!fs::is_directory(dir)) throw Error("cannot load model: " + dir.string() + " is not a folder");
+        if (!fs::is_directory(dir))
+            throw Error("cannot load model: " + dir.string() + " is not a folder");
         return WeightStore::open_dir(dir);
     }();
     ModelSpec spec = load_model_spec(dir, weights);
@@ -127,14 +129,17 @@ int run_tokenize(const TokenizeArgs& a) {
         while (std::getline(in, line)) {
             ++line_no;
             if (!line.empty() && line.back() == '\r') line.pop_back();
-            if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines carry no string
+            if (line.find_first_not_of(" \t") == std::string::npos)
+                continue;  // blank lines carry no string
             json v;
             try {
                 v = json::parse(line);
             } catch (const json::exception& e) {
-                throw Error(*a.jsonl + ":" + std::to_string(line_no) + ": not valid JSON: " + e.what());
+                throw Error(*a.jsonl + ":" + std::to_string(line_no) +
+                            ": not valid JSON: " + e.what());
             }
-            if (!v.is_string()) throw Error(*a.jsonl + ":" + std::to_string(line_no) + ": expected a JSON string");
+            if (!v.is_string())
+                throw Error(*a.jsonl + ":" + std::to_string(line_no) + ": expected a JSON string");
             try {
                 out += ids_json(tok.encode(v.get<std::string>(), a.add_special_tokens)) + "\n";
             } catch (const Error& e) {
@@ -155,7 +160,8 @@ int run_detokenize(const DetokenizeArgs& a) {
 }
 
 int run_logits(const LogitsArgs& a) {
-    const auto ids = a.ids ? parse_ids(*a.ids, "--ids") : parse_ids(read_file(*a.ids_file), *a.ids_file);
+    const auto ids =
+        a.ids ? parse_ids(*a.ids, "--ids") : parse_ids(read_file(*a.ids_file), *a.ids_file);
     if (ids.empty()) throw Error("logits: no token ids given");
     const auto T = static_cast<std::int64_t>(ids.size());
     auto backend = make_backend(a.backend);
@@ -168,8 +174,8 @@ int run_logits(const LogitsArgs& a) {
     } else {
         const std::int64_t P = *a.decode_from;
         if (P < 1 || P > T)
-            throw Error("--decode-from " + std::to_string(P) + " is outside 1.." + std::to_string(T) +
-                        " (the number of ids)");
+            throw Error("--decode-from " + std::to_string(P) + " is outside 1.." +
+                        std::to_string(T) + " (the number of ids)");
         std::vector<float> rows;
         model->forward(seq, std::span(ids).first(std::size_t(P)), LogitRows::All, &rows);
         all = std::move(rows);
@@ -191,7 +197,9 @@ int run_generate(const GenerateArgs& a) {
     if (fs::exists(tok_path)) tok = Tokenizer::from_file(tok_path);
     std::vector<std::int32_t> prompt;
     if (a.prompt) {
-        if (!tok) throw Error("generate --prompt needs a tokenizer, and " + tok_path.string() + " does not exist (use --ids)");
+        if (!tok)
+            throw Error("generate --prompt needs a tokenizer, and " + tok_path.string() +
+                        " does not exist (use --ids)");
         prompt = tok->encode(*a.prompt, true);
     } else {
         prompt = parse_ids(*a.ids, "--ids");
@@ -220,14 +228,16 @@ int run_generate(const GenerateArgs& a) {
     std::vector<std::int32_t> out_ids;
     // Stream text as it comes unless JSON was asked for. Decoding the whole tail each time keeps
     // multi-byte characters split across tokens intact.
-    // With stop strings, the last (longest stop - 1) bytes are held back: they may be the start of one.
+    // With stop strings, the last (longest stop - 1) bytes are held back: they may be the start of
+    // one.
     std::string printed;
     std::size_t hold = 0;
     for (const auto& s : a.stop) hold = std::max(hold, s.empty() ? 0 : s.size() - 1);
     auto on_token = [&](std::int32_t) {
         if (a.json || !tok) return true;
         std::string text = tok->decode(out_ids);
-        if (text.find("\xEF\xBF\xBD", printed.size()) != std::string::npos) return true;  // mid-character
+        if (text.find("\xEF\xBF\xBD", printed.size()) != std::string::npos)
+            return true;  // mid-character
         text.resize(text.size() > hold ? text.size() - hold : 0);
         if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0) {
             std::cout << text.substr(printed.size()) << std::flush;

@@ -1,4 +1,5 @@
-// statescope-cli verbs. Each returns the process exit code and throws statescope::Error on bad input.
+// statescope-cli verbs. Each returns the process exit code and throws statescope::Error on bad
+// input.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
-// statescope-cli: the engine for scripts, tests and benchmarks (docs/DESIGN.md §7). Machine-readable
-// output on stdout (JSON, or .npy files); errors are one line on stderr and a non-zero exit code.
+// statescope-cli: the engine for scripts, tests and benchmarks (docs/DESIGN.md §7).
+// Machine-readable output on stdout (JSON, or .npy files); errors are one line on stderr and a
+// non-zero exit code.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -18,7 +19,8 @@ void add_tokenizer_source(CLI::App* cmd, TokenizerSource& src) {
     auto* t = cmd->add_option("--tokenizer", src.tokenizer_file, "a tokenizer.json file");
     m->excludes(t);
     cmd->callback([m, t] {
-        if (m->count() == 0 && t->count() == 0) throw CLI::ValidationError("--model or --tokenizer is required");
+        if (m->count() == 0 && t->count() == 0)
+            throw CLI::ValidationError("--model or --tokenizer is required");
     });
 }
 
@@ -37,12 +39,15 @@ int main(int argc, char** argv) {
     auto* c_tok = app.add_subcommand("tokenize", "text -> JSON array of token ids");
     add_tokenizer_source(c_tok, tok.source);
     auto* o_text = c_tok->add_option("--text", tok.text, "the text");
-    auto* o_file = c_tok->add_option("--text-file", tok.text_file, "a file whose whole content is the text");
-    auto* o_jsonl = c_tok->add_option("--jsonl", tok.jsonl, "one JSON string per line; one id array per output line");
+    auto* o_file =
+        c_tok->add_option("--text-file", tok.text_file, "a file whose whole content is the text");
+    auto* o_jsonl = c_tok->add_option("--jsonl", tok.jsonl,
+                                      "one JSON string per line; one id array per output line");
     o_text->excludes(o_file)->excludes(o_jsonl);
     o_file->excludes(o_jsonl);
-    c_tok->add_flag("!--no-special-tokens", tok.add_special_tokens,
-                    "do not apply the post-processor's special tokens (HF add_special_tokens=False)");
+    c_tok->add_flag(
+        "!--no-special-tokens", tok.add_special_tokens,
+        "do not apply the post-processor's special tokens (HF add_special_tokens=False)");
 
     DetokenizeArgs detok;
     auto* c_detok = app.add_subcommand("detokenize", "token ids -> text");
@@ -54,7 +59,8 @@ int main(int argc, char** argv) {
     auto* c_lg = app.add_subcommand("logits", "logits of every position as float32 .npy [T, V]");
     c_lg->add_option("--model", lg.model_dir, "checkpoint folder")->required();
     auto* o_ids = c_lg->add_option("--ids", lg.ids, "ids separated by commas");
-    auto* o_ids_file = c_lg->add_option("--ids-file", lg.ids_file, "a file of ids separated by whitespace or commas");
+    auto* o_ids_file = c_lg->add_option("--ids-file", lg.ids_file,
+                                        "a file of ids separated by whitespace or commas");
     o_ids->excludes(o_ids_file);
     c_lg->add_option("--decode-from", lg.decode_from,
                      "prefill the first P tokens at once, then feed every later token alone");
@@ -64,18 +70,24 @@ int main(int argc, char** argv) {
     GenerateArgs gen;
     auto* c_gen = app.add_subcommand("generate", "greedy continuation of a prompt");
     c_gen->add_option("--model", gen.model_dir, "checkpoint folder")->required();
-    auto* o_prompt = c_gen->add_option("--prompt", gen.prompt, "prompt text (tokenized with the model's tokenizer)");
+    auto* o_prompt = c_gen->add_option("--prompt", gen.prompt,
+                                       "prompt text (tokenized with the model's tokenizer)");
     auto* o_gids = c_gen->add_option("--ids", gen.ids, "prompt ids separated by commas");
     o_prompt->excludes(o_gids);
     c_gen->add_option("--max-new", gen.max_new, "tokens to generate (default 64)");
     c_gen->add_flag("--greedy", gen.greedy, "greedy decoding whatever the sampling options say");
-    c_gen->add_option("--temperature", gen.temperature, "sampling temperature; 0 = greedy (default)");
+    c_gen->add_option("--temperature", gen.temperature,
+                      "sampling temperature; 0 = greedy (default)");
     c_gen->add_option("--top-k", gen.top_k, "keep the k most likely tokens (0 = off)");
-    c_gen->add_option("--top-p", gen.top_p, "nucleus: keep the smallest set with this much mass (1 = off)");
+    c_gen->add_option("--top-p", gen.top_p,
+                      "nucleus: keep the smallest set with this much mass (1 = off)");
     c_gen->add_option("--min-p", gen.min_p, "keep tokens with p >= min_p * p_max (0 = off)");
-    c_gen->add_option("--repeat-penalty", gen.repeat_penalty, "transformers' repetition penalty (1 = off)");
-    c_gen->add_option("--presence-penalty", gen.presence_penalty, "subtract from seen tokens' logits (0 = off)");
-    c_gen->add_option("--frequency-penalty", gen.frequency_penalty, "subtract per occurrence (0 = off)");
+    c_gen->add_option("--repeat-penalty", gen.repeat_penalty,
+                      "transformers' repetition penalty (1 = off)");
+    c_gen->add_option("--presence-penalty", gen.presence_penalty,
+                      "subtract from seen tokens' logits (0 = off)");
+    c_gen->add_option("--frequency-penalty", gen.frequency_penalty,
+                      "subtract per occurrence (0 = off)");
     c_gen->add_option("--seed", gen.seed, "random seed (same seed, same output)");
     c_gen->add_option("--stop", gen.stop, "stop when the reply contains this text (repeatable)");
     c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
@@ -93,7 +105,8 @@ int main(int argc, char** argv) {
             known = known || sub->get_name() == verb;
         }
         if (!known) {
-            std::cerr << "statescope-cli: unknown command \"" << verb << "\" (commands: " << verbs << ")\n";
+            std::cerr << "statescope-cli: unknown command \"" << verb << "\" (commands: " << verbs
+                      << ")\n";
             return 2;
         }
     }
@@ -107,7 +120,8 @@ int main(int argc, char** argv) {
         return 0;
     } catch (const CLI::ParseError& e) {
         // One line naming what is wrong, as for every other error.
-        std::string sub = app.get_subcommands().empty() ? "" : app.get_subcommands().front()->get_name() + ": ";
+        std::string sub =
+            app.get_subcommands().empty() ? "" : app.get_subcommands().front()->get_name() + ": ";
         std::cerr << "statescope-cli: " << sub << e.what() << " (see --help)\n";
         return 2;
     }
@@ -115,7 +129,8 @@ int main(int argc, char** argv) {
         if (c_info->parsed()) return run_info(info);
         if (c_sessions->parsed()) return run_sessions(sessions);
         if (c_tok->parsed()) {
-            if (!tok.text && !tok.text_file && !tok.jsonl) throw Error("tokenize: give --text, --text-file or --jsonl");
+            if (!tok.text && !tok.text_file && !tok.jsonl)
+                throw Error("tokenize: give --text, --text-file or --jsonl");
             return run_tokenize(tok);
         }
         if (c_detok->parsed()) return run_detokenize(detok);

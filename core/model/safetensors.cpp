@@ -70,9 +70,12 @@ std::string TensorInfo::shape_string() const {
 
 kernels::DType TensorInfo::weight_dtype() const {
     switch (dtype) {
-        case StDType::F32: return kernels::DType::F32;
-        case StDType::BF16: return kernels::DType::BF16;
-        case StDType::F16: return kernels::DType::F16;
+        case StDType::F32:
+            return kernels::DType::F32;
+        case StDType::BF16:
+            return kernels::DType::BF16;
+        case StDType::F16:
+            return kernels::DType::F16;
         default:
             throw Error(where(file, name) + " has dtype " + st_dtype_name(dtype) +
                         "; weights must be F32, BF16 or F16");
@@ -172,11 +175,13 @@ SafetensorsFile SafetensorsFile::from_memory(const std::byte* data, std::size_t 
         const std::string at = where(name, key);
         if (!entry.is_object()) throw Error(at + ": header entry is not an object");
         auto dt = entry.find("dtype");
-        if (dt == entry.end() || !dt->is_string()) throw Error(at + ": dtype is missing or not a string");
+        if (dt == entry.end() || !dt->is_string())
+            throw Error(at + ": dtype is missing or not a string");
         auto dtype = st_dtype_from_name(dt->get<std::string>());
         if (!dtype) throw Error(at + ": unknown dtype \"" + dt->get<std::string>() + "\"");
         auto sh = entry.find("shape");
-        if (sh == entry.end() || !sh->is_array()) throw Error(at + ": shape is missing or not an array");
+        if (sh == entry.end() || !sh->is_array())
+            throw Error(at + ": shape is missing or not an array");
         TensorInfo info;
         info.name = key;
         info.dtype = *dtype;
@@ -184,35 +189,41 @@ SafetensorsFile SafetensorsFile::from_memory(const std::byte* data, std::size_t 
         // numel * itemsize must fit in 64 bits before it can be compared with the offsets.
         unsigned __int128 bytes = st_dtype_size(*dtype);
         for (const auto& d : *sh) {
-            if (!d.is_number_unsigned()) throw Error(at + ": shape " + sh->dump() + " has a non-integer or negative dimension");
+            if (!d.is_number_unsigned())
+                throw Error(at + ": shape " + sh->dump() +
+                            " has a non-integer or negative dimension");
             std::uint64_t v = d.get<std::uint64_t>();
             if (v > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
                 throw Error(at + ": shape " + sh->dump() + " is too large");
             info.shape.push_back(static_cast<std::int64_t>(v));
             bytes *= v;
-            if (bytes > std::numeric_limits<std::uint64_t>::max()) throw Error(at + ": shape " + sh->dump() + " is too large");
+            if (bytes > std::numeric_limits<std::uint64_t>::max())
+                throw Error(at + ": shape " + sh->dump() + " is too large");
         }
         auto off = entry.find("data_offsets");
-        if (off == entry.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
-            !(*off)[1].is_number_unsigned())
+        if (off == entry.end() || !off->is_array() || off->size() != 2 ||
+            !(*off)[0].is_number_unsigned() || !(*off)[1].is_number_unsigned())
             throw Error(at + ": data_offsets must be two non-negative integers");
         const std::uint64_t begin = (*off)[0].get<std::uint64_t>();
         const std::uint64_t end = (*off)[1].get<std::uint64_t>();
         if (begin > end)
-            throw Error(at + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "] are reversed");
+            throw Error(at + ": data_offsets [" + std::to_string(begin) + ", " +
+                        std::to_string(end) + "] are reversed");
         if (end > body_size)
-            throw Error(at + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                        "] lie outside the file's data (" + std::to_string(body_size) + " bytes)");
+            throw Error(at + ": data_offsets [" + std::to_string(begin) + ", " +
+                        std::to_string(end) + "] lie outside the file's data (" +
+                        std::to_string(body_size) + " bytes)");
         if (std::uint64_t(bytes) != end - begin)
-            throw Error(at + ": dtype " + st_dtype_name(*dtype) + " x shape " + info.shape_string() + " = " +
-                        std::to_string(std::uint64_t(bytes)) + " bytes, but data_offsets span " +
-                        std::to_string(end - begin));
+            throw Error(at + ": dtype " + st_dtype_name(*dtype) + " x shape " +
+                        info.shape_string() + " = " + std::to_string(std::uint64_t(bytes)) +
+                        " bytes, but data_offsets span " + std::to_string(end - begin));
         info.data = body + begin;
         info.bytes = end - begin;
         auto [pos, inserted] = out.tensors_.emplace(key, std::move(info));
         spans.push_back({begin, end, &pos->first});
     }
-    // Tensors must not share bytes: an overlap means a damaged index (or an attempt to alias weights).
+    // Tensors must not share bytes: an overlap means a damaged index (or an attempt to alias
+    // weights).
     std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
         return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
     });
@@ -270,12 +281,14 @@ WeightStore WeightStore::open_dir(const std::filesystem::path& dir) {
     std::vector<std::pair<std::string, std::string>> wanted;
     for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
         if (!it.value().is_string())
-            throw Error(index_path.string() + ": weight_map[\"" + it.key() + "\"] is not a file name");
+            throw Error(index_path.string() + ": weight_map[\"" + it.key() +
+                        "\"] is not a file name");
         const std::string shard = it.value().get<std::string>();
-        // A shard name is a plain file name next to the index; anything else could read outside the folder.
+        // A shard name is a plain file name next to the index; anything else could read outside the
+        // folder.
         if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == "..")
-            throw Error(index_path.string() + ": weight_map[\"" + it.key() + "\"] names \"" + shard +
-                        "\", which is not a file in the same folder");
+            throw Error(index_path.string() + ": weight_map[\"" + it.key() + "\"] names \"" +
+                        shard + "\", which is not a file in the same folder");
         if (!shard_of.count(shard)) {
             shard_of[shard] = store.files_.size();
             store.files_.push_back(SafetensorsFile::open(dir / shard));

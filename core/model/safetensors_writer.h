@@ -18,8 +18,8 @@ struct TensorToWrite {
     std::vector<std::uint8_t> bytes;  // numel * dtype size, little-endian
 };
 
-// Tensors are laid out in the given order, 8-byte aligned header as the reference writer does; the file
-// is written to a temporary name and renamed, so readers never see half a file.
+// Tensors are laid out in the given order, 8-byte aligned header as the reference writer does; the
+// file is written to a temporary name and renamed, so readers never see half a file.
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

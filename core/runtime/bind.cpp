@@ -6,9 +6,11 @@
 
 namespace statescope {
 
-BoundWeight bind_matrix(const WeightStore& store, const std::string& name, kernels::Backend& backend) {
+BoundWeight bind_matrix(const WeightStore& store, const std::string& name,
+                        kernels::Backend& backend) {
     const TensorInfo& t = store.get(name);
-    if (t.shape.empty()) throw Error("cannot load model: tensor \"" + name + "\" is a scalar, expected a matrix");
+    if (t.shape.empty())
+        throw Error("cannot load model: tensor \"" + name + "\" is a scalar, expected a matrix");
     kernels::Weight host;
     host.data = t.data;
     host.dtype = t.weight_dtype();
@@ -16,8 +18,8 @@ BoundWeight bind_matrix(const WeightStore& store, const std::string& name, kerne
     host.cols = t.shape[0] == 0 ? 0 : t.numel() / t.shape[0];
     BoundWeight out;
     if (reinterpret_cast<std::uintptr_t>(t.data) % kernels::dtype_size(host.dtype) != 0) {
-        // Kernels read elements in place; a tensor at an unaligned file offset gets an aligned host copy
-        // (the format does not promise alignment, though writers align in practice).
+        // Kernels read elements in place; a tensor at an unaligned file offset gets an aligned host
+        // copy (the format does not promise alignment, though writers align in practice).
         out.host_copy.resize((t.bytes + 3) / 4);
         std::memcpy(out.host_copy.data(), t.data, t.bytes);
         host.data = out.host_copy.data();

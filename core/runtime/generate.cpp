@@ -9,10 +9,14 @@ namespace statescope {
 
 const char* stop_reason_name(StopReason r) {
     switch (r) {
-        case StopReason::MaxTokens: return "max_tokens";
-        case StopReason::Eos: return "eos";
-        case StopReason::StopString: return "stop_string";
-        case StopReason::Cancelled: return "cancelled";
+        case StopReason::MaxTokens:
+            return "max_tokens";
+        case StopReason::Eos:
+            return "eos";
+        case StopReason::StopString:
+            return "stop_string";
+        case StopReason::Cancelled:
+            return "cancelled";
     }
     return "?";
 }
@@ -25,7 +29,8 @@ std::int32_t argmax(std::span<const float> logits) {
 }
 
 GenerateStats generate(Model& model, Sequence& seq, std::span<const std::int32_t> prompt,
-                       const GenerateOptions& options, const TokenFn& on_token, std::vector<std::int32_t>* out_ids) {
+                       const GenerateOptions& options, const TokenFn& on_token,
+                       std::vector<std::int32_t>* out_ids) {
     using Clock = std::chrono::steady_clock;
     if (prompt.empty()) throw Error("cannot generate: the prompt is empty");
     if (!options.stop_strings.empty() && !options.detokenize)
@@ -50,14 +55,17 @@ GenerateStats generate(Model& model, Sequence& seq, std::span<const std::int32_t
         generated.push_back(next);
         ++stats.generated_tokens;
         if (out_ids) out_ids->push_back(next);
-        if (k == 0) stats.time_to_first_token = std::chrono::duration<double>(Clock::now() - t0).count();
+        if (k == 0)
+            stats.time_to_first_token = std::chrono::duration<double>(Clock::now() - t0).count();
         const bool keep_going = !on_token || on_token(next);
-        if (std::find(options.stop_ids.begin(), options.stop_ids.end(), next) != options.stop_ids.end()) {
+        if (std::find(options.stop_ids.begin(), options.stop_ids.end(), next) !=
+            options.stop_ids.end()) {
             stats.stop = StopReason::Eos;
             break;
         }
         if (!options.stop_strings.empty()) {
-            // Decode the whole reply: a stop string may straddle tokens, and a token may end mid-character.
+            // Decode the whole reply: a stop string may straddle tokens, and a token may end
+            // mid-character.
             const std::string text = options.detokenize(generated);
             bool hit = false;
             for (const auto& s : options.stop_strings)

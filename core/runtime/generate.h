@@ -1,6 +1,6 @@
 // Streaming generation: prefill in chunks (progress, cancel), then one token at a time through the
-// recurrent state, handing each token to a callback that can stop between any two tokens. Stops on any
-// eos id and on stop strings (matched on the decoded text, across token boundaries).
+// recurrent state, handing each token to a callback that can stop between any two tokens. Stops on
+// any eos id and on stop strings (matched on the decoded text, across token boundaries).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +17,8 @@ namespace statescope {
 
 struct GenerateOptions {
     std::int64_t max_new_tokens = 64;
-    std::vector<std::int64_t> stop_ids;  // eos ids: generation ends after emitting one (it is returned)
+    std::vector<std::int64_t>
+        stop_ids;  // eos ids: generation ends after emitting one (it is returned)
     std::vector<std::string> stop_strings;
     // Decodes generated ids to text; needed for stop strings (and for GenerateStats::text).
     std::function<std::string(std::span<const std::int32_t>)> detokenize;
@@ -38,9 +39,12 @@ struct GenerateStats {
     StopReason stop = StopReason::MaxTokens;
     std::string text;  // decoded reply, cut before a matched stop string (when detokenize is set)
 
-    double prefill_tokens_per_s() const { return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0.0; }
+    double prefill_tokens_per_s() const {
+        return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0.0;
+    }
     double decode_tokens_per_s() const {
-        return decode_seconds > 0 && generated_tokens > 1 ? (generated_tokens - 1) / decode_seconds : 0.0;
+        return decode_seconds > 0 && generated_tokens > 1 ? (generated_tokens - 1) / decode_seconds
+                                                          : 0.0;
     }
 };
 
@@ -53,7 +57,8 @@ std::int32_t argmax(std::span<const float> logits);
 // The last generated token is returned but not run through the model (as transformers' generate);
 // feed it before continuing the sequence.
 GenerateStats generate(Model& model, Sequence& seq, std::span<const std::int32_t> prompt,
-                       const GenerateOptions& options, const TokenFn& on_token, std::vector<std::int32_t>* out_ids);
+                       const GenerateOptions& options, const TokenFn& on_token,
+                       std::vector<std::int32_t>* out_ids);
 
 // generate() with the greedy sampler, whatever options.sampler says.
 GenerateStats generate_greedy(Model& model, Sequence& seq, std::span<const std::int32_t> prompt,

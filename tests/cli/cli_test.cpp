@@ -1,12 +1,13 @@
-// statescope-cli as outside scripts call it: the binary, its stdout/stderr and exit code, and its files.
+// statescope-cli as outside scripts call it: the binary, its stdout/stderr and exit code, and its
+// files.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <sys/wait.h>
 
 #include "core/model/safetensors.h"
 #include "tests/model/st_writer.h"
@@ -37,11 +38,12 @@ std::string quote(const std::string& s) {
 }
 
 class Cli : public ::testing::Test {
-protected:
+  protected:
     CliRun run(const std::vector<std::string>& args) {
         std::string cmd = quote(STATESCOPE_CLI);
         for (const auto& a : args) cmd += " " + quote(a);
-        cmd += " >" + quote((tmp_.path() / "out").string()) + " 2>" + quote((tmp_.path() / "err").string());
+        cmd += " >" + quote((tmp_.path() / "out").string()) + " 2>" +
+               quote((tmp_.path() / "err").string());
         CliRun r;
         int status = std::system(cmd.c_str());
         r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -75,7 +77,8 @@ std::vector<float> read_npy(const fs::path& p, std::vector<std::int64_t>& shape)
 std::string golden_ids_csv(const std::string& model) {
     auto file = SafetensorsFile::open(kGolden / model / "golden.safetensors");
     std::string s;
-    for (auto id : file.find("input_ids")->to_i64()) s += (s.empty() ? "" : ",") + std::to_string(id);
+    for (auto id : file.find("input_ids")->to_i64())
+        s += (s.empty() ? "" : ",") + std::to_string(id);
     return s;
 }
 
@@ -100,11 +103,12 @@ TEST_F(Cli, InfoDescribesTheCheckpoint) {
 
 TEST_F(Cli, LogitsOnePassAndDecodeFromAgree) {
     const std::string ids = golden_ids_csv("mamba2-tiny");
-    CliRun a = run({"logits", "--model", (kGolden / "mamba2-tiny").string(), "--ids", ids, "--out", tmp("a.npy").string()});
+    CliRun a = run({"logits", "--model", (kGolden / "mamba2-tiny").string(), "--ids", ids, "--out",
+                    tmp("a.npy").string()});
     ASSERT_EQ(a.code, 0) << a.err;
     std::ofstream(tmp("ids.txt")) << ids << "\n";  // --ids-file with commas and a newline
-    CliRun b = run({"logits", "--model", (kGolden / "mamba2-tiny").string(), "--ids-file", tmp("ids.txt").string(),
-                 "--decode-from", "5", "--out", tmp("b.npy").string()});
+    CliRun b = run({"logits", "--model", (kGolden / "mamba2-tiny").string(), "--ids-file",
+                    tmp("ids.txt").string(), "--decode-from", "5", "--out", tmp("b.npy").string()});
     ASSERT_EQ(b.code, 0) << b.err;
     std::vector<std::int64_t> sa, sb;
     auto la = read_npy(tmp("a.npy"), sa);
@@ -118,7 +122,8 @@ TEST_F(Cli, LogitsOnePassAndDecodeFromAgree) {
     ASSERT_EQ(lb.size(), want.size());
     double max_err = 0, max_ref = 0;
     for (std::size_t i = 0; i < want.size(); ++i) {
-        max_err = std::max({max_err, std::fabs(double(la[i]) - want[i]), std::fabs(double(lb[i]) - want[i])});
+        max_err = std::max(
+            {max_err, std::fabs(double(la[i]) - want[i]), std::fabs(double(lb[i]) - want[i])});
         max_ref = std::max(max_ref, std::fabs(double(want[i])));
     }
     EXPECT_LE(max_err / max_ref, 1e-4);  // the golden bound, over the whole array here
@@ -129,8 +134,8 @@ TEST_F(Cli, TokenizeJsonlOneArrayPerLine) {
     std::ofstream in(tmp("in.jsonl"));
     for (const auto& c : cases) in << c["text"].dump() << "\n";
     in.close();
-    CliRun r = run({"tokenize", "--tokenizer", (kGolden / "mamba-neox" / "tokenizer.json").string(), "--jsonl",
-                 tmp("in.jsonl").string()});
+    CliRun r = run({"tokenize", "--tokenizer", (kGolden / "mamba-neox" / "tokenizer.json").string(),
+                    "--jsonl", tmp("in.jsonl").string()});
     ASSERT_EQ(r.code, 0) << r.err;
     std::stringstream lines(r.out);
     std::string line;
@@ -144,32 +149,36 @@ TEST_F(Cli, TokenizeJsonlOneArrayPerLine) {
 }
 
 TEST_F(Cli, TokenizeTextAndDetokenize) {
-    CliRun t = run({"tokenize", "--model", (kGolden / "mamba-neox").string(), "--text", "Hello world"});
+    CliRun t =
+        run({"tokenize", "--model", (kGolden / "mamba-neox").string(), "--text", "Hello world"});
     ASSERT_EQ(t.code, 0) << t.err;
     EXPECT_EQ(t.out, "[12092,1533]\n");
-    CliRun d = run({"detokenize", "--model", (kGolden / "mamba-neox").string(), "--ids", "12092,1533"});
+    CliRun d =
+        run({"detokenize", "--model", (kGolden / "mamba-neox").string(), "--ids", "12092,1533"});
     ASSERT_EQ(d.code, 0) << d.err;
     EXPECT_EQ(d.out, "Hello world");
     std::ofstream(tmp("t.txt"), std::ios::binary) << "Hello world";
-    CliRun f = run({"tokenize", "--model", (kGolden / "mamba-neox").string(), "--text-file", tmp("t.txt").string()});
+    CliRun f = run({"tokenize", "--model", (kGolden / "mamba-neox").string(), "--text-file",
+                    tmp("t.txt").string()});
     EXPECT_EQ(f.out, "[12092,1533]\n");
 }
 
 TEST_F(Cli, GenerateGreedyMatchesGolden) {
-    CliRun r = run({"generate", "--model", (kGolden / "mamba-tiny").string(), "--ids", golden_ids_csv("mamba-tiny"),
-                 "--max-new", "16", "--greedy", "--json"});
+    CliRun r = run({"generate", "--model", (kGolden / "mamba-tiny").string(), "--ids",
+                    golden_ids_csv("mamba-tiny"), "--max-new", "16", "--greedy", "--json"});
     ASSERT_EQ(r.code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
-    std::vector<std::int64_t> want = SafetensorsFile::open(kGolden / "mamba-tiny" / "golden.safetensors")
-                                         .find("greedy_ids")
-                                         ->to_i64();
+    std::vector<std::int64_t> want =
+        SafetensorsFile::open(kGolden / "mamba-tiny" / "golden.safetensors")
+            .find("greedy_ids")
+            ->to_i64();
     EXPECT_EQ(j["ids"].get<std::vector<std::int64_t>>(), want);
 }
 
 TEST_F(Cli, GeneratePromptTextStreams) {
     auto meta = nlohmann::json::parse(slurp(kGolden / "mamba-neox" / "golden.json"));
-    CliRun r = run({"generate", "--model", (kGolden / "mamba-neox").string(), "--prompt", meta["prompt"].get<std::string>(),
-                 "--max-new", "20"});
+    CliRun r = run({"generate", "--model", (kGolden / "mamba-neox").string(), "--prompt",
+                    meta["prompt"].get<std::string>(), "--max-new", "20"});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, meta["greedy_text"].get<std::string>() + "\n");
 }
@@ -183,20 +192,21 @@ void expect_one_line_error(const CliRun& r, const std::string& needle) {
 
 TEST_F(Cli, ErrorsAreOneLine) {
     expect_one_line_error(run({"info", "--model", "/nonexistent/model"}), "/nonexistent/model");
-    expect_one_line_error(run({"logits", "--model", (kGolden / "mamba-tiny").string(), "--ids", "1,x",
-                               "--out", tmp("x.npy").string()}),
+    expect_one_line_error(run({"logits", "--model", (kGolden / "mamba-tiny").string(), "--ids",
+                               "1,x", "--out", tmp("x.npy").string()}),
                           "\"x\"");
-    expect_one_line_error(run({"logits", "--model", (kGolden / "mamba-tiny").string(), "--ids", "1,99999",
-                               "--out", tmp("x.npy").string()}),
+    expect_one_line_error(run({"logits", "--model", (kGolden / "mamba-tiny").string(), "--ids",
+                               "1,99999", "--out", tmp("x.npy").string()}),
                           "99999");
-    expect_one_line_error(run({"logits", "--model", (kGolden / "mamba-tiny").string(), "--ids", "1,2",
-                               "--decode-from", "7", "--out", tmp("x.npy").string()}),
+    expect_one_line_error(run({"logits", "--model", (kGolden / "mamba-tiny").string(), "--ids",
+                               "1,2", "--decode-from", "7", "--out", tmp("x.npy").string()}),
                           "--decode-from 7");
     expect_one_line_error(run({"logits", "--model", (kGolden / "mamba-tiny").string(), "--ids", "1",
                                "--backend", "tpu", "--out", tmp("x.npy").string()}),
                           "\"tpu\"");
-    expect_one_line_error(run({"tokenize", "--model", (kGolden / "mamba-tiny").string(), "--text", "a"}),
-                          "tokenizer.json");
+    expect_one_line_error(
+        run({"tokenize", "--model", (kGolden / "mamba-tiny").string(), "--text", "a"}),
+        "tokenizer.json");
     expect_one_line_error(run({"frobnicate"}), "frobnicate");
     expect_one_line_error(run({"tokenize", "--text", "a"}), "--model or --tokenizer");
     EXPECT_FALSE(fs::exists(tmp("x.npy")));
@@ -204,8 +214,8 @@ TEST_F(Cli, ErrorsAreOneLine) {
 
 TEST_F(Cli, InvalidUtf8TextIsAnError) {
     std::ofstream(tmp("bad.txt"), std::ios::binary) << "ok \xff\xfe bad";
-    expect_one_line_error(run({"tokenize", "--model", (kGolden / "mamba-neox").string(), "--text-file",
-                               tmp("bad.txt").string()}),
+    expect_one_line_error(run({"tokenize", "--model", (kGolden / "mamba-neox").string(),
+                               "--text-file", tmp("bad.txt").string()}),
                           "UTF-8");
 }
 

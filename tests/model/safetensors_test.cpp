@@ -1,5 +1,5 @@
-// The safetensors reader: good files of every weight dtype, shards, and each kind of damage refused with
-// a message naming the file and the tensor.
+// The safetensors reader: good files of every weight dtype, shards, and each kind of damage refused
+// with a message naming the file and the tensor.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -22,13 +22,15 @@ void expect_error(Fn fn, std::initializer_list<std::string> parts) {
         fn();
         ADD_FAILURE() << "no error thrown; expected one containing \"" << *parts.begin() << "\"";
     } catch (const Error& e) {
-        for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+        for (const auto& p : parts)
+            EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
     }
 }
 
 SafetensorsFile from_string(const std::string& bytes, const std::string& name = "t.safetensors") {
     auto owner = std::make_shared<std::string>(bytes);
-    return SafetensorsFile::from_memory(reinterpret_cast<const std::byte*>(owner->data()), owner->size(), name, owner);
+    return SafetensorsFile::from_memory(reinterpret_cast<const std::byte*>(owner->data()),
+                                        owner->size(), name, owner);
 }
 
 TEST(Safetensors, ReadsEveryWeightDtype) {
@@ -72,21 +74,25 @@ TEST(Safetensors, UnalignedDataIsWidenedCorrectly) {
 }
 
 TEST(Safetensors, RefusesNonFloatWeightsByName) {
-    auto file = from_string(st_bytes(R"({"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}})", std::string(16, '\0')));
+    auto file = from_string(st_bytes(R"({"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}})",
+                                     std::string(16, '\0')));
     expect_error([&] { file.find("ids")->weight_dtype(); }, {"\"ids\"", "I64", "F32, BF16 or F16"});
     EXPECT_EQ(file.find("ids")->to_i64(), (std::vector<std::int64_t>{0, 0}));
 }
 
 TEST(Safetensors, TruncatedFile) {
-    expect_error([] { from_string(std::string("\x10\x00\x00", 3)); }, {"t.safetensors", "truncated"});
+    expect_error([] { from_string(std::string("\x10\x00\x00", 3)); },
+                 {"t.safetensors", "truncated"});
 }
 
 TEST(Safetensors, HeaderLengthPastTheEnd) {
-    expect_error([] { from_string(st_bytes("{}", "", 4096)); }, {"t.safetensors", "header length 4096", "past the end"});
+    expect_error([] { from_string(st_bytes("{}", "", 4096)); },
+                 {"t.safetensors", "header length 4096", "past the end"});
 }
 
 TEST(Safetensors, HeaderLengthOverLimit) {
-    expect_error([] { from_string(st_bytes("{}", "", std::int64_t(1) << 40)); }, {"exceeds the 100 MB limit"});
+    expect_error([] { from_string(st_bytes("{}", "", std::int64_t(1) << 40)); },
+                 {"exceeds the 100 MB limit"});
 }
 
 TEST(Safetensors, HeaderNotJson) {
@@ -94,47 +100,80 @@ TEST(Safetensors, HeaderNotJson) {
 }
 
 TEST(Safetensors, OffsetsOutsideTheFile) {
-    expect_error([] { from_string(st_bytes(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, '\0'))); },
-                 {"tensor \"w\" in t.safetensors", "outside the file's data"});
+    expect_error(
+        [] {
+            from_string(st_bytes(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})",
+                                 std::string(8, '\0')));
+        },
+        {"tensor \"w\" in t.safetensors", "outside the file's data"});
 }
 
 TEST(Safetensors, ReversedOffsets) {
-    expect_error([] { from_string(st_bytes(R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", std::string(8, '\0'))); },
-                 {"\"w\"", "reversed"});
+    expect_error(
+        [] {
+            from_string(st_bytes(R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})",
+                                 std::string(8, '\0')));
+        },
+        {"\"w\"", "reversed"});
 }
 
 TEST(Safetensors, OverlappingTensors) {
     const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                                R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
-    expect_error([&] { from_string(st_bytes(header, std::string(12, '\0'))); }, {"\"a\" and \"b\" overlap"});
+    expect_error([&] { from_string(st_bytes(header, std::string(12, '\0'))); },
+                 {"\"a\" and \"b\" overlap"});
 }
 
 TEST(Safetensors, DtypeShapeBytesMismatch) {
-    expect_error([] { from_string(st_bytes(R"({"w":{"dtype":"BF16","shape":[3,2],"data_offsets":[0,8]}})", std::string(8, '\0'))); },
-                 {"\"w\"", "BF16 x shape [3, 2] = 12 bytes", "span 8"});
+    expect_error(
+        [] {
+            from_string(st_bytes(R"({"w":{"dtype":"BF16","shape":[3,2],"data_offsets":[0,8]}})",
+                                 std::string(8, '\0')));
+        },
+        {"\"w\"", "BF16 x shape [3, 2] = 12 bytes", "span 8"});
 }
 
 TEST(Safetensors, UnknownDtype) {
-    expect_error([] { from_string(st_bytes(R"({"w":{"dtype":"F17","shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0'))); },
-                 {"\"w\"", "unknown dtype \"F17\""});
+    expect_error(
+        [] {
+            from_string(st_bytes(R"({"w":{"dtype":"F17","shape":[1],"data_offsets":[0,4]}})",
+                                 std::string(4, '\0')));
+        },
+        {"\"w\"", "unknown dtype \"F17\""});
 }
 
 TEST(Safetensors, NegativeOrHugeShape) {
-    expect_error([] { from_string(st_bytes(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", std::string(4, '\0'))); },
-                 {"\"w\"", "negative"});
-    expect_error([] {
-        from_string(st_bytes(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})",
-                             std::string(4, '\0')));
-    }, {"\"w\"", "too large"});
+    expect_error(
+        [] {
+            from_string(st_bytes(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})",
+                                 std::string(4, '\0')));
+        },
+        {"\"w\"", "negative"});
+    expect_error(
+        [] {
+            from_string(st_bytes(
+                R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})",
+                std::string(4, '\0')));
+        },
+        {"\"w\"", "too large"});
 }
 
 TEST(Safetensors, MissingFields) {
-    expect_error([] { from_string(st_bytes(R"({"w":{"shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0'))); },
-                 {"\"w\"", "dtype is missing"});
-    expect_error([] { from_string(st_bytes(R"({"w":{"dtype":"F32","data_offsets":[0,4]}})", std::string(4, '\0'))); },
-                 {"\"w\"", "shape is missing"});
-    expect_error([] { from_string(st_bytes(R"({"w":{"dtype":"F32","shape":[1]}})", std::string(4, '\0'))); },
-                 {"\"w\"", "data_offsets"});
+    expect_error(
+        [] {
+            from_string(
+                st_bytes(R"({"w":{"shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0')));
+        },
+        {"\"w\"", "dtype is missing"});
+    expect_error(
+        [] {
+            from_string(
+                st_bytes(R"({"w":{"dtype":"F32","data_offsets":[0,4]}})", std::string(4, '\0')));
+        },
+        {"\"w\"", "shape is missing"});
+    expect_error(
+        [] { from_string(st_bytes(R"({"w":{"dtype":"F32","shape":[1]}})", std::string(4, '\0'))); },
+        {"\"w\"", "data_offsets"});
 }
 
 TEST(Safetensors, MissingFileNamesThePath) {
@@ -146,9 +185,11 @@ TEST(WeightStore, ShardedIndex) {
     TempDir dir;
     float a = 1.0f, b = 2.0f;
     write_file(dir.path() / "s1.safetensors",
-               st_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(reinterpret_cast<char*>(&a), 4)));
+               st_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                        std::string(reinterpret_cast<char*>(&a), 4)));
     write_file(dir.path() / "s2.safetensors",
-               st_bytes(R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(reinterpret_cast<char*>(&b), 4)));
+               st_bytes(R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                        std::string(reinterpret_cast<char*>(&b), 4)));
     write_file(dir.path() / "model.safetensors.index.json",
                R"({"metadata":{},"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}})");
     auto store = WeightStore::open_dir(dir.path());
@@ -160,14 +201,19 @@ TEST(WeightStore, ShardedIndex) {
 
 TEST(WeightStore, IndexNamingATensorTheShardLacks) {
     TempDir dir;
-    write_file(dir.path() / "s1.safetensors", st_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0')));
-    write_file(dir.path() / "model.safetensors.index.json", R"({"weight_map":{"a":"s1.safetensors","z":"s1.safetensors"}})");
-    expect_error([&] { WeightStore::open_dir(dir.path()); }, {"\"z\"", "s1.safetensors", "does not contain it"});
+    write_file(dir.path() / "s1.safetensors",
+               st_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                        std::string(4, '\0')));
+    write_file(dir.path() / "model.safetensors.index.json",
+               R"({"weight_map":{"a":"s1.safetensors","z":"s1.safetensors"}})");
+    expect_error([&] { WeightStore::open_dir(dir.path()); },
+                 {"\"z\"", "s1.safetensors", "does not contain it"});
 }
 
 TEST(WeightStore, IndexEscapingTheFolder) {
     TempDir dir;
-    write_file(dir.path() / "model.safetensors.index.json", R"({"weight_map":{"a":"../x.safetensors"}})");
+    write_file(dir.path() / "model.safetensors.index.json",
+               R"({"weight_map":{"a":"../x.safetensors"}})");
     expect_error([&] { WeightStore::open_dir(dir.path()); }, {"not a file in the same folder"});
 }
 

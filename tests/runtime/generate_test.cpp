@@ -1,5 +1,5 @@
-// Generation stops: on an eos id, on a stop string that straddles tokens (the reply is cut before it),
-// and when the token callback says so.
+// Generation stops: on an eos id, on a stop string that straddles tokens (the reply is cut before
+// it), and when the token callback says so.
 #include <gtest/gtest.h>
 
 #include "core/model/safetensors.h"
@@ -21,11 +21,12 @@ std::vector<std::int32_t> ids_of(const SafetensorsFile& f, const char* name) {
 }
 
 class Generate : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         backend_ = make_backend("cpu");
         model_ = Model::load(kGolden / "mamba-neox", *backend_);
-        tok_ = std::make_unique<Tokenizer>(Tokenizer::from_file(kGolden / "mamba-neox" / "tokenizer.json"));
+        tok_ = std::make_unique<Tokenizer>(
+            Tokenizer::from_file(kGolden / "mamba-neox" / "tokenizer.json"));
         auto g = SafetensorsFile::open(kGolden / "mamba-neox" / "golden.safetensors");
         prompt_ = ids_of(g, "input_ids");
         greedy_ = ids_of(g, "greedy_ids");
@@ -77,7 +78,8 @@ TEST_F(Generate, CallbackStopsBetweenTokens) {
     int calls = 0;
     Sequence seq(*model_);
     std::vector<std::int32_t> out;
-    auto stats = generate(*model_, seq, prompt_, o, [&](std::int32_t) { return ++calls < 3; }, &out);
+    auto stats = generate(
+        *model_, seq, prompt_, o, [&](std::int32_t) { return ++calls < 3; }, &out);
     EXPECT_EQ(stats.stop, StopReason::Cancelled);
     EXPECT_EQ(out.size(), 3u);
     EXPECT_EQ(stats.generated_tokens, 3);

@@ -1,6 +1,6 @@
-// Every supported model_type against the transformers references in tests/data/golden (float64 reference,
-// fp32 engine): one-pass logits, incremental decode from several prefill lengths, the residual stream at
-// every layer through the observer hooks, and greedy continuations.
+// Every supported model_type against the transformers references in tests/data/golden (float64
+// reference, fp32 engine): one-pass logits, incremental decode from several prefill lengths, the
+// residual stream at every layer through the observer hooks, and greedy continuations.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -45,7 +45,8 @@ struct Golden {
 Golden load_golden(const std::string& name) {
     Golden g;
     auto file = SafetensorsFile::open(kGolden / name / "golden.safetensors");
-    for (auto id : file.find("input_ids")->to_i64()) g.input_ids.push_back(static_cast<std::int32_t>(id));
+    for (auto id : file.find("input_ids")->to_i64())
+        g.input_ids.push_back(static_cast<std::int32_t>(id));
     const TensorInfo* logits = file.find("logits");
     g.logits = logits->to_f32();
     g.logit_rows = logits->shape[0];
@@ -53,7 +54,8 @@ Golden load_golden(const std::string& name) {
     const TensorInfo* hidden = file.find("hidden_states");
     g.hidden = hidden->to_f32();
     g.hidden_shape = hidden->shape;
-    for (auto id : file.find("greedy_ids")->to_i64()) g.greedy.push_back(static_cast<std::int32_t>(id));
+    for (auto id : file.find("greedy_ids")->to_i64())
+        g.greedy.push_back(static_cast<std::int32_t>(id));
     std::ifstream in(kGolden / name / "golden.json");
     g.meta = nlohmann::json::parse(in);
     return g;
@@ -61,7 +63,7 @@ Golden load_golden(const std::string& name) {
 
 // Records the residual stream entering each layer and after the final norm.
 class ResidualRecorder : public Observer {
-public:
+  public:
     bool wants(std::string_view point) const override {
         return point.ends_with(".resid_post") || point == "final_norm";
     }
@@ -74,15 +76,17 @@ public:
 };
 
 class GoldenModel : public ::testing::TestWithParam<std::string> {
-protected:
+  protected:
     void SetUp() override {
         backend_ = make_backend("cpu");
         model_ = Model::load(kGolden / GetParam(), *backend_);
         golden_ = load_golden(GetParam());
     }
     // Compares logits rows for positions [first, T) against the reference rows that exist.
-    void expect_rows_match(const std::vector<float>& logits, std::int64_t first, const std::string& what) {
-        const std::int64_t V = model_->spec().vocab_size, T = std::int64_t(golden_.input_ids.size());
+    void expect_rows_match(const std::vector<float>& logits, std::int64_t first,
+                           const std::string& what) {
+        const std::int64_t V = model_->spec().vocab_size,
+                           T = std::int64_t(golden_.input_ids.size());
         const std::int64_t ref_first = T - golden_.logit_rows;
         for (std::int64_t t = std::max(first, ref_first); t < T; ++t) {
             const float* got = logits.data() + (t - first) * V;
@@ -133,15 +137,16 @@ TEST_P(GoldenModel, ChunkedPrefillAndSnapshotsMatch) {
     std::vector<float> last;
     std::int64_t calls = 0;
     std::int64_t reported = 0;
-    ASSERT_TRUE(model_->prefill(seq, golden_.input_ids, 7,
-                                [&](std::int64_t done, std::int64_t total) {
-                                    EXPECT_EQ(total, T);
-                                    EXPECT_GT(done, reported);
-                                    reported = done;
-                                    ++calls;
-                                    return true;
-                                },
-                                &last));
+    ASSERT_TRUE(model_->prefill(
+        seq, golden_.input_ids, 7,
+        [&](std::int64_t done, std::int64_t total) {
+            EXPECT_EQ(total, T);
+            EXPECT_GT(done, reported);
+            reported = done;
+            ++calls;
+            return true;
+        },
+        &last));
     EXPECT_EQ(calls, (T + 6) / 7);
     EXPECT_EQ(reported, T);
     ASSERT_EQ(last.size(), std::size_t(V));
@@ -149,8 +154,8 @@ TEST_P(GoldenModel, ChunkedPrefillAndSnapshotsMatch) {
 
     // Cancelling after the first chunk leaves the sequence after that chunk.
     Sequence stopped(*model_);
-    EXPECT_FALSE(model_->prefill(stopped, golden_.input_ids, 7, [](std::int64_t, std::int64_t) { return false; },
-                                 nullptr));
+    EXPECT_FALSE(model_->prefill(
+        stopped, golden_.input_ids, 7, [](std::int64_t, std::int64_t) { return false; }, nullptr));
     EXPECT_EQ(stopped.position(), std::min<std::int64_t>(7, T));
 
     // Restoring a snapshot taken after P tokens and feeding the rest equals the one-pass rows.
@@ -159,7 +164,8 @@ TEST_P(GoldenModel, ChunkedPrefillAndSnapshotsMatch) {
     std::span<const std::int32_t> ids(golden_.input_ids);
     model_->forward(a, ids.first(std::size_t(P)), LogitRows::None, nullptr);
     SequenceSnapshot snap = a.snapshot();
-    model_->forward(a, ids.subspan(std::size_t(P)), LogitRows::None, nullptr);  // move on, then go back
+    model_->forward(a, ids.subspan(std::size_t(P)), LogitRows::None,
+                    nullptr);  // move on, then go back
     a.restore(snap);
     EXPECT_EQ(a.position(), P);
     std::vector<float> rest;
@@ -173,18 +179,21 @@ TEST_P(GoldenModel, ResidualStreamMatchesHiddenStates) {
     Sequence seq(*model_);
     model_->forward(seq, golden_.input_ids, LogitRows::All, nullptr);
     model_->remove_observer(&rec);
-    const std::int64_t L = model_->spec().n_layers(), T = golden_.hidden_shape[1], D = golden_.hidden_shape[2];
+    const std::int64_t L = model_->spec().n_layers(), T = golden_.hidden_shape[1],
+                       D = golden_.hidden_shape[2];
     ASSERT_EQ(golden_.hidden_shape[0], L + 1);
     ASSERT_EQ(T, std::int64_t(golden_.input_ids.size()));
-    // transformers' Mamba models record each layer's output (not the embedding): hidden_states[i] leaves
-    // layer i for i < L, and the last entry is the final norm's output.
+    // transformers' Mamba models record each layer's output (not the embedding): hidden_states[i]
+    // leaves layer i for i < L, and the last entry is the final norm's output.
     for (std::int64_t i = 0; i <= L; ++i) {
-        const std::string point = i < L ? "layer." + std::to_string(i) + ".resid_post" : "final_norm";
+        const std::string point =
+            i < L ? "layer." + std::to_string(i) + ".resid_post" : "final_norm";
         ASSERT_TRUE(rec.captures.count(point)) << point;
         const auto& got = rec.captures[point];
         for (std::int64_t t = 0; t < T; ++t) {
             const float* want = golden_.hidden.data() + (i * T + t) * D;
-            EXPECT_LE(row_rel_error(got.data() + t * D, want, D), 1e-4) << point << " position " << t;
+            EXPECT_LE(row_rel_error(got.data() + t * D, want, D), 1e-4)
+                << point << " position " << t;
         }
     }
 }
@@ -200,7 +209,8 @@ TEST_P(GoldenModel, GreedyIdsMatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenModel,
-                         ::testing::Values("mamba-tiny", "falcon_mamba-tiny", "mamba2-tiny", "mamba-neox"),
+                         ::testing::Values("mamba-tiny", "falcon_mamba-tiny", "mamba2-tiny",
+                                           "mamba-neox"),
                          [](const auto& info) {
                              std::string s = info.param;
                              std::replace(s.begin(), s.end(), '-', '_');

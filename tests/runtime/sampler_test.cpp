@@ -75,7 +75,8 @@ TEST(Sampler, TopPKeepsTheSmallestPrefixReachingP) {
     while (acc < 0.6) acc += p[order[n++]];
     std::set<std::int32_t> allowed(order.begin(), order.begin() + std::ptrdiff_t(n));
     const auto dist = s.distribution(l, {});
-    for (std::size_t i = 0; i < l.size(); ++i) EXPECT_EQ(dist[i] > 0, allowed.count(std::int32_t(i)) == 1) << i;
+    for (std::size_t i = 0; i < l.size(); ++i)
+        EXPECT_EQ(dist[i] > 0, allowed.count(std::int32_t(i)) == 1) << i;
     for (int i = 0; i < 3000; ++i) ASSERT_TRUE(allowed.count(s.sample(l, {})));
 }
 
@@ -106,9 +107,11 @@ TEST(Sampler, TemperatureDrawsFollowSoftmax) {
         std::vector<int> count(l.size());
         for (int i = 0; i < draws; ++i) ++count[std::size_t(s.sample(l, {}))];
         for (std::size_t i = 0; i < l.size(); ++i) {
-            // 5 standard deviations of a binomial proportion: fails by chance about once in 10^6 runs.
+            // 5 standard deviations of a binomial proportion: fails by chance about once in 10^6
+            // runs.
             const double sd = std::sqrt(p[i] * (1 - p[i]) / draws);
-            EXPECT_NEAR(double(count[i]) / draws, p[i], 5 * sd + 1e-4) << "T=" << T << " token " << i;
+            EXPECT_NEAR(double(count[i]) / draws, p[i], 5 * sd + 1e-4)
+                << "T=" << T << " token " << i;
         }
     }
 }
@@ -142,7 +145,8 @@ TEST(Sampler, RepetitionPenaltyFollowsTransformers) {
     set.frequency_penalty = 0.1f;
     set.temperature = 1.0f;
     Sampler s2(set);
-    // Token 0: 2.0 - 0.5 - 0.2 = 1.3; token 1: -1 - 0.5 - 0.1 = -1.6; check through the distribution.
+    // Token 0: 2.0 - 0.5 - 0.2 = 1.3; token 1: -1 - 0.5 - 0.1 = -1.6; check through the
+    // distribution.
     const auto d = s2.distribution(l, history);
     const auto ref = softmax({1.3f, -1.6f, 1.9f, 0.5f}, 1.0);
     for (std::size_t i = 0; i < 4; ++i) EXPECT_NEAR(d[i], ref[i], 1e-6);

@@ -37,7 +37,8 @@ TEST(store_stream, AppendsAreCoalescedIntoFewCommits) {
     }
     store.finish_message(reply, {});
     store.flush();
-    // on_commit runs on the writer thread and may still be running when flush() returns: give it a moment.
+    // on_commit runs on the writer thread and may still be running when flush() returns: give it a
+    // moment.
     for (int i = 0; i < 500 && durable < 5000u; ++i) std::this_thread::sleep_for(10ms);
     // 5000 appends in a few milliseconds: a handful of transactions, not 5000.
     EXPECT_LT(commits - before, 20);
