@@ -251,10 +251,18 @@ GcReport collect_garbage(WriteContext& ctx, bool sweep_files) {
     }
     for (const auto& [hash, size] : dead) {
         ctx.stmt("DELETE FROM blobs WHERE hash = ?1 AND ref_count = 0").bind(1, hash).run();
-        // Inside the transaction, holding the write lock: nobody can be re-adding this content.
-        // Should the commit fail, the row stays with ref_count 0 and the next put rewrites the
-        // file.
-        ctx.blob_files().remove(hash);
+        // The file goes only after the commit: the references that made this blob dead are
+        // deleted in the same transaction, so a kill or a failed commit brings them back and
+        // they must find their file. A later command of the same batch may also have put the
+        // content again; the row tells. A kill between the commit and the removal leaves an
+        // orphan file, which the next sweep removes.
+        WriteContext* c = &ctx;
+        ctx.after_commit([c, hash = hash] {
+            auto& st = c->stmt("SELECT 1 FROM blobs WHERE hash = ?1").bind(1, hash);
+            const bool alive = st.step();
+            st.reset();
+            if (!alive) c->blob_files().remove(hash);
+        });
         ++report.blobs_removed;
         report.bytes_removed += size;
     }
@@ -265,6 +273,8 @@ GcReport collect_garbage(WriteContext& ctx, bool sweep_files) {
         while (st.step()) known.insert(st.text(0));
         st.reset();
     }
+    // Dead blobs' files are removed after the commit (above), not here.
+    for (const auto& d : dead) known.insert(d.first);
     for (const auto& hash : ctx.blob_files().list_hashes()) {
         if (!known.count(hash)) {
             ctx.blob_files().remove(hash);
