@@ -17,7 +17,8 @@ std::uint16_t f32_to_f16(float f) {
     if (abs >= 0x38800000u) {  // normal half: rebias the exponent, round the 13 dropped bits
         std::uint32_t h = ((abs >> 23) - 127u + 15u) << 10 | ((abs >> 13) & 0x3ffu);
         const std::uint32_t rem = abs & 0x1fffu;
-        if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is right
+        if (rem > 0x1000u || (rem == 0x1000u && (h & 1u)))
+            ++h;  // a carry into the exponent is right
         return std::uint16_t(sign | h);
     }
     // Subnormal half (or zero): value = m * 2^(e - 150) with the implicit bit in m, i.e.

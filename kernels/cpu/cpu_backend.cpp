@@ -8,7 +8,9 @@
 
 namespace statescope::kernels {
 
-std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<cpu::CpuBackend>(); }
+std::unique_ptr<Backend> make_cpu_backend() {
+    return std::make_unique<cpu::CpuBackend>();
+}
 
 namespace cpu {
 
@@ -24,9 +26,13 @@ CpuBuffer::CpuBuffer(std::size_t bytes) : bytes_(bytes) {
     std::memset(data_, 0, padded == 0 ? kAlignment : padded);
 }
 
-CpuBuffer::~CpuBuffer() { std::free(data_); }
+CpuBuffer::~CpuBuffer() {
+    std::free(data_);
+}
 
-CpuBackend::CpuBackend() { init_threads(); }
+CpuBackend::CpuBackend() {
+    init_threads();
+}
 
 std::unique_ptr<Buffer> CpuBackend::alloc(std::size_t bytes) {
     return std::make_unique<CpuBuffer>(bytes);
@@ -61,7 +67,9 @@ void CpuBackend::rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T, 
                          const float* weight, float eps, float* y, std::int64_t y_stride) {
     cpu::rmsnorm(x, x_stride, T, D, weight, eps, y, y_stride);
 }
-void CpuBackend::add(float* y, const float* x, std::int64_t n) { cpu::add(y, x, n); }
+void CpuBackend::add(float* y, const float* x, std::int64_t n) {
+    cpu::add(y, x, n);
+}
 void CpuBackend::causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T,
                                std::int64_t C, std::int64_t K, const float* w, const float* bias,
                                bool silu, float* conv_state, float* y) {
@@ -71,23 +79,21 @@ void CpuBackend::softplus(const float* dt, std::int64_t dt_stride, std::int64_t 
                           const float* bias, float lo, float hi, float* delta) {
     cpu::softplus(dt, dt_stride, T, C, bias, lo, hi, delta);
 }
-void CpuBackend::selective_scan(const float* x, const float* delta, const float* A,
-                                const float* B, const float* C, std::int64_t bc_stride,
-                                const float* D, const float* z, std::int64_t z_stride,
-                                std::int64_t T, std::int64_t I, std::int64_t N, float* state,
-                                float* y) {
+void CpuBackend::selective_scan(const float* x, const float* delta, const float* A, const float* B,
+                                const float* C, std::int64_t bc_stride, const float* D,
+                                const float* z, std::int64_t z_stride, std::int64_t T,
+                                std::int64_t I, std::int64_t N, float* state, float* y) {
     cpu::selective_scan(x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, state, y);
 }
-void CpuBackend::ssd_scan(const float* x, std::int64_t x_stride, const float* delta,
-                          const float* A, const float* B, const float* C, std::int64_t bc_stride,
-                          const float* D, std::int64_t T, std::int64_t H, std::int64_t P,
-                          std::int64_t G, std::int64_t N, float* state, float* y) {
+void CpuBackend::ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const float* A,
+                          const float* B, const float* C, std::int64_t bc_stride, const float* D,
+                          std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G,
+                          std::int64_t N, float* state, float* y) {
     cpu::ssd_scan(x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, state, y);
 }
 void CpuBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride,
                                std::int64_t T, std::int64_t I, std::int64_t group_size,
-                               const float* weight, float eps, bool norm_before_gate,
-                               float* out) {
+                               const float* weight, float eps, bool norm_before_gate, float* out) {
     cpu::gated_rmsnorm(y, z, z_stride, T, I, group_size, weight, eps, norm_before_gate, out);
 }
 

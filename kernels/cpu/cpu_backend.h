@@ -11,7 +11,7 @@ namespace statescope::kernels::cpu {
 
 // Host memory, 64-byte aligned (one cache line, one AVX-512 register) and zeroed.
 class CpuBuffer final : public Buffer {
-public:
+  public:
     explicit CpuBuffer(std::size_t bytes);
     ~CpuBuffer() override;
     CpuBuffer(const CpuBuffer&) = delete;
@@ -19,13 +19,13 @@ public:
     void* data() override { return data_; }
     std::size_t bytes() const override { return bytes_; }
 
-private:
+  private:
     void* data_ = nullptr;
     std::size_t bytes_ = 0;
 };
 
 class CpuBackend final : public Backend {
-public:
+  public:
     CpuBackend();
     std::string name() const override { return "cpu"; }
 

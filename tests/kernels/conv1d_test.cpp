@@ -27,7 +27,8 @@ ConvData make_conv(const ConvCase& c, Rng& rng) {
     return d;
 }
 
-// Straight from the formula: window = [state ; x], y[t, c] = act(bias + sum_k w[c, k] window[t + k]).
+// Straight from the formula: window = [state ; x], y[t, c] = act(bias + sum_k w[c, k] window[t +
+// k]).
 void reference(const ConvCase& c, const ConvData& d, std::vector<double>* y,
                std::vector<double>* scale, std::vector<float>* state_out) {
     const std::int64_t S = c.K - 1;
@@ -80,7 +81,8 @@ TEST(KernelConv1d, ShapesKernelsStrides) {
     std::uint32_t seed = 500;
     for (std::int64_t T : {1, 2, 3, 5, 33})
         for (std::int64_t C : {1, 3, 17, 64, 67, 130})
-            for (std::int64_t K : {1, 2, 4, 5, 20})  // 20 > the 16 the kernel transposes on the stack
+            for (std::int64_t K :
+                 {1, 2, 4, 5, 20})  // 20 > the 16 the kernel transposes on the stack
                 for (bool silu : {false, true})
                     for (bool bias : {false, true})
                         for (bool wide : {false, true})

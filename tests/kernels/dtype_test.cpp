@@ -6,8 +6,8 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/dtype.h"
 #include "kernel_test_util.h"
+#include "kernels/dtype.h"
 
 namespace statescope::kernels::test {
 namespace {
@@ -23,8 +23,12 @@ float from_bits(std::uint32_t b) {
     return f;
 }
 
-bool is_f16_nan(std::uint16_t h) { return (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu) != 0; }
-bool is_bf16_nan(std::uint16_t h) { return (h & 0x7f80u) == 0x7f80u && (h & 0x7fu) != 0; }
+bool is_f16_nan(std::uint16_t h) {
+    return (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu) != 0;
+}
+bool is_bf16_nan(std::uint16_t h) {
+    return (h & 0x7f80u) == 0x7f80u && (h & 0x7fu) != 0;
+}
 
 TEST(KernelDType, F16ToF32KnownValues) {
     EXPECT_EQ(f16_to_f32(0x3c00), 1.0f);
@@ -133,7 +137,8 @@ TEST(KernelDType, WidenMatchesScalarConversions) {
                 if (std::isnan(want)) {
                     EXPECT_TRUE(std::isnan(out[i])) << i;
                 } else {
-                    ASSERT_EQ(bits_of(out[i]), bits_of(want)) << dtype_name(t) << " n " << n << " i " << i;
+                    ASSERT_EQ(bits_of(out[i]), bits_of(want))
+                        << dtype_name(t) << " n " << n << " i " << i;
                 }
             }
             EXPECT_EQ(out[n], 123.0f) << "wrote past n";
@@ -152,8 +157,10 @@ TEST(KernelDType, WidenAllF16Encodings) {
     std::vector<float> out(h.size());
     widen_to_f32(h.data(), DType::F16, h.size(), out.data());
     for (std::uint32_t i = 0; i < 0x10000u; ++i) {
-        if (is_f16_nan(h[i])) ASSERT_TRUE(std::isnan(out[i])) << std::hex << i;
-        else ASSERT_EQ(bits_of(out[i]), bits_of(f16_to_f32(h[i]))) << std::hex << i;
+        if (is_f16_nan(h[i]))
+            ASSERT_TRUE(std::isnan(out[i])) << std::hex << i;
+        else
+            ASSERT_EQ(bits_of(out[i]), bits_of(f16_to_f32(h[i]))) << std::hex << i;
     }
 }
 

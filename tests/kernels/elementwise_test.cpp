@@ -14,13 +14,15 @@ namespace {
 TEST(KernelBackend, NameAndMemory) {
     auto& b = backend();
     EXPECT_EQ(b->name(), "cpu");
-    for (std::size_t bytes : {std::size_t(0), std::size_t(1), std::size_t(100), std::size_t(1) << 20}) {
+    for (std::size_t bytes :
+         {std::size_t(0), std::size_t(1), std::size_t(100), std::size_t(1) << 20}) {
         auto buf = b->alloc(bytes);
         ASSERT_NE(buf->data(), nullptr);
         EXPECT_EQ(buf->bytes(), bytes);
         EXPECT_EQ(reinterpret_cast<std::uintptr_t>(buf->data()) % 64, 0u) << "64-byte aligned";
         const auto* p = static_cast<const unsigned char*>(buf->data());
-        for (std::size_t i = 0; i < bytes; ++i) ASSERT_EQ(p[i], 0) << "alloc() returns zeroed memory";
+        for (std::size_t i = 0; i < bytes; ++i)
+            ASSERT_EQ(p[i], 0) << "alloc() returns zeroed memory";
     }
     std::vector<float> host = {1, 2, 3, 4}, back(4);
     auto buf = b->alloc(16);
@@ -59,7 +61,8 @@ TEST(KernelEmbedding, EveryDTypeExact) {
             backend()->embedding(table.view(), ids.data(), T, out.data());
             for (std::int64_t t = 0; t < T; ++t)
                 for (std::int64_t i = 0; i < D; ++i)
-                    ASSERT_EQ(out[t * D + i], table.values[ids[t] * D + i]) << "t " << t << " i " << i;
+                    ASSERT_EQ(out[t * D + i], table.values[ids[t] * D + i])
+                        << "t " << t << " i " << i;
         }
     }
 }
@@ -75,7 +78,9 @@ TEST(KernelAdd, ExactSums) {
     }
 }
 
-double softplus_d(double v) { return v > 20.0 ? v : std::log1p(std::exp(v)); }
+double softplus_d(double v) {
+    return v > 20.0 ? v : std::log1p(std::exp(v));
+}
 
 // delta = clamp(softplus(dt + bias), lo, hi). The reference applies softplus to the fp32 sum
 // dt + bias (the kernel's input). 5e-7 relative: the vector exp + log (see KernelVecMath).
@@ -99,7 +104,8 @@ TEST(KernelSoftplus, BiasClampStrides) {
                     for (std::int64_t t = 0; t < T; ++t)
                         for (std::int64_t c = 0; c < C; ++c) {
                             const float v = dt_dense[t * C + c] + (with_bias ? bias[c] : 0.0f);
-                            const double s = std::min(std::max(softplus_d(v), double(lo)), double(hi));
+                            const double s =
+                                std::min(std::max(softplus_d(v), double(lo)), double(hi));
                             want[t * C + c] = s;
                             scale[t * C + c] = std::abs(s) + 1e-38;
                         }

@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,9 +20,11 @@ namespace statescope::kernels::test {
 inline constexpr DType kAllDTypes[] = {DType::F32, DType::BF16, DType::F16};
 
 class Rng {
-public:
+  public:
     explicit Rng(std::uint32_t seed) : gen_(seed) {}
-    float uniform(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(gen_); }
+    float uniform(float lo, float hi) {
+        return std::uniform_real_distribution<float>(lo, hi)(gen_);
+    }
     std::int64_t integer(std::int64_t lo, std::int64_t hi) {  // [lo, hi]
         return std::uniform_int_distribution<std::int64_t>(lo, hi)(gen_);
     }
@@ -32,7 +34,7 @@ public:
         return v;
     }
 
-private:
+  private:
     std::mt19937 gen_;
 };
 
@@ -87,7 +89,8 @@ inline void expect_padding_untouched(const std::vector<float>& buf, std::int64_t
                                      std::int64_t width, std::int64_t stride, float sentinel) {
     for (std::int64_t r = 0; r < rows; ++r)
         for (std::int64_t c = width; c < stride; ++c)
-            if (!(buf[r * stride + c] == sentinel || (std::isnan(sentinel) && std::isnan(buf[r * stride + c]))))
+            if (!(buf[r * stride + c] == sentinel ||
+                  (std::isnan(sentinel) && std::isnan(buf[r * stride + c]))))
                 ADD_FAILURE() << "write outside the row at [" << r << ", " << c << "]";
 }
 
@@ -121,7 +124,9 @@ inline void expect_close(const float* got, std::int64_t got_stride, const std::v
         std::printf("[close] %-40s worst %.3g (tol %.3g)\n", what.c_str(), worst, tol);
 }
 
-inline double silu_d(double z) { return z / (1.0 + std::exp(-z)); }
+inline double silu_d(double z) {
+    return z / (1.0 + std::exp(-z));
+}
 
 inline std::unique_ptr<Backend>& backend() {
     static std::unique_ptr<Backend> b = make_cpu_backend();

@@ -1,5 +1,6 @@
 // matmul: y[t, o] = sum_i x[t, i] W[o, i] + bias[o], against a double reference on the exact
-// (already rounded) weight values, for the GEMV (T < 4) and sgemm (T >= 4) paths and every dtype.
+// (already rounded) weight values, for both kernels (the streaming kernel below T = 32 for F32 and
+// T = 128 for BF16/F16, OpenBLAS sgemm from there) and every dtype.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -72,13 +73,16 @@ TEST(KernelMatmul, DecodeShapes) {
     }
 }
 
-// Prefill-sized: threaded sgemm, and for BF16/F16 several widened tiles per thread (64 rows of
-// 4096 columns per tile) with a partial last tile.
+// Prefill-sized: the streaming kernel over several L2 tiles per thread (1000 rows of 4096 columns:
+// 32 F32 / 64 BF16 rows per tile) and several 4-token groups, and threaded sgemm, for BF16/F16 on
+// several widened tiles per thread (64 rows of 4096 columns per tile, a partial last one).
 TEST(KernelMatmul, PrefillShapes) {
     for (DType dtype : kAllDTypes) {
         check_matmul(dtype, 1000, 4096, 5, true, true, 21);
-        check_matmul(dtype, 517, 768, 64, false, false, 22);
-        check_matmul(dtype, 33, 100, 200, true, true, 23);
+        check_matmul(dtype, 517, 768, 31, false, false, 22);
+        check_matmul(dtype, 517, 768, 64, true, false, 23);
+        check_matmul(dtype, 300, 4096, 130, true, true, 24);
+        check_matmul(dtype, 33, 100, 200, true, true, 25);
     }
 }
 

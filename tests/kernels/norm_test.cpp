@@ -10,8 +10,8 @@ namespace statescope::kernels::test {
 namespace {
 
 // Each output is x * r * w with r = rsqrt(mean(x^2) + eps): the kernel sums the squares in double,
-// then the sqrt, division and two fp32 products add ~4 ulp (2.4e-7). 1e-6 relative (~8 ulp) holds in
-// every build (measured <= 3.8e-7) and still catches a wrong mean or a skipped element.
+// then the sqrt, division and two fp32 products add ~4 ulp (2.4e-7). 1e-6 relative (~8 ulp) holds
+// in every build (measured <= 3.8e-7) and still catches a wrong mean or a skipped element.
 constexpr double kNormTol = 1e-6;
 
 void check_rmsnorm(std::int64_t T, std::int64_t D, bool with_weight, bool wide, bool in_place,
@@ -65,9 +65,10 @@ TEST(KernelRmsNorm, ZeroRow) {
 
 void check_gated(std::int64_t T, std::int64_t I, std::int64_t group_size, bool norm_before_gate,
                  bool with_weight, bool wide_z, bool in_place, std::uint32_t seed) {
-    SCOPED_TRACE(testing::Message() << "T " << T << " I " << I << " group " << group_size
-                                    << " norm_before_gate " << norm_before_gate << " weight "
-                                    << with_weight << " wide_z " << wide_z << " in_place " << in_place);
+    SCOPED_TRACE(testing::Message()
+                 << "T " << T << " I " << I << " group " << group_size << " norm_before_gate "
+                 << norm_before_gate << " weight " << with_weight << " wide_z " << wide_z
+                 << " in_place " << in_place);
     Rng rng(seed);
     const float eps = 1e-5f;
     const std::vector<float> y_dense = rng.vec(std::size_t(T * I), -2.0f, 2.0f);
