@@ -7,6 +7,7 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/sessions_command.h"
+#include "app/cli/template_command.h"
 #include "core/error.h"
 
 using namespace statescope;
@@ -93,6 +94,23 @@ int main(int argc, char** argv) {
     c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
     c_gen->add_option("--backend", gen.backend, "cpu (cuda when built with it)");
 
+    TemplateArgs tpl;
+    auto* c_tpl = app.add_subcommand(
+        "template", "render a chat template exactly as transformers' apply_chat_template does");
+    auto* o_tfile = c_tpl->add_option("--template", tpl.template_file, "a .jinja template file");
+    auto* o_tmodel =
+        c_tpl->add_option("--model", tpl.model_dir, "checkpoint folder: use its own chat template");
+    o_tfile->excludes(o_tmodel);
+    c_tpl->add_option("--template-name", tpl.template_name,
+                      "a named template of --model (default: \"default\")");
+    c_tpl->add_option("--messages", tpl.messages_file,
+                      "JSON array of messages, or {messages, tools, ...}; - reads stdin");
+    c_tpl->add_flag("--add-generation-prompt", tpl.add_generation_prompt,
+                    "end with the assistant turn's opening");
+    c_tpl->add_option("--bos", tpl.bos, "bos_token (default with --model: the model's)");
+    c_tpl->add_option("--eos", tpl.eos, "eos_token (default with --model: the model's)");
+    c_tpl->add_option("--now", tpl.now, "pin strftime_now to this date (YYYY-MM-DD)");
+
     SessionsArgs sessions;
     auto* c_sessions = add_sessions_command(app, sessions);
 
@@ -128,6 +146,11 @@ int main(int argc, char** argv) {
     try {
         if (c_info->parsed()) return run_info(info);
         if (c_sessions->parsed()) return run_sessions(sessions);
+        if (c_tpl->parsed()) {
+            if (tpl.template_file.empty() && tpl.model_dir.empty())
+                throw Error("template: give --template FILE or --model DIR");
+            return run_template(tpl);
+        }
         if (c_tok->parsed()) {
             if (!tok.text && !tok.text_file && !tok.jsonl)
                 throw Error("tokenize: give --text, --text-file or --jsonl");
