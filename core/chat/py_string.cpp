@@ -1,5 +1,7 @@
 #include "core/chat/py_string.h"
 
+#include "core/tokenizer/unicode.h"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -160,40 +162,7 @@ std::string pad(std::string_view s, std::int64_t width, char32_t fill, int align
 }  // namespace
 
 bool valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto b0 = static_cast<unsigned char>(s[i]);
-        if (b0 < 0x80) {
-            ++i;
-            continue;
-        }
-        int n;
-        char32_t c;
-        if (b0 >= 0xC2 && b0 <= 0xDF) {
-            n = 1;
-            c = b0 & 0x1F;
-        } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-            n = 2;
-            c = b0 & 0x0F;
-        } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-            n = 3;
-            c = b0 & 0x07;
-        } else {
-            return false;
-        }
-        for (int k = 1; k <= n; ++k) {
-            if (i + k >= s.size()) return false;
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if ((b & 0xC0) != 0x80) return false;
-            c = (c << 6) | (b & 0x3F);
-        }
-        // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
-        if ((n == 2 && c < 0x800) || (n == 3 && (c < 0x10000 || c > 0x10FFFF)) ||
-            (c >= 0xD800 && c <= 0xDFFF))
-            return false;
-        i += n + 1;
-    }
-    return true;
+    return tok::find_invalid_utf8(s) == std::string_view::npos;
 }
 
 bool is_ascii(std::string_view s) {
@@ -203,21 +172,7 @@ bool is_ascii(std::string_view s) {
 }
 
 void append_utf8(std::string& out, char32_t c) {
-    if (c < 0x80) {
-        out += static_cast<char>(c);
-    } else if (c < 0x800) {
-        out += static_cast<char>(0xC0 | (c >> 6));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        out += static_cast<char>(0xE0 | (c >> 12));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (c >> 18));
-        out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    }
+    tok::append_utf8(out, c);
 }
 
 std::u32string decode(std::string_view s) {
