@@ -191,7 +191,7 @@ int run_generate_chat(const GenerateArgs& a) {
     const Conversation::Reply r = c.reply(s.options);
     if (a.json) {
         json out = {
-            {"prompt_ids", c.prompt_ids()},
+            {"prompt_ids", r.prompt},
             {"ids", r.ids},
             {"text", r.stats.text},
             {"prompt_tokens", r.stats.prompt_tokens},

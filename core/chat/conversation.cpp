@@ -189,6 +189,7 @@ Conversation::Reply Conversation::reply(const GenerateOptions& options, const To
     r.reused_tokens = p.reused_tokens;
     r.prepare_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     r.stats.prompt_tokens = std::int64_t(p.prompt.size());
+    r.prompt = p.prompt;
     if (p.cancelled) {
         r.stats.stop = StopReason::Cancelled;
         return r;

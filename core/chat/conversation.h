@@ -80,6 +80,7 @@ class Conversation {
 
     struct Reply {
         GenerateStats stats;
+        std::vector<std::int32_t> prompt;  // the prompt's tokens (before the reply)
         std::vector<std::int32_t> ids;
         std::int64_t reused_tokens = 0;
         double prepare_seconds = 0;  // restore + prefill of the suffix
