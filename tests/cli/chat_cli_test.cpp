@@ -2,11 +2,19 @@
 // chat template written here, stdin from a file (a pipe, not a terminal), stdout and stderr apart.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "tests/model/st_writer.h"
 
@@ -215,6 +223,124 @@ TEST_F(ChatCli, ResetForgetsTheConversation) {
     EXPECT_NE(kept.err.find("from snapshot"), std::string::npos);
     // The second reply continued from the first turn's state.
     EXPECT_EQ(kept.err.find("(0 from snapshot), stop"), kept.err.rfind("(0 from snapshot), stop"));
+}
+
+// statescope-cli chat as a child process with pipes on stdin/stdout/stderr, for Ctrl-C tests.
+class ChatProcess {
+  public:
+    explicit ChatProcess(const std::vector<std::string>& args) {
+        int in[2], out[2], err[2];
+        if (pipe(in) || pipe(out) || pipe(err)) throw std::runtime_error("pipe");
+        pid_ = fork();
+        if (pid_ == 0) {
+            dup2(in[0], 0);
+            dup2(out[1], 1);
+            dup2(err[1], 2);
+            for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) close(fd);
+            std::vector<char*> argv;
+            static std::string cli = STATESCOPE_CLI;
+            argv.push_back(cli.data());
+            std::vector<std::string> copy = args;
+            for (auto& a : copy) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            execv(cli.c_str(), argv.data());
+            _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        close(err[1]);
+        in_ = in[1];
+        out_ = out[0];
+        err_ = err[0];
+        fcntl(out_, F_SETFL, O_NONBLOCK);
+        fcntl(err_, F_SETFL, O_NONBLOCK);
+    }
+    ~ChatProcess() {
+        if (pid_ > 0 && !exited_) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+        }
+        for (int fd : {in_, out_, err_})
+            if (fd >= 0) close(fd);
+    }
+    void write_line(const std::string& s) {
+        const std::string line = s + "\n";
+        ASSERT_EQ(::write(in_, line.data(), line.size()), ssize_t(line.size()));
+    }
+    // Reads what is available until `pred(out, err)` holds or `seconds` pass.
+    bool wait_for(const std::function<bool()>& pred, double seconds) {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+        while (std::chrono::steady_clock::now() < end) {
+            drain();
+            if (pred()) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        drain();
+        return pred();
+    }
+    void interrupt() { kill(pid_, SIGINT); }
+    // The exit code, or -1 while it runs.
+    int poll_exit() {
+        if (exited_) return code_;
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            exited_ = true;
+            code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        return exited_ ? code_ : -1;
+    }
+    std::string out, err;
+
+  private:
+    void drain() {
+        char buf[4096];
+        ssize_t n;
+        while ((n = ::read(out_, buf, sizeof buf)) > 0) out.append(buf, std::size_t(n));
+        while ((n = ::read(err_, buf, sizeof buf)) > 0) err.append(buf, std::size_t(n));
+    }
+    pid_t pid_ = -1;
+    int in_ = -1, out_ = -1, err_ = -1;
+    bool exited_ = false;
+    int code_ = -1;
+};
+
+TEST_F(ChatCli, CtrlCStopsTheReplyNotTheProgram) {
+    ChatProcess p({"chat", "--model", model_.string(), "--max-new", "1000000", "--temperature", "1",
+                   "--seed", "1"});
+    p.write_line("Tell me everything.");
+    ASSERT_TRUE(p.wait_for([&] { return p.out.size() > 20; }, 60)) << p.err;
+    p.interrupt();
+    ASSERT_TRUE(p.wait_for([&] { return p.err.find("stop: cancelled") != std::string::npos; }, 30))
+        << p.err;
+    EXPECT_NE(p.err.find("[stopped]"), std::string::npos);
+    EXPECT_EQ(p.poll_exit(), -1);  // still running, back at the prompt
+    // It still takes commands; /quit ends it normally.
+    p.write_line("/save " + tmp("after.json").string());
+    p.write_line("/quit");
+    ASSERT_TRUE(p.wait_for([&] { return p.poll_exit() >= 0; }, 30)) << p.err;
+    EXPECT_EQ(p.poll_exit(), 0);
+    // The partial reply was kept as the assistant message.
+    const auto saved = nlohmann::json::parse(slurp(tmp("after.json")));
+    ASSERT_EQ(saved.size(), 2u);
+    EXPECT_EQ(saved[1]["role"], "assistant");
+    EXPECT_FALSE(saved[1]["content"].get<std::string>().empty());
+}
+
+TEST_F(ChatCli, CtrlCAtThePromptExits) {
+    ChatProcess p({"chat", "--model", model_.string(), "--max-new", "2"});
+    p.write_line("Hi");
+    ASSERT_TRUE(p.wait_for([&] { return p.err.find("TTFT") != std::string::npos; }, 60)) << p.err;
+    // Interrupt until it exits (the first Ctrl-C at the prompt only warns).
+    const bool exited = p.wait_for(
+        [&] {
+            if (p.poll_exit() >= 0) return true;
+            p.interrupt();
+            return false;
+        },
+        10);
+    ASSERT_TRUE(exited) << p.err;
+    EXPECT_EQ(p.poll_exit(), 0);
+    EXPECT_NE(p.err.find("Ctrl-C again to exit"), std::string::npos) << p.err;
 }
 
 }  // namespace
