@@ -53,6 +53,8 @@ void Conversation::select(int node) {
 
 void Conversation::clear() {
     nodes_.clear();
+    prompt_path_.clear();
+    prompt_cache_.clear();
     leaf_ = -1;
 }
 
@@ -84,7 +86,12 @@ std::vector<std::int32_t> Conversation::encode(const std::string& text) const {
 }
 
 std::vector<std::int32_t> Conversation::prompt_ids() const {
-    return encode(render(path().size(), true));
+    const std::vector<int> p = path();
+    if (p.empty() || p != prompt_path_) {
+        prompt_cache_ = encode(render(p.size(), true));
+        prompt_path_ = p;
+    }
+    return prompt_cache_;
 }
 
 Conversation::Prepared Conversation::prepare(std::int64_t chunk, const ProgressFn& progress) {

@@ -108,6 +108,11 @@ class Conversation {
     std::vector<std::int32_t> seq_ids_;  // the tokens the sequence holds now
     std::vector<ConversationNode> nodes_;
     int leaf_ = -1;
+    // The last prompt and the path it was rendered for: messages never change in place (an edit
+    // is a new node), so regenerating reuses it instead of rendering and tokenizing the whole
+    // conversation again. Cleared with the nodes.
+    mutable std::vector<int> prompt_path_;
+    mutable std::vector<std::int32_t> prompt_cache_;
 };
 
 }  // namespace statescope
