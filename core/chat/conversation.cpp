@@ -143,6 +143,7 @@ Conversation::Prepared Conversation::prepare(std::int64_t chunk, const ProgressF
             const ConversationNode& n = nodes_[std::size_t(best_node)];
             seq_.restore(*n.snapshot);
             seq_ids_ = n.snapshot_ids;
+            nodes_[std::size_t(best_node)].snapshot_used = ++use_clock_;
         } else {
             seq_.reset();
             seq_ids_.clear();
@@ -170,6 +171,8 @@ Conversation::Prepared Conversation::prepare(std::int64_t chunk, const ProgressF
         ConversationNode& n = nodes_[std::size_t(node)];
         n.snapshot = seq_.snapshot();
         n.snapshot_ids = seq_ids_;
+        n.snapshot_used = ++use_clock_;
+        evict_snapshots(node);
     };
     for (const Boundary& b : boundaries) {
         if (b.position < start || b.position >= prompt.size()) continue;
@@ -224,6 +227,24 @@ Conversation::Reply Conversation::regenerate(const GenerateOptions& options,
     Reply r = reply(options, on_token);
     if (r.node < 0) leaf_ = old;  // nothing came: the old reply stays
     return r;
+}
+
+void Conversation::evict_snapshots(int keep) {
+    std::size_t total = snapshot_bytes();
+    while (total > snapshot_budget_) {
+        int victim = -1;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            const auto& n = nodes_[i];
+            if (!n.snapshot || int(i) == keep) continue;
+            if (victim < 0 || n.snapshot_used < nodes_[std::size_t(victim)].snapshot_used)
+                victim = int(i);
+        }
+        if (victim < 0) return;
+        ConversationNode& v = nodes_[std::size_t(victim)];
+        total -= v.snapshot->bytes();
+        v.snapshot.reset();
+        v.snapshot_ids.clear();
+    }
 }
 
 std::size_t Conversation::snapshot_bytes() const {

@@ -33,6 +33,7 @@ struct ConversationNode {
     // The state after snapshot_ids (a prefix of the prompt for a reply after this message).
     std::optional<SequenceSnapshot> snapshot;
     std::vector<std::int32_t> snapshot_ids;
+    std::uint64_t snapshot_used = 0;  // when it was last taken or restored (for eviction)
 };
 
 struct ChatFormat {
@@ -96,10 +97,14 @@ class Conversation {
 
     Sequence& sequence() { return seq_; }
     std::size_t snapshot_bytes() const;
+    // Snapshots past this many bytes are dropped, least recently used first (the one just taken
+    // stays). A Mamba-2 2.7B state is about 170 MB, so keeping one per message is not free.
+    void set_snapshot_budget(std::size_t bytes) { snapshot_budget_ = bytes; }
 
   private:
     std::string render(std::size_t n_messages, bool add_generation_prompt) const;
     std::vector<std::int32_t> encode(const std::string& text) const;
+    void evict_snapshots(int keep);
 
     Model& model_;
     const Tokenizer& tokenizer_;
@@ -108,6 +113,8 @@ class Conversation {
     std::vector<std::int32_t> seq_ids_;  // the tokens the sequence holds now
     std::vector<ConversationNode> nodes_;
     int leaf_ = -1;
+    std::size_t snapshot_budget_ = std::size_t{1} << 30;
+    std::uint64_t use_clock_ = 0;
     // The last prompt and the path it was rendered for: messages never change in place (an edit
     // is a new node), so regenerating reuses it instead of rendering and tokenizing the whole
     // conversation again. Cleared with the nodes.

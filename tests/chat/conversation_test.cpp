@@ -179,6 +179,30 @@ TEST_F(ConversationTest, CancelledPrefillKeepsTheSequenceConsistent) {
     expect_same_logits(q.logits, fresh_logits(q.prompt));
 }
 
+TEST_F(ConversationTest, SnapshotBudgetEvictsLeastRecentlyUsedAndStaysCorrect) {
+    auto c = make();
+    Sequence probe(*model_);
+    const std::size_t one = probe.state_bytes();
+    c->set_snapshot_budget(2 * one);
+    for (int t = 0; t < 4; ++t) {
+        c->add("user", "Turn " + std::to_string(t) + ": tell me more.");
+        c->reply(greedy(4));
+        EXPECT_LE(c->snapshot_bytes(), 2 * one);
+    }
+    int with_snapshot = 0;
+    for (std::size_t i = 0; i < c->size(); ++i) with_snapshot += c->node(int(i)).snapshot ? 1 : 0;
+    EXPECT_EQ(with_snapshot, 2);
+    // The newest survive: the last user message keeps its snapshot, so regenerate still reuses it.
+    const int last_user = c->node(c->leaf()).parent;
+    EXPECT_TRUE(c->node(last_user).snapshot.has_value());
+    EXPECT_FALSE(c->node(0).snapshot.has_value());
+    // Editing the first message has no snapshot to start from: a full prefill, still exact.
+    c->edit(0, "A different first question.");
+    auto p = c->prepare();
+    EXPECT_EQ(p.reused_tokens, 0);
+    expect_same_logits(p.logits, fresh_logits(p.prompt));
+}
+
 TEST_F(ConversationTest, RegenerateNeedsAnAssistantReply) {
     auto c = make();
     c->add("user", "hi");
