@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "app/cli/chat_command.h"
 #include "app/cli/npy.h"
 #include "core/error.h"
 #include "core/model/config.h"
@@ -189,7 +190,23 @@ int run_logits(const LogitsArgs& a) {
     return 0;
 }
 
+void apply_generate_flags(const GenerateArgs& a, GenerateOptions& opts) {
+    if (a.max_new < 0) throw Error("--max-new must be >= 0");
+    opts.max_new_tokens = a.max_new;
+    opts.sampler.temperature = a.greedy ? 0.0f : a.temperature;
+    opts.sampler.top_k = a.top_k;
+    opts.sampler.top_p = a.top_p;
+    opts.sampler.min_p = a.min_p;
+    opts.sampler.repetition_penalty = a.repeat_penalty;
+    opts.sampler.presence_penalty = a.presence_penalty;
+    opts.sampler.frequency_penalty = a.frequency_penalty;
+    opts.sampler.seed = a.seed;
+    opts.stop_strings = a.stop;
+}
+
 int run_generate(const GenerateArgs& a) {
+    if (a.chat) return run_generate_chat(a);
+    if (a.system) throw Error("generate: --system needs --chat");
     auto backend = make_backend(a.backend);
     auto model = Model::load(a.model_dir, *backend);
     std::optional<Tokenizer> tok;
@@ -206,17 +223,7 @@ int run_generate(const GenerateArgs& a) {
     }
     if (prompt.empty()) throw Error("generate: the prompt is empty");
     GenerateOptions opts;
-    opts.max_new_tokens = a.max_new;
-    if (a.max_new < 0) throw Error("--max-new must be >= 0");
-    opts.sampler.temperature = a.greedy ? 0.0f : a.temperature;
-    opts.sampler.top_k = a.top_k;
-    opts.sampler.top_p = a.top_p;
-    opts.sampler.min_p = a.min_p;
-    opts.sampler.repetition_penalty = a.repeat_penalty;
-    opts.sampler.presence_penalty = a.presence_penalty;
-    opts.sampler.frequency_penalty = a.frequency_penalty;
-    opts.sampler.seed = a.seed;
-    opts.stop_strings = a.stop;
+    apply_generate_flags(a, opts);
     if (tok) opts.detokenize = [&](std::span<const std::int32_t> ids) { return tok->decode(ids); };
     opts.stop_ids = model->spec().eos_token_ids;
     const fs::path gen_cfg = fs::path(a.model_dir) / "generation_config.json";
@@ -224,29 +231,16 @@ int run_generate(const GenerateArgs& a) {
         auto ids = Config::load(gen_cfg).get_int_list("eos_token_id");
         if (!ids.empty()) opts.stop_ids = ids;
     }
+    // Stream text as it comes unless JSON was asked for: generate() hands over whole characters
+    // and holds back what may still become a stop string.
+    if (tok && !a.json)
+        opts.on_text = [](std::string_view piece) {
+            std::cout.write(piece.data(), std::streamsize(piece.size()));
+            std::cout.flush();
+        };
     Sequence seq(*model);
     std::vector<std::int32_t> out_ids;
-    // Stream text as it comes unless JSON was asked for. Decoding the whole tail each time keeps
-    // multi-byte characters split across tokens intact.
-    // With stop strings, the last (longest stop - 1) bytes are held back: they may be the start of
-    // one.
-    std::string printed;
-    std::size_t hold = 0;
-    for (const auto& s : a.stop) hold = std::max(hold, s.empty() ? 0 : s.size() - 1);
-    auto on_token = [&](std::int32_t) {
-        if (a.json || !tok) return true;
-        std::string text = tok->decode(out_ids);
-        if (text.find("\xEF\xBF\xBD", printed.size()) != std::string::npos)
-            return true;  // mid-character
-        text.resize(text.size() > hold ? text.size() - hold : 0);
-        if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0) {
-            std::cout << text.substr(printed.size()) << std::flush;
-            printed = text;
-        }
-        return true;
-    };
-    GenerateStats stats = generate(*model, seq, prompt, opts, on_token, &out_ids);
-    const std::string text = stats.text;
+    GenerateStats stats = generate(*model, seq, prompt, opts, nullptr, &out_ids);
     if (a.json) {
         json out = {
             {"prompt_ids", prompt},
@@ -259,11 +253,9 @@ int run_generate(const GenerateArgs& a) {
             {"decode_tok_s", stats.decode_tokens_per_s()},
             {"backend", backend->name()},
         };
-        if (tok) out["text"] = text;
+        if (tok) out["text"] = stats.text;
         std::cout << out.dump(2) << "\n";
     } else if (tok) {
-        if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0)
-            std::cout << text.substr(printed.size());
         std::cout << "\n";
     } else {
         std::cout << ids_json(out_ids) << "\n";

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace statescope {
+struct GenerateOptions;
+}
+
 namespace statescope::cli {
 
 struct TokenizerSource {
@@ -47,6 +51,9 @@ struct GenerateArgs {
     float repeat_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
     std::uint64_t seed = 0;
     std::vector<std::string> stop;
+    // --chat: the prompt is one user message rendered through the model's chat template.
+    bool chat = false;
+    std::optional<std::string> system;  // --system S (with --chat)
 };
 
 int run_info(const InfoArgs& a);
@@ -54,6 +61,9 @@ int run_tokenize(const TokenizeArgs& a);
 int run_detokenize(const DetokenizeArgs& a);
 int run_logits(const LogitsArgs& a);
 int run_generate(const GenerateArgs& a);
+
+// The sampling flags, max-new and stop strings of `a` as GenerateOptions (no tokenizer yet).
+void apply_generate_flags(const GenerateArgs& a, statescope::GenerateOptions& opts);
 
 // "1,2, 3" or "1 2\n3" -> ids; Error naming the bad entry.
 std::vector<std::int32_t> parse_ids(const std::string& text, const std::string& what);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "app/cli/chat_command.h"
 #include "app/cli/commands.h"
 #include "app/cli/sessions_command.h"
 #include "app/cli/template_command.h"
@@ -23,6 +24,26 @@ void add_tokenizer_source(CLI::App* cmd, TokenizerSource& src) {
         if (m->count() == 0 && t->count() == 0)
             throw CLI::ValidationError("--model or --tokenizer is required");
     });
+}
+
+// Sampling flags, --max-new, --stop and --backend, shared by generate and chat.
+void add_generate_flags(CLI::App* cmd, GenerateArgs& gen) {
+    cmd->add_option("--max-new", gen.max_new, "tokens to generate (default 64)");
+    cmd->add_flag("--greedy", gen.greedy, "greedy decoding whatever the sampling options say");
+    cmd->add_option("--temperature", gen.temperature, "sampling temperature; 0 = greedy (default)");
+    cmd->add_option("--top-k", gen.top_k, "keep the k most likely tokens (0 = off)");
+    cmd->add_option("--top-p", gen.top_p,
+                    "nucleus: keep the smallest set with this much mass (1 = off)");
+    cmd->add_option("--min-p", gen.min_p, "keep tokens with p >= min_p * p_max (0 = off)");
+    cmd->add_option("--repeat-penalty", gen.repeat_penalty,
+                    "transformers' repetition penalty (1 = off)");
+    cmd->add_option("--presence-penalty", gen.presence_penalty,
+                    "subtract from seen tokens' logits (0 = off)");
+    cmd->add_option("--frequency-penalty", gen.frequency_penalty,
+                    "subtract per occurrence (0 = off)");
+    cmd->add_option("--seed", gen.seed, "random seed (same seed, same output)");
+    cmd->add_option("--stop", gen.stop, "stop when the reply contains this text (repeatable)");
+    cmd->add_option("--backend", gen.backend, "cpu (cuda when built with it)");
 }
 
 }  // namespace
@@ -69,30 +90,27 @@ int main(int argc, char** argv) {
     c_lg->add_option("--out", lg.out, "output .npy file")->required();
 
     GenerateArgs gen;
-    auto* c_gen = app.add_subcommand("generate", "greedy continuation of a prompt");
+    auto* c_gen = app.add_subcommand(
+        "generate", "continue a prompt, or with --chat reply to it as a user message");
     c_gen->add_option("--model", gen.model_dir, "checkpoint folder")->required();
     auto* o_prompt = c_gen->add_option("--prompt", gen.prompt,
                                        "prompt text (tokenized with the model's tokenizer)");
     auto* o_gids = c_gen->add_option("--ids", gen.ids, "prompt ids separated by commas");
     o_prompt->excludes(o_gids);
-    c_gen->add_option("--max-new", gen.max_new, "tokens to generate (default 64)");
-    c_gen->add_flag("--greedy", gen.greedy, "greedy decoding whatever the sampling options say");
-    c_gen->add_option("--temperature", gen.temperature,
-                      "sampling temperature; 0 = greedy (default)");
-    c_gen->add_option("--top-k", gen.top_k, "keep the k most likely tokens (0 = off)");
-    c_gen->add_option("--top-p", gen.top_p,
-                      "nucleus: keep the smallest set with this much mass (1 = off)");
-    c_gen->add_option("--min-p", gen.min_p, "keep tokens with p >= min_p * p_max (0 = off)");
-    c_gen->add_option("--repeat-penalty", gen.repeat_penalty,
-                      "transformers' repetition penalty (1 = off)");
-    c_gen->add_option("--presence-penalty", gen.presence_penalty,
-                      "subtract from seen tokens' logits (0 = off)");
-    c_gen->add_option("--frequency-penalty", gen.frequency_penalty,
-                      "subtract per occurrence (0 = off)");
-    c_gen->add_option("--seed", gen.seed, "random seed (same seed, same output)");
-    c_gen->add_option("--stop", gen.stop, "stop when the reply contains this text (repeatable)");
+    add_generate_flags(c_gen, gen);
+    c_gen->add_flag("--chat", gen.chat,
+                    "the prompt is one user message rendered through the model's chat template");
+    c_gen->add_option("--system", gen.system, "a system message before the prompt (with --chat)");
     c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
-    c_gen->add_option("--backend", gen.backend, "cpu (cuda when built with it)");
+
+    ChatArgs chat;
+    chat.gen.max_new = 512;
+    auto* c_chat = app.add_subcommand(
+        "chat", "interactive chat through the model's chat template (stdin: a terminal or a pipe)");
+    c_chat->add_option("--model", chat.gen.model_dir, "checkpoint folder")->required();
+    add_generate_flags(c_chat, chat.gen);
+    c_chat->get_option("--max-new")->description("tokens per reply at most (default 512)");
+    c_chat->add_option("--system", chat.system, "system prompt");
 
     TemplateArgs tpl;
     auto* c_tpl = app.add_subcommand(
@@ -157,6 +175,7 @@ int main(int argc, char** argv) {
             return run_tokenize(tok);
         }
         if (c_detok->parsed()) return run_detokenize(detok);
+        if (c_chat->parsed()) return run_chat(chat);
         if (c_lg->parsed()) {
             if (!lg.ids && !lg.ids_file) throw Error("logits: give --ids or --ids-file");
             return run_logits(lg);

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "core/error.h"
+#include "core/runtime/text_stream.h"
 
 namespace statescope {
 
@@ -28,52 +30,50 @@ std::int32_t argmax(std::span<const float> logits) {
     return static_cast<std::int32_t>(best);
 }
 
-GenerateStats generate(Model& model, Sequence& seq, std::span<const std::int32_t> prompt,
-                       const GenerateOptions& options, const TokenFn& on_token,
-                       std::vector<std::int32_t>* out_ids) {
-    using Clock = std::chrono::steady_clock;
-    if (prompt.empty()) throw Error("cannot generate: the prompt is empty");
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The decode loop after the prompt's logits: sample, stream, stop. `t0` is when the request began
+// (for the time to first token), `t1` when the prompt's logits were ready.
+void decode_loop(Model& model, Sequence& seq, std::span<const std::int32_t> prompt,
+                 std::vector<float> logits, const GenerateOptions& options, const TokenFn& on_token,
+                 std::vector<std::int32_t>* out_ids, Clock::time_point t0, Clock::time_point t1,
+                 GenerateStats& stats) {
     if (!options.stop_strings.empty() && !options.detokenize)
         throw Error("cannot generate: stop strings need a tokenizer to decode the reply");
-    GenerateStats stats;
-    stats.prompt_tokens = static_cast<std::int64_t>(prompt.size());
+    if (options.on_text && !options.detokenize)
+        throw Error("cannot generate: streaming text needs a tokenizer to decode the reply");
     Sampler sampler(options.sampler);
     std::vector<std::int32_t> history(prompt.begin(), prompt.end());  // for the penalties
-    std::vector<std::int32_t> generated;
-    std::vector<float> logits;
-    const auto t0 = Clock::now();
-    if (!model.prefill(seq, prompt, options.prefill_chunk, options.prefill_progress, &logits)) {
-        stats.stop = StopReason::Cancelled;
-        return stats;
-    }
-    const auto t1 = Clock::now();
-    stats.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
+    std::optional<IncrementalDetokenizer> detok;
+    if (options.detokenize) detok.emplace(options.detokenize);
+    StopStringMatcher stops(options.stop_strings);
+    auto emit = [&](const std::string& piece) {
+        if (piece.empty()) return;
+        stats.text += piece;
+        if (options.on_text) options.on_text(piece);
+    };
     auto t_last = t1;
     for (std::int64_t k = 0; k < options.max_new_tokens; ++k) {
         const std::int32_t next = sampler.sample(logits, history);
         history.push_back(next);
-        generated.push_back(next);
         ++stats.generated_tokens;
         if (out_ids) out_ids->push_back(next);
         if (k == 0)
             stats.time_to_first_token = std::chrono::duration<double>(Clock::now() - t0).count();
         const bool keep_going = !on_token || on_token(next);
+        if (detok) {
+            emit(stops.push(detok->push(next)));
+            if (stops.matched()) {
+                stats.stop = StopReason::StopString;
+                break;
+            }
+        }
         if (std::find(options.stop_ids.begin(), options.stop_ids.end(), next) !=
             options.stop_ids.end()) {
             stats.stop = StopReason::Eos;
             break;
-        }
-        if (!options.stop_strings.empty()) {
-            // Decode the whole reply: a stop string may straddle tokens, and a token may end
-            // mid-character.
-            const std::string text = options.detokenize(generated);
-            bool hit = false;
-            for (const auto& s : options.stop_strings)
-                if (!s.empty() && text.find(s) != std::string::npos) hit = true;
-            if (hit) {
-                stats.stop = StopReason::StopString;
-                break;
-            }
         }
         if (!keep_going) {
             stats.stop = StopReason::Cancelled;
@@ -85,15 +85,46 @@ GenerateStats generate(Model& model, Sequence& seq, std::span<const std::int32_t
         t_last = Clock::now();
     }
     stats.decode_seconds = std::chrono::duration<double>(t_last - t1).count();
-    if (options.detokenize) {
-        stats.text = options.detokenize(generated);
-        if (stats.stop == StopReason::StopString) {
-            std::size_t cut = stats.text.size();
-            for (const auto& s : options.stop_strings)
-                if (!s.empty()) cut = std::min(cut, stats.text.find(s));
-            stats.text.resize(cut);
-        }
+    if (detok && !stops.matched()) {
+        // The end of the reply: an incomplete character decodes as a full decode would, and a
+        // held-back tail that never became a stop string is text after all.
+        emit(stops.push(detok->flush()));
+        if (!stops.matched())
+            emit(stops.flush());
+        else
+            stats.stop = StopReason::StopString;
     }
+}
+
+}  // namespace
+
+GenerateStats generate(Model& model, Sequence& seq, std::span<const std::int32_t> prompt,
+                       const GenerateOptions& options, const TokenFn& on_token,
+                       std::vector<std::int32_t>* out_ids) {
+    if (prompt.empty()) throw Error("cannot generate: the prompt is empty");
+    GenerateStats stats;
+    stats.prompt_tokens = static_cast<std::int64_t>(prompt.size());
+    std::vector<float> logits;
+    const auto t0 = Clock::now();
+    if (!model.prefill(seq, prompt, options.prefill_chunk, options.prefill_progress, &logits)) {
+        stats.stop = StopReason::Cancelled;
+        return stats;
+    }
+    const auto t1 = Clock::now();
+    stats.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
+    decode_loop(model, seq, prompt, std::move(logits), options, on_token, out_ids, t0, t1, stats);
+    return stats;
+}
+
+GenerateStats generate_from_logits(Model& model, Sequence& seq,
+                                   std::span<const std::int32_t> prompt, std::vector<float> logits,
+                                   const GenerateOptions& options, const TokenFn& on_token,
+                                   std::vector<std::int32_t>* out_ids) {
+    if (logits.empty()) throw Error("cannot generate: no logits for the prompt's last token");
+    GenerateStats stats;
+    stats.prompt_tokens = static_cast<std::int64_t>(prompt.size());
+    const auto t0 = Clock::now();
+    decode_loop(model, seq, prompt, std::move(logits), options, on_token, out_ids, t0, t0, stats);
     return stats;
 }
 

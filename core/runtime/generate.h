@@ -1,12 +1,14 @@
 // Streaming generation: prefill in chunks (progress, cancel), then one token at a time through the
 // recurrent state, handing each token to a callback that can stop between any two tokens. Stops on
-// any eos id and on stop strings (matched on the decoded text, across token boundaries).
+// any eos id and on stop strings (matched on the decoded text, across token boundaries). The reply
+// text is decoded incrementally (core/runtime/text_stream.h): O(new text) per token.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/runtime/model.h"
@@ -22,6 +24,9 @@ struct GenerateOptions {
     std::vector<std::string> stop_strings;
     // Decodes generated ids to text; needed for stop strings (and for GenerateStats::text).
     std::function<std::string(std::span<const std::int32_t>)> detokenize;
+    // Streams the reply text as it becomes final: whole UTF-8 characters, never a stop string
+    // nor the start of one that may still complete. Needs detokenize.
+    std::function<void(std::string_view)> on_text;
     std::int64_t prefill_chunk = 512;
     ProgressFn prefill_progress;
     SamplerSettings sampler;  // default: greedy
@@ -59,6 +64,14 @@ std::int32_t argmax(std::span<const float> logits);
 GenerateStats generate(Model& model, Sequence& seq, std::span<const std::int32_t> prompt,
                        const GenerateOptions& options, const TokenFn& on_token,
                        std::vector<std::int32_t>* out_ids);
+
+// generate() for a prompt already in `seq` (prefilled, e.g. from a restored snapshot plus a
+// suffix), given the logits of its last token. `prompt` is the whole prompt: the penalties look at
+// it and stats.prompt_tokens counts it; prefill time is not measured here.
+GenerateStats generate_from_logits(Model& model, Sequence& seq,
+                                   std::span<const std::int32_t> prompt, std::vector<float> logits,
+                                   const GenerateOptions& options, const TokenFn& on_token,
+                                   std::vector<std::int32_t>* out_ids);
 
 // generate() with the greedy sampler, whatever options.sampler says.
 GenerateStats generate_greedy(Model& model, Sequence& seq, std::span<const std::int32_t> prompt,

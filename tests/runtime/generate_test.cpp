@@ -73,6 +73,45 @@ TEST_F(Generate, StopStringAcrossTokenBoundaries) {
     EXPECT_EQ(tok_->decode(std::span(out).first(out.size() - 1)).find(stop), std::string::npos);
 }
 
+TEST_F(Generate, StreamedTextStopsBeforeAStopStringSpanningTokens) {
+    const std::string full = tok_->decode(greedy_);
+    const std::string first = tok_->decode(std::span(greedy_).first(1));
+    ASSERT_GE(first.size(), 2u);
+    const std::string stop = first.substr(first.size() - 2) + full.substr(first.size(), 2);
+    auto o = options(20);
+    o.stop_strings = {stop};
+    std::vector<std::string> pieces;
+    o.on_text = [&](std::string_view piece) { pieces.emplace_back(piece); };
+    Sequence seq(*model_);
+    std::vector<std::int32_t> out;
+    auto stats = generate(*model_, seq, prompt_, o, nullptr, &out);
+    std::string streamed;
+    for (const auto& p : pieces) streamed += p;
+    EXPECT_EQ(stats.stop, StopReason::StopString);
+    EXPECT_EQ(streamed, full.substr(0, full.find(stop)));
+    EXPECT_EQ(streamed, stats.text);
+    // Without stop strings the stream is the whole decoded reply.
+    auto plain = options(std::int64_t(greedy_.size()));
+    std::string all;
+    plain.on_text = [&](std::string_view piece) { all += piece; };
+    Sequence seq2(*model_);
+    auto stats2 = generate(*model_, seq2, prompt_, plain, nullptr, nullptr);
+    EXPECT_EQ(all, full);
+    EXPECT_EQ(stats2.text, full);
+}
+
+TEST_F(Generate, EosEndsTheStreamWithItsText) {
+    auto o = options(20);
+    o.stop_ids = {greedy_[3]};
+    const auto first = std::find(greedy_.begin(), greedy_.end(), greedy_[3]) - greedy_.begin();
+    std::string streamed;
+    o.on_text = [&](std::string_view piece) { streamed += piece; };
+    Sequence seq(*model_);
+    auto stats = generate(*model_, seq, prompt_, o, nullptr, nullptr);
+    EXPECT_EQ(stats.stop, StopReason::Eos);
+    EXPECT_EQ(streamed, tok_->decode(std::span(greedy_).first(std::size_t(first) + 1)));
+}
+
 TEST_F(Generate, CallbackStopsBetweenTokens) {
     auto o = options(20);
     int calls = 0;
