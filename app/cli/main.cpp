@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "app/cli/analyze_command.h"
 #include "app/cli/commands.h"
 #include "app/cli/sessions_command.h"
 #include "app/cli/template_command.h"
@@ -111,6 +112,9 @@ int main(int argc, char** argv) {
     c_tpl->add_option("--eos", tpl.eos, "eos_token (default with --model: the model's)");
     c_tpl->add_option("--now", tpl.now, "pin strftime_now to this date (YYYY-MM-DD)");
 
+    AnalyzeArgs analyze;
+    auto* c_analyze = add_analyze_command(app, analyze);
+
     SessionsArgs sessions;
     auto* c_sessions = add_sessions_command(app, sessions);
 
@@ -145,6 +149,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (c_info->parsed()) return run_info(info);
+        if (c_analyze->parsed()) return run_analyze(analyze);
         if (c_sessions->parsed()) return run_sessions(sessions);
         if (c_tpl->parsed()) {
             if (tpl.template_file.empty() && tpl.model_dir.empty())

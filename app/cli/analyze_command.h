@@ -1,0 +1,44 @@
+// statescope-cli analyze KIND --model DIR (--text S | --text-file F | --ids 1,2,3 | --ids-file F)
+//     [--layers 0,3,5-7] --out FILE.json
+// KIND: decay, lyapunov, state-stats, receptive-field, longmamba-calibrate, implicit-attention,
+// logit-lens. One prefill of the prompt with the captures the analysis needs; a progress line on
+// stderr; the result as JSON in FILE (docs/ANALYSIS-JSON.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace statescope::cli {
+
+struct AnalyzeArgs {
+    std::string kind;
+    std::string model_dir;
+    std::optional<std::string> text, text_file, ids, ids_file;
+    std::string layers;  // "0,3,5-7"; empty: every layer the analysis applies to
+    std::string out;
+    std::string backend = "cpu";
+    std::int64_t chunk = 512;
+    bool quiet = false;
+    // decay
+    std::optional<std::int64_t> retention_from, retention_to;
+    // lyapunov
+    std::string perturb = "none";  // none | embedding | state
+    std::int64_t t0 = 0;
+    double epsilon = 1e-3;
+    std::int64_t stride = 16;
+    std::uint64_t seed = 1;
+};
+
+CLI::App* add_analyze_command(CLI::App& app, AnalyzeArgs& args);
+int run_analyze(const AnalyzeArgs& args);
+
+// "0,3,5-7" -> {0, 3, 5, 6, 7}; Error naming the bad entry.
+std::vector<std::int64_t> parse_layers(const std::string& text);
+
+}  // namespace statescope::cli
