@@ -11,6 +11,8 @@
 #include "core/analysis/analysis_json.h"
 #include "core/analysis/capture.h"
 #include "core/analysis/decay.h"
+#include "core/analysis/lens.h"
+#include "core/analysis/longmamba.h"
 #include "core/error.h"
 #include "core/runtime/backends.h"
 #include "core/runtime/model.h"
@@ -135,7 +137,23 @@ CLI::App* add_analyze_command(CLI::App& app, AnalyzeArgs& a) {
                   "lyapunov --perturb: token (embedding) or checkpoint (state) perturbed");
     c->add_option("--epsilon", a.epsilon,
                   "lyapunov --perturb: size relative to the RMS (default 1e-3)");
-    c->add_option("--stride", a.stride, "tokens between state checkpoints (default 16)");
+    c->add_option("--stride", a.stride,
+                  "tokens between state checkpoints (lyapunov --perturb: 16, state-stats: 128)");
+    c->add_option(
+        "--clamp-top", a.clamp_top,
+        "receptive-field, longmamba-calibrate: clamp delta at its k-th largest, k = int(T * x) "
+        "(default 0.1; 0 = off)");
+    c->add_option("--c", a.c, "receptive-field: global iff tA_prod > c (default 5e-2)");
+    c->add_option("--window", a.window,
+                  "longmamba-calibrate: window length in tokens (default 2000)");
+    c->add_option("--samples", a.samples,
+                  "longmamba-calibrate: windows over the text (default 100)");
+    c->add_option("--aggregate", a.aggregate, "longmamba-calibrate: max or mean over windows")
+        ->check(CLI::IsMember({"max", "mean"}));
+    c->add_option("--lengths", a.lengths, "longmamba-calibrate: target lengths, e.g. 4000,8000");
+    c->add_option("--units", a.units,
+                  "implicit-attention: heads (mamba2) or channels (mamba1), e.g. 0,3-5");
+    c->add_option("--top-k", a.top_k, "logit-lens: tokens per position (default 5)");
     c->add_option("--seed", a.seed, "lyapunov --perturb: noise seed");
     c->callback([&a] {
         if (!a.text && !a.text_file && !a.ids && !a.ids_file)
@@ -143,6 +161,41 @@ CLI::App* add_analyze_command(CLI::App& app, AnalyzeArgs& a) {
     });
     return c;
 }
+
+namespace {
+
+json receptive_field_json(const LayerCapture& l, const ReceptiveField& rf, double c) {
+    json global = json::array(), log10 = json::array();
+    std::int64_t n_global = 0;
+    for (double v : rf.log_tA_prod) {
+        const bool g = v > std::log(c);
+        global.push_back(g);
+        n_global += g;
+        log10.push_back(v / std::log(10.0));
+    }
+    return {{"index", l.index},
+            {"mixer", mixer_name(l.kind)},
+            {"units", l.kind == MixerKind::Mamba2 ? "head" : "channel"},
+            {"decay", rf.decay},
+            {"log_tA_prod", rf.log_tA_prod},
+            {"log10_tA_prod", log10},
+            {"global", global},
+            {"global_ratio", double(n_global) / double(std::max<std::size_t>(1, rf.decay.size()))}};
+}
+
+std::vector<std::int64_t> default_units(const LayerCapture& l) {
+    std::vector<std::int64_t> u;
+    if (l.kind == MixerKind::Mamba2) {
+        for (std::int64_t h = 0; h < l.channels; ++h) u.push_back(h);
+    } else {
+        // DeciMamba's calculate_mamba_attn_maps: 10 channels, range(0, I, I / 10)
+        const std::int64_t step = std::max<std::int64_t>(1, l.channels / 10);
+        for (std::int64_t d = 0; d < l.channels && u.size() < 10; d += step) u.push_back(d);
+    }
+    return u;
+}
+
+}  // namespace
 
 int run_analyze(const AnalyzeArgs& a) {
     const std::vector<std::int32_t> ids = prompt_ids(a);
@@ -156,13 +209,14 @@ int run_analyze(const AnalyzeArgs& a) {
                 {"model_type", spec.model_type},
                 {"n_layers", spec.n_layers()},
                 {"tokens", T},
-                {"ids", ids},
                 {"backend", backend->name()}};
+    if (a.kind != "longmamba-calibrate") doc["ids"] = ids;
     json layers = json::array();
+    const std::vector<std::int64_t> chosen = chosen_layers(a, spec);
 
     if (a.kind == "decay" || a.kind == "lyapunov") {
         CaptureOptions opt;
-        opt.layers = chosen_layers(a, spec);
+        opt.layers = chosen;
         opt.keep_delta = a.kind == "decay";
         opt.chunk = a.chunk;
         Captures cap = capture_prefill(*model, ids, opt, progress_line(a, "prefill"));
@@ -191,14 +245,14 @@ int run_analyze(const AnalyzeArgs& a) {
             doc["argmax_layer"] = max_layer;
             doc["definition"] =
                 "mamba2: lambda[h] = A[h] * mean_t delta[t,h]; mamba1: lambda[d] = max_n A[d,n] * "
-                "mean_t delta[t,d] "
-                "(ANALYSES.md 2.2, derived from the recurrence)";
+                "mean_t delta[t,d]; half_life = ln2/|lambda| (ANALYSES.md 2.2, [derived] from the "
+                "recurrence)";
             if (a.perturb != "none") {
                 PerturbationOptions po;
-                po.layers = opt.layers;
+                po.layers = chosen;
                 po.t0 = a.t0;
                 po.epsilon = a.epsilon;
-                po.stride = a.stride;
+                po.stride = a.stride.value_or(16);
                 po.seed = a.seed;
                 po.perturb_embedding = a.perturb == "embedding";
                 doc["perturbation"] = perturbation_json(
@@ -211,8 +265,129 @@ int run_analyze(const AnalyzeArgs& a) {
                 "prefill); "
                 "half_life = ln2/|lambda| [derived]";
         }
-    } else {
-        throw Error("analyze " + a.kind + " is not implemented yet");
+    } else if (a.kind == "state-stats") {
+        CaptureOptions opt;
+        opt.layers = chosen;
+        opt.bc_norms = true;
+        opt.state_stride = a.stride.value_or(128);
+        if (opt.state_stride < 2) throw Error("state-stats: --stride must be at least 2");
+        opt.chunk = a.chunk;
+        Captures cap = capture_prefill(*model, ids, opt, progress_line(a, "prefill"));
+        for (const auto& l : cap.layers) {
+            json j = state_stats_json(l);
+            j["b_norm"] = json::array();
+            j["c_norm"] = json::array();
+            for (std::int64_t t = 0; t < T; ++t) {
+                const auto G = static_cast<std::ptrdiff_t>(l.n_groups);
+                j["b_norm"].push_back(
+                    std::vector<float>(l.b_norm.begin() + t * G, l.b_norm.begin() + (t + 1) * G));
+                j["c_norm"].push_back(
+                    std::vector<float>(l.c_norm.begin() + t * G, l.c_norm.begin() + (t + 1) * G));
+            }
+            layers.push_back(std::move(j));
+        }
+        doc["stride"] = opt.state_stride;
+    } else if (a.kind == "receptive-field") {
+        CaptureOptions opt;
+        opt.layers = chosen;
+        opt.keep_delta = true;
+        opt.chunk = a.chunk;
+        Captures cap = capture_prefill(*model, ids, opt, progress_line(a, "prefill"));
+        for (const auto& l : cap.layers)
+            layers.push_back(receptive_field_json(l, receptive_field(l, T, a.clamp_top), a.c));
+        doc["clamp_top"] = a.clamp_top;
+        doc["c"] = a.c;
+        doc["lambda_threshold"] = std::log(a.c) / double(T);
+    } else if (a.kind == "longmamba-calibrate") {
+        CalibrationOptions co;
+        co.layers = a.layers.empty() ? std::vector<std::int64_t>{} : chosen;
+        co.window = a.window;
+        co.samples = a.samples;
+        co.clamp_top = a.clamp_top;
+        co.aggregate = a.aggregate;
+        if (!a.lengths.empty()) co.lengths = parse_layers(a.lengths);
+        co.chunk = a.chunk;
+        json cal =
+            calibration_json(calibrate_longmamba(*model, ids, co, progress_line(a, "windows")));
+        cal["model"] = a.model_dir;
+        cal["tokens"] = T;
+        write_json(a.out, cal);
+        return 0;
+    } else if (a.kind == "implicit-attention") {
+        const std::int64_t to = a.retention_to.value_or(T);
+        const std::int64_t from = a.retention_from.value_or(std::max<std::int64_t>(0, to - 256));
+        if (from < 0 || to > T || to - from < 1)
+            throw Error("implicit-attention: the window [" + std::to_string(from) + ", " +
+                        std::to_string(to) + ") must lie inside the prompt's " + std::to_string(T) +
+                        " tokens");
+        CaptureOptions opt;
+        opt.layers = chosen;
+        opt.keep_delta = opt.keep_bc = true;
+        opt.keep_from = from;
+        opt.keep_to = to;
+        opt.chunk = a.chunk;
+        Captures cap = capture_prefill(*model, ids, opt, progress_line(a, "prefill"));
+        const std::int64_t W = to - from;
+        for (const auto& l : cap.layers) {
+            const std::vector<std::int64_t> units =
+                a.units.empty() ? default_units(l) : parse_layers(a.units);
+            json mats = json::array();
+            std::vector<double> mean(std::size_t(W * W), 0.0);
+            for (auto u : units) {
+                const std::vector<float> M = implicit_attention(l, u);
+                json m = json::array();
+                for (std::int64_t t = 0; t < W; ++t)
+                    m.push_back(std::vector<float>(M.begin() + t * W, M.begin() + (t + 1) * W));
+                for (std::size_t i = 0; i < M.size(); ++i) mean[i] += M[i] / double(units.size());
+                mats.push_back(std::move(m));
+            }
+            json mm = json::array();
+            for (std::int64_t t = 0; t < W; ++t)
+                mm.push_back(std::vector<double>(mean.begin() + t * W, mean.begin() + (t + 1) * W));
+            layers.push_back({{"index", l.index},
+                              {"mixer", mixer_name(l.kind)},
+                              {"units", l.kind == MixerKind::Mamba2 ? "head" : "channel"},
+                              {"unit_ids", units},
+                              {"matrices", mats},
+                              {"mean", mm}});
+        }
+        doc["window"] = {{"from", from}, {"to", to}};
+        doc["form"] =
+            "matrices[u][t][s], query t and key s relative to window.from, s <= t (0 above the "
+            "diagonal)";
+    } else if (a.kind == "logit-lens") {
+        std::vector<std::int64_t> lens_layers;
+        if (!a.layers.empty()) lens_layers = chosen;
+        std::optional<Tokenizer> tok;
+        const fs::path tok_path = fs::path(a.model_dir) / "tokenizer.json";
+        if (fs::exists(tok_path)) tok = Tokenizer::from_file(tok_path);
+        const auto lens =
+            logit_lens(*model, ids, lens_layers, a.top_k, std::min<std::int64_t>(a.chunk, 64),
+                       progress_line(a, "prefill"));
+        for (const auto& l : lens) {
+            const std::int64_t k = static_cast<std::int64_t>(l.top_ids.size()) / T;
+            json top = json::array(), probs = json::array(), text = json::array();
+            for (std::int64_t t = 0; t < T; ++t) {
+                std::vector<std::int32_t> row(l.top_ids.begin() + t * k,
+                                              l.top_ids.begin() + (t + 1) * k);
+                probs.push_back(std::vector<float>(l.top_probs.begin() + t * k,
+                                                   l.top_probs.begin() + (t + 1) * k));
+                if (tok) {
+                    json tr = json::array();
+                    for (auto id : row) tr.push_back(tok->decode(std::vector<std::int32_t>{id}));
+                    text.push_back(std::move(tr));
+                }
+                top.push_back(std::move(row));
+            }
+            json next = json::array();
+            for (float p : l.next_prob) next.push_back(std::isfinite(p) ? json(p) : json(nullptr));
+            json j = {{"index", l.index},  {"mixer", spec.blocks[std::size_t(l.index)].kind_name()},
+                      {"top_ids", top},    {"top_probs", probs},
+                      {"next_prob", next}, {"next_rank", l.next_rank}};
+            if (tok) j["top_text"] = std::move(text);
+            layers.push_back(std::move(j));
+        }
+        doc["top_k"] = a.top_k;
     }
     doc["layers"] = std::move(layers);
     write_json(a.out, doc);

@@ -31,8 +31,19 @@ struct AnalyzeArgs {
     std::string perturb = "none";  // none | embedding | state
     std::int64_t t0 = 0;
     double epsilon = 1e-3;
-    std::int64_t stride = 16;
+    std::optional<std::int64_t> stride;  // lyapunov --perturb: 16; state-stats: 128
     std::uint64_t seed = 1;
+    // receptive-field, longmamba-calibrate
+    double clamp_top = 0.1;
+    double c = 5e-2;
+    std::int64_t window = 2000;
+    std::int64_t samples = 100;
+    std::string aggregate = "max";
+    std::string lengths;  // "1000,2000,..."; empty: LongMamba's list
+    // implicit-attention: --from/--to give the window; --units the heads or channels
+    std::string units;
+    // logit-lens
+    std::int64_t top_k = 5;
 };
 
 CLI::App* add_analyze_command(CLI::App& app, AnalyzeArgs& args);

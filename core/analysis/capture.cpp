@@ -91,6 +91,16 @@ std::int64_t layer_of(std::string_view point) {
 
 }  // namespace
 
+std::pair<std::int64_t, std::int64_t> CaptureCollector::kept_rows(std::int64_t position,
+                                                                  std::int64_t T) const {
+    // rows [a, b) of a call covering tokens [position, position + T) that fall in the kept window
+    const std::int64_t to =
+        options_.keep_to < 0 ? std::numeric_limits<std::int64_t>::max() : options_.keep_to;
+    const std::int64_t a = std::clamp(options_.keep_from - position, std::int64_t(0), T);
+    const std::int64_t b = std::clamp(to - position, std::int64_t(0), T);
+    return {a, std::max(a, b)};
+}
+
 bool CaptureCollector::wants(std::string_view point) const {
     const std::int64_t layer = layer_of(point);
     if (layer < 0 || layer >= static_cast<std::int64_t>(slot_.size()) ||
@@ -98,7 +108,7 @@ bool CaptureCollector::wants(std::string_view point) const {
         return false;
     const std::string_view name = local_name(point);
     if (name == "ssm.delta") return true;
-    if (name == "ssm.B" || name == "ssm.C") return options_.bc_norms;
+    if (name == "ssm.B" || name == "ssm.C") return options_.bc_norms || options_.keep_bc;
     if (name == "ssm.state") return options_.state_stride > 0 || !options_.state_positions.empty();
     return false;
 }
@@ -116,7 +126,10 @@ void CaptureCollector::on_capture(const Capture& c, kernels::Backend& backend) {
             const float* row = scratch_.data() + t * C;
             for (std::int64_t j = 0; j < C; ++j) lc.delta_sum[std::size_t(j)] += row[j];
         }
-        if (options_.keep_delta) lc.delta.insert(lc.delta.end(), scratch_.begin(), scratch_.end());
+        if (options_.keep_delta) {
+            const auto [a, b] = kept_rows(c.position, T);
+            lc.delta.insert(lc.delta.end(), scratch_.begin() + a * C, scratch_.begin() + b * C);
+        }
         if (lc.index == captures_.layers.front().index) captures_.tokens = c.position + T;
         return;
     }
@@ -125,6 +138,14 @@ void CaptureCollector::on_capture(const Capture& c, kernels::Backend& backend) {
         const std::int64_t T = c.shape[0], GN = c.shape[1], G = lc.n_groups, N = GN / G;
         scratch_.resize(std::size_t((T - 1) * c.stride + GN));
         backend.copy_to_host(c.data, scratch_.data(), scratch_.size() * sizeof(float));
+        if (options_.keep_bc) {
+            auto& rows = name == "ssm.B" ? lc.B : lc.C;
+            const auto [a, b] = kept_rows(c.position, T);
+            for (std::int64_t t = a; t < b; ++t)
+                rows.insert(rows.end(), scratch_.begin() + t * c.stride,
+                            scratch_.begin() + t * c.stride + GN);
+        }
+        if (!options_.bc_norms) return;
         auto& out = name == "ssm.B" ? lc.b_norm : lc.c_norm;
         for (std::int64_t t = 0; t < T; ++t)
             for (std::int64_t g = 0; g < G; ++g) {

@@ -14,6 +14,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/model/model_spec.h"
@@ -28,6 +29,10 @@ struct CaptureOptions {
     std::vector<std::int64_t> layers;  // empty: every Mamba layer
     bool keep_delta = false;           // full delta [T, C] per layer on the host
     bool bc_norms = false;             // ||B_t||, ||C_t|| per token (per group for Mamba-2)
+    bool keep_bc = false;              // B and C rows [W, G*N] of the kept window
+    // The window [keep_from, keep_to) of tokens whose delta / B / C rows are kept (keep_to < 0: to
+    // the end).
+    std::int64_t keep_from = 0, keep_to = -1;
     // State statistics every `state_stride` tokens (0: off). Prefill chunks end at every multiple.
     std::int64_t state_stride = 0;
     // Full states kept after these many tokens (each a chunk boundary too).
@@ -55,10 +60,12 @@ struct LayerCapture {
     MixerKind kind = MixerKind::Mamba1;
     std::int64_t channels = 0;  // delta columns: d_inner (Mamba-1) or n_heads (Mamba-2)
     std::int64_t d_state = 0;
-    std::int64_t head_dim = 1;          // Mamba-2
-    std::int64_t n_groups = 1;          // B/C groups (1 for Mamba-1)
-    std::vector<float> A;               // -exp(A_log) as the runtime computes it: [I, N] or [H]
-    std::vector<float> delta;           // [T, C] when keep_delta
+    std::int64_t head_dim = 1;  // Mamba-2
+    std::int64_t n_groups = 1;  // B/C groups (1 for Mamba-1)
+    std::vector<float> A;       // -exp(A_log) as the runtime computes it: [I, N] or [H]
+    std::vector<float>
+        delta;  // [W, C] when keep_delta (W = the kept window, all T tokens by default)
+    std::vector<float> B, C;            // [W, G*N] when keep_bc
     std::vector<double> delta_sum;      // [C] sum over all T tokens (fp64)
     std::vector<float> b_norm, c_norm;  // [T, G] when bc_norms
     std::vector<StateStats> state_stats;
@@ -85,6 +92,7 @@ class CaptureCollector : public Observer {
     const CaptureOptions& options() const { return options_; }
 
   private:
+    std::pair<std::int64_t, std::int64_t> kept_rows(std::int64_t position, std::int64_t T) const;
     CaptureOptions options_;
     Captures captures_;
     std::vector<int> slot_;  // model layer -> index in captures_.layers, -1 when not captured
