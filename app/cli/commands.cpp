@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/cli/npy.h"
+#include "core/analysis/longmamba.h"
 #include "core/error.h"
 #include "core/model/config.h"
 #include "core/runtime/backends.h"
@@ -245,7 +246,23 @@ int run_generate(const GenerateArgs& a) {
         }
         return true;
     };
+    std::unique_ptr<LongMambaFilter> filter;
+    if (!a.longmamba.empty()) {
+        filter = std::make_unique<LongMambaFilter>(
+            calibration_from_json(json::parse(read_file(a.longmamba))),
+            LongMambaFilter::Settings{a.longmamba_c, a.longmamba_b, a.longmamba_min_tokens, true});
+        filter->check(model->spec());
+        filter->begin_prompt(static_cast<std::int64_t>(prompt.size()));
+        model->add_observer(filter.get());
+    }
     GenerateStats stats = generate(*model, seq, prompt, opts, on_token, &out_ids);
+    if (filter) {
+        model->remove_observer(filter.get());
+        if (!a.json)
+            std::cerr << "longmamba: " << (filter->active() ? "filtered" : "not active on")
+                      << " the prompt (" << prompt.size() << " tokens, thresholds for "
+                      << filter->target_length() << ")\n";
+    }
     const std::string text = stats.text;
     if (a.json) {
         json out = {
@@ -260,6 +277,7 @@ int run_generate(const GenerateArgs& a) {
             {"backend", backend->name()},
         };
         if (tok) out["text"] = text;
+        if (filter) out["longmamba"] = filter_masks_json(*filter);
         std::cout << out.dump(2) << "\n";
     } else if (tok) {
         if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0)

@@ -47,6 +47,10 @@ struct GenerateArgs {
     float repeat_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
     std::uint64_t seed = 0;
     std::vector<std::string> stop;
+    // LongMamba token filtering of the prompt (analyze longmamba-calibrate makes the file)
+    std::string longmamba;
+    double longmamba_c = 5e-2, longmamba_b = 1.0;
+    std::int64_t longmamba_min_tokens = 3000;
 };
 
 int run_info(const InfoArgs& a);

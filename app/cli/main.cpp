@@ -94,6 +94,13 @@ int main(int argc, char** argv) {
     c_gen->add_option("--stop", gen.stop, "stop when the reply contains this text (repeatable)");
     c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
     c_gen->add_option("--backend", gen.backend, "cpu (cuda when built with it)");
+    c_gen->add_option("--longmamba", gen.longmamba,
+                      "filter the prompt's tokens per LongMamba with this calibration (analyze "
+                      "longmamba-calibrate)");
+    c_gen->add_option("--longmamba-c", gen.longmamba_c, "global iff tA_prod > c (default 5e-2)");
+    c_gen->add_option("--longmamba-b", gen.longmamba_b, "threshold factor b (default 1)");
+    c_gen->add_option("--longmamba-min-tokens", gen.longmamba_min_tokens,
+                      "filter only prompts of at least this many tokens (default 3000)");
 
     TemplateArgs tpl;
     auto* c_tpl = app.add_subcommand(
