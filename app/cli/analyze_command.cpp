@@ -219,13 +219,18 @@ int run_analyze(const AnalyzeArgs& a) {
         opt.layers = chosen;
         opt.keep_delta = a.kind == "decay";
         opt.chunk = a.chunk;
-        Captures cap = capture_prefill(*model, ids, opt, progress_line(a, "prefill"));
         std::optional<RetentionWindow> window;
         if (a.retention_from || a.retention_to) {
             if (!a.retention_from || !a.retention_to)
                 throw Error("decay: give both --from and --to");
             window = RetentionWindow{*a.retention_from, *a.retention_to};
+            if (window->from < 0 || window->to <= window->from || window->to >= T)
+                throw Error("decay: the retention window --from " + std::to_string(window->from) +
+                            " --to " + std::to_string(window->to) +
+                            " must satisfy 0 <= from < to < " + std::to_string(T) +
+                            " (the number of tokens)");
         }
+        Captures cap = capture_prefill(*model, ids, opt, progress_line(a, "prefill"));
         double model_max = -std::numeric_limits<double>::infinity();
         std::int64_t max_layer = -1;
         for (const auto& l : cap.layers) {
