@@ -130,9 +130,10 @@ CLI::App* add_analyze_command(CLI::App& app, AnalyzeArgs& a) {
     c->add_flag("--quiet", a.quiet, "no progress line");
     c->add_option("--from", a.retention_from, "decay: retention R(to <- from), token index s");
     c->add_option("--to", a.retention_to, "decay: retention R(to <- from), token index t");
-    c->add_option("--perturb", a.perturb,
-                  "lyapunov: also measure perturbation growth: none, embedding or state")
-        ->check(CLI::IsMember({"none", "embedding", "state"}));
+    c->add_option(
+         "--perturb", a.perturb,
+         "lyapunov: also measure perturbation growth: none, embedding, state or bf16-state")
+        ->check(CLI::IsMember({"none", "embedding", "state", "bf16-state"}));
     c->add_option("--t0", a.t0,
                   "lyapunov --perturb: token (embedding) or checkpoint (state) perturbed");
     c->add_option("--epsilon", a.epsilon,
@@ -260,6 +261,7 @@ int run_analyze(const AnalyzeArgs& a) {
                 po.stride = a.stride.value_or(16);
                 po.seed = a.seed;
                 po.perturb_embedding = a.perturb == "embedding";
+                po.bf16_state = a.perturb == "bf16-state";
                 doc["perturbation"] = perturbation_json(
                     measure_perturbation(*model, ids, po, progress_line(a, "perturbation runs")),
                     po);

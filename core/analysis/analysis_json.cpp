@@ -100,8 +100,11 @@ json perturbation_json(const std::vector<PerturbationLayer>& layers, const Pertu
                       {"positions", l.positions},
                       {"divergence", vec(l.divergence)},
                       {"measured", vec(l.measured)},
+                      {"relative", vec(l.relative)},
                       {"bound", vec(l.bound)}});
-    return {{"mode", o.perturb_embedding ? "embedding" : "state"},
+    return {{"mode", o.bf16_state          ? "bf16-state"
+                     : o.perturb_embedding ? "embedding"
+                                           : "state"},
             {"t0", o.t0},
             {"epsilon", o.epsilon},
             {"stride", o.stride},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <random>
@@ -133,6 +134,7 @@ class PerturbTap : public Observer {
     // intervention (perturbed run only)
     bool armed = false;
     bool embedding = false;
+    bool bf16 = false;
     std::int64_t target_layer = -1, t0 = 0;
     double epsilon = 0;
     std::mt19937_64 rng{1};
@@ -172,6 +174,17 @@ class PerturbTap : public Observer {
         auto& st = state[c.layer];
         st.resize(n);
         be.copy_to_host(c.data, st.data(), n * sizeof(float));
+        if (armed && bf16) {
+            for (auto& x : st) {
+                // round to bf16, nearest even (finite states only)
+                std::uint32_t bits;
+                std::memcpy(&bits, &x, 4);
+                bits = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+                std::memcpy(&x, &bits, 4);
+            }
+            be.copy_from_host(st.data(), c.data, n * sizeof(float));
+            return;
+        }
         if (armed && !embedding && c.layer == target_layer &&
             c.position + call_tokens[c.layer] == t0) {
             add_noise(st);
@@ -198,7 +211,7 @@ std::vector<PerturbationLayer> measure_perturbation(Model& model, std::span<cons
     if (o.stride < 2) throw Error("perturbation: the stride must be at least 2 tokens");
     if (o.t0 < 0 || o.t0 >= T)
         throw Error("perturbation: t0 must lie in 0.." + std::to_string(T - 1));
-    if (!o.perturb_embedding && o.t0 % o.stride != 0)
+    if (!o.perturb_embedding && !o.bf16_state && o.t0 % o.stride != 0)
         throw Error(
             "perturbation: a state perturbation happens at a checkpoint, so t0 must be a multiple "
             "of the stride");
@@ -208,7 +221,7 @@ std::vector<PerturbationLayer> measure_perturbation(Model& model, std::span<cons
     // One reference run and one perturbed run per group: all layers at once for an embedding
     // perturbation, each layer alone for a state perturbation (so its inputs stay unchanged).
     std::vector<std::vector<std::int64_t>> groups;
-    if (o.perturb_embedding)
+    if (o.perturb_embedding || o.bf16_state)
         groups.push_back(layers);
     else
         for (auto l : layers) groups.push_back({l});
@@ -220,6 +233,7 @@ std::vector<PerturbationLayer> measure_perturbation(Model& model, std::span<cons
         ref.record_delta = true;
         pert.armed = true;
         pert.embedding = o.perturb_embedding;
+        pert.bf16 = o.bf16_state;
         pert.target_layer = group.front();
         pert.t0 = o.t0;
         pert.epsilon = o.epsilon;
@@ -267,13 +281,15 @@ std::vector<PerturbationLayer> measure_perturbation(Model& model, std::span<cons
             for (auto l : group) {
                 const auto& a = ref.state[l];
                 const auto& b = pert.state[l];
-                double d2 = 0;
-                for (std::size_t i = 0; i < a.size(); ++i)
+                double d2 = 0, n2 = 0;
+                for (std::size_t i = 0; i < a.size(); ++i) {
                     d2 += (double(b[i]) - a[i]) * (double(b[i]) - a[i]);
+                    n2 += double(a[i]) * a[i];
+                }
                 const double div = std::sqrt(d2);
                 PerturbationLayer& r = res[l];
                 if (r.positions.empty()) {
-                    if (div == 0 || e < o.t0) continue;  // not perturbed yet
+                    if (div == 0 || (e < o.t0 && !o.bf16_state)) continue;  // not perturbed yet
                     sum_at_t1[l] = ref.delta_sum[l];
                 }
                 // bound = exp(max_u A_u * sum_{r in (t1, t]} delta[r, u])
@@ -285,6 +301,7 @@ std::vector<PerturbationLayer> measure_perturbation(Model& model, std::span<cons
                 r.positions.push_back(e);
                 r.divergence.push_back(div);
                 r.measured.push_back(div / r.divergence.front());
+                r.relative.push_back(n2 > 0 ? div / std::sqrt(n2) : 0.0);
                 r.bound.push_back(std::exp(worst));
             }
             ++step;

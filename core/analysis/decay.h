@@ -72,11 +72,16 @@ DecayLayer decay_layer(const LayerCapture& layer, std::int64_t tokens,
 // rounding. An embedding perturbation also moves delta, B, C (through the conv and lower layers):
 // the bound is then the linear-recurrence reference the measurement is plotted against, not a
 // guarantee.
+// With bf16_state (the fp32 vs bf16 comparison, [derived] from A §2.2 "Precision divergence"), the
+// second run rounds every watched layer's state to bf16 (nearest even) at every checkpoint, as a
+// model-dtype state cache would; nothing else is perturbed and `bound` is again the reference
+// curve.
 struct PerturbationLayer {
     std::int64_t index = 0;
     std::vector<std::int64_t> positions;
     std::vector<double> divergence;  // ||h'_t - h_t|| (absolute)
     std::vector<double> measured;    // divergence / divergence at positions[0]
+    std::vector<double> relative;    // divergence / ||h_t|| of the reference run
     std::vector<double> bound;
 };
 struct PerturbationOptions {
@@ -85,6 +90,7 @@ struct PerturbationOptions {
     std::int64_t stride = 16;
     double epsilon = 1e-3;
     bool perturb_embedding = false;
+    bool bf16_state = false;
     std::uint64_t seed = 1;
 };
 std::vector<PerturbationLayer> measure_perturbation(Model& model, std::span<const std::int32_t> ids,
