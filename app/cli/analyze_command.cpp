@@ -140,6 +140,8 @@ CLI::App* add_analyze_command(CLI::App& app, AnalyzeArgs& a) {
                   "lyapunov --perturb: size relative to the RMS (default 1e-3)");
     c->add_option("--stride", a.stride,
                   "tokens between state checkpoints (lyapunov --perturb: 16, state-stats: 128)");
+    c->add_option("--state-at", a.state_at,
+                  "state-stats: also the full state after these many tokens, e.g. 128,1024");
     c->add_option(
         "--clamp-top", a.clamp_top,
         "receptive-field, longmamba-calibrate: clamp delta at its k-th largest, k = int(T * x) "
@@ -278,6 +280,13 @@ int run_analyze(const AnalyzeArgs& a) {
         opt.bc_norms = true;
         opt.state_stride = a.stride.value_or(128);
         if (opt.state_stride < 2) throw Error("state-stats: --stride must be at least 2");
+        if (!a.state_at.empty()) {
+            opt.state_positions = parse_layers(a.state_at);
+            for (auto p : opt.state_positions)
+                if (p < 2 || p > T)
+                    throw Error("state-stats: --state-at " + std::to_string(p) + " is outside 2.." +
+                                std::to_string(T) + " (the number of tokens)");
+        }
         opt.chunk = a.chunk;
         Captures cap = capture_prefill(*model, ids, opt, progress_line(a, "prefill"));
         for (const auto& l : cap.layers) {
@@ -290,6 +299,17 @@ int run_analyze(const AnalyzeArgs& a) {
                     std::vector<float>(l.b_norm.begin() + t * G, l.b_norm.begin() + (t + 1) * G));
                 j["c_norm"].push_back(
                     std::vector<float>(l.c_norm.begin() + t * G, l.c_norm.begin() + (t + 1) * G));
+            }
+            if (!opt.state_positions.empty()) {
+                const BlockSpec& b = spec.blocks[std::size_t(l.index)];
+                json shape = l.kind == MixerKind::Mamba2
+                                 ? json({l.channels, l.head_dim, l.d_state})
+                                 : json({std::get<Mamba1Spec>(b.mixer).d_inner, l.d_state});
+                json states = json::array();
+                for (const auto& st : l.states)
+                    states.push_back(
+                        {{"position", st.position}, {"shape", shape}, {"values", st.state}});
+                j["states"] = std::move(states);
             }
             layers.push_back(std::move(j));
         }

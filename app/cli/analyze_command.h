@@ -33,6 +33,7 @@ struct AnalyzeArgs {
     double epsilon = 1e-3;
     std::optional<std::int64_t> stride;  // lyapunov --perturb: 16; state-stats: 128
     std::uint64_t seed = 1;
+    std::string state_at;  // state-stats: full states after these many tokens, e.g. 128,1024
     // receptive-field, longmamba-calibrate
     double clamp_top = 0.1;
     double c = 5e-2;

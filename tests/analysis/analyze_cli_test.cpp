@@ -148,6 +148,11 @@ TEST_F(AnalyzeCli, EveryOtherKindWritesItsFields) {
     EXPECT_EQ(j["layers"][0]["b_norm"].size(), 64u);
     EXPECT_EQ(j["layers"][0]["b_norm"][0].size(), 2u);  // groups
     EXPECT_TRUE(j["layers"][0]["cos_prev"][0][0].is_null());
+    j = analyze("state-stats", "mamba-tiny", ids + " --stride 16 --state-at 20,64 --layers 1");
+    ASSERT_EQ(j["layers"][0]["states"].size(), 2u);
+    EXPECT_EQ(j["layers"][0]["states"][0]["position"], 20);
+    EXPECT_EQ(j["layers"][0]["states"][0]["shape"], json({128, 16}));
+    EXPECT_EQ(j["layers"][0]["states"][1]["values"].size(), 128u * 16u);
     j = analyze("receptive-field", "mamba-tiny", ids + " --c 1e-3");
     EXPECT_EQ(j["layers"][0]["log_tA_prod"].size(), 128u);
     EXPECT_EQ(j["layers"][0]["global"].size(), 128u);
