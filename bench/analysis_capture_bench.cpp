@@ -1,14 +1,16 @@
 // statescope-bench-analysis-capture: what the analysis captures cost during a prefill
 // (issue 6, item 9: delta and state-norm capture on must cost <= 10% more than off).
 //
-//   statescope-bench-analysis-capture --shape mamba-130m --dtype bf16 [--prompt 2048] [--stride 128]
+//   statescope-bench-analysis-capture --shape mamba-130m --dtype bf16 [--prompt 2048] [--stride
+//   128]
 //                                     [--repeats 5] [--dir /tmp/ckpt] [--out result.jsonl]
 //
 // Configurations, interleaved in every repeat so a change in machine load hits all of them alike
 // (the median of each is reported):
 //   off          plain prefill, chunks of 512 (what generate does)
 //   off_stride   plain prefill with the same chunk ends as the capture run (multiples of --stride)
-//   capture      CaptureCollector on every layer: delta sums per unit (for lyapunov / half-life) and
+//   capture      CaptureCollector on every layer: delta sums per unit (for lyapunov / half-life)
+//   and
 //                state statistics (mean, var, RMS, cosine drift) every --stride tokens
 //   capture_full capture + the full delta [T, units] kept (what analyze decay does)
 #include <CLI/CLI.hpp>
@@ -50,15 +52,19 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     try {
         const auto shape = bench::shape_by_name(shape_name);
-        const StDType dtype = dtype_name == "fp32" ? StDType::F32 : dtype_name == "fp16" ? StDType::F16 : StDType::BF16;
+        const StDType dtype = dtype_name == "fp32"   ? StDType::F32
+                              : dtype_name == "fp16" ? StDType::F16
+                                                     : StDType::BF16;
         const std::filesystem::path ckpt =
-            dir.empty() ? std::filesystem::temp_directory_path() / ("statescope-bench-capture-" + shape_name + "-" + dtype_name)
+            dir.empty() ? std::filesystem::temp_directory_path() /
+                              ("statescope-bench-capture-" + shape_name + "-" + dtype_name)
                         : std::filesystem::path(dir);
         bench::write_random_checkpoint(ckpt, shape, dtype, 1234);
         auto backend = make_backend("cpu");
         auto model = Model::load(ckpt, *backend);
         std::vector<std::int32_t> ids(static_cast<std::size_t>(prompt));
-        for (std::int64_t i = 0; i < prompt; ++i) ids[std::size_t(i)] = static_cast<std::int32_t>((i * 7919 + 13) % shape.vocab_size);
+        for (std::int64_t i = 0; i < prompt; ++i)
+            ids[std::size_t(i)] = static_cast<std::int32_t>((i * 7919 + 13) % shape.vocab_size);
         const auto ends_plain = chunk_ends(prompt, 512, 0, {});
         const auto ends_stride = chunk_ends(prompt, 512, stride, {});
         auto run = [&](const std::vector<std::int64_t>& ends, Observer* obs) {
@@ -82,9 +88,9 @@ int main(int argc, char** argv) {
             o.keep_delta = true;
             CaptureCollector f(*model, o);
             cap_full.push_back(run(ends_stride, &f));
-            std::cerr << "repeat " << r + 1 << "/" << repeats << ": off " << off.back() << " s, off_stride "
-                      << off_stride.back() << " s, capture " << cap.back() << " s, capture_full " << cap_full.back()
-                      << " s\n";
+            std::cerr << "repeat " << r + 1 << "/" << repeats << ": off " << off.back()
+                      << " s, off_stride " << off_stride.back() << " s, capture " << cap.back()
+                      << " s, capture_full " << cap_full.back() << " s\n";
         }
         const double m_off = median(off), m_off_stride = median(off_stride), m_cap = median(cap),
                      m_full = median(cap_full);
