@@ -8,6 +8,7 @@
 
 #include "app/cli/chat_command.h"
 #include "app/cli/npy.h"
+#include "core/analysis/longmamba.h"
 #include "core/error.h"
 #include "core/model/config.h"
 #include "core/runtime/backends.h"
@@ -240,7 +241,23 @@ int run_generate(const GenerateArgs& a) {
         };
     Sequence seq(*model);
     std::vector<std::int32_t> out_ids;
+    std::unique_ptr<LongMambaFilter> filter;
+    if (!a.longmamba.empty()) {
+        filter = std::make_unique<LongMambaFilter>(
+            calibration_from_json(json::parse(read_file(a.longmamba))),
+            LongMambaFilter::Settings{a.longmamba_c, a.longmamba_b, a.longmamba_min_tokens, true});
+        filter->check(model->spec());
+        filter->begin_prompt(static_cast<std::int64_t>(prompt.size()));
+        model->add_observer(filter.get());
+    }
     GenerateStats stats = generate(*model, seq, prompt, opts, nullptr, &out_ids);
+    if (filter) {
+        model->remove_observer(filter.get());
+        if (!a.json)
+            std::cerr << "longmamba: " << (filter->active() ? "filtered" : "not active on")
+                      << " the prompt (" << prompt.size() << " tokens, thresholds for "
+                      << filter->target_length() << ")\n";
+    }
     if (a.json) {
         json out = {
             {"prompt_ids", prompt},
@@ -254,6 +271,7 @@ int run_generate(const GenerateArgs& a) {
             {"backend", backend->name()},
         };
         if (tok) out["text"] = stats.text;
+        if (filter) out["longmamba"] = filter_masks_json(*filter);
         std::cout << out.dump(2) << "\n";
     } else if (tok) {
         std::cout << "\n";

@@ -54,6 +54,10 @@ struct GenerateArgs {
     // --chat: the prompt is one user message rendered through the model's chat template.
     bool chat = false;
     std::optional<std::string> system;  // --system S (with --chat)
+    // LongMamba token filtering of the prompt (analyze longmamba-calibrate makes the file)
+    std::string longmamba;
+    double longmamba_c = 5e-2, longmamba_b = 1.0;
+    std::int64_t longmamba_min_tokens = 3000;
 };
 
 int run_info(const InfoArgs& a);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "app/cli/analyze_command.h"
 #include "app/cli/chat_command.h"
 #include "app/cli/commands.h"
 #include "app/cli/sessions_command.h"
@@ -102,6 +103,13 @@ int main(int argc, char** argv) {
                     "the prompt is one user message rendered through the model's chat template");
     c_gen->add_option("--system", gen.system, "a system message before the prompt (with --chat)");
     c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
+    c_gen->add_option("--longmamba", gen.longmamba,
+                      "filter the prompt's tokens per LongMamba with this calibration (analyze "
+                      "longmamba-calibrate)");
+    c_gen->add_option("--longmamba-c", gen.longmamba_c, "global iff tA_prod > c (default 5e-2)");
+    c_gen->add_option("--longmamba-b", gen.longmamba_b, "threshold factor b (default 1)");
+    c_gen->add_option("--longmamba-min-tokens", gen.longmamba_min_tokens,
+                      "filter only prompts of at least this many tokens (default 3000)");
 
     ChatArgs chat;
     chat.gen.max_new = 512;
@@ -128,6 +136,9 @@ int main(int argc, char** argv) {
     c_tpl->add_option("--bos", tpl.bos, "bos_token (default with --model: the model's)");
     c_tpl->add_option("--eos", tpl.eos, "eos_token (default with --model: the model's)");
     c_tpl->add_option("--now", tpl.now, "pin strftime_now to this date (YYYY-MM-DD)");
+
+    AnalyzeArgs analyze;
+    auto* c_analyze = add_analyze_command(app, analyze);
 
     SessionsArgs sessions;
     auto* c_sessions = add_sessions_command(app, sessions);
@@ -163,6 +174,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (c_info->parsed()) return run_info(info);
+        if (c_analyze->parsed()) return run_analyze(analyze);
         if (c_sessions->parsed()) return run_sessions(sessions);
         if (c_tpl->parsed()) {
             if (tpl.template_file.empty() && tpl.model_dir.empty())
