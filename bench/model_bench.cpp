@@ -73,9 +73,10 @@ int main(int argc, char** argv) {
     std::int64_t decode = 128;
     int repeats = 3;
     std::string commit = "unknown";
-    app.add_option("--shape", shape_name,
-                   "mamba-130m | mamba-370m | mamba-1.4b | mamba-2.8b | mamba2-130m | mamba2-370m | "
-                   "mamba2-1.3b | mamba2-2.7b");
+    app.add_option(
+        "--shape", shape_name,
+        "mamba-130m | mamba-370m | mamba-1.4b | mamba-2.8b | mamba2-130m | mamba2-370m | "
+        "mamba2-1.3b | mamba2-2.7b");
     app.add_option("--dtype", dtype_name, "fp32 | bf16 | fp16 weights");
     app.add_option("--prompt", prompts, "prefill length (repeat the flag for several)");
     app.add_option("--decode", decode, "decode steps");
