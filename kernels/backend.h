@@ -30,6 +30,12 @@ struct Weight {
     std::int64_t cols = 0;
 };
 
+// A recorded sequence of ops (a CUDA graph), replayed by the backend that made it.
+class Recording {
+  public:
+    virtual ~Recording() = default;
+};
+
 // Memory owned by a backend (host or device); freed when the last owner goes.
 class Buffer {
   public:
@@ -50,6 +56,17 @@ class Backend {
     // Returns when every op issued so far has finished (device backends run ops asynchronously;
     // copy_to_host waits by itself).
     virtual void synchronize() {}
+
+    // Recording (CUDA graphs of the decode step): the ops issued between record_begin() and
+    // record_end() are recorded instead of run, with their pointers and sizes fixed; replay() runs
+    // them again, the embedding reading `ids` (host, the same count as when recorded). No alloc(),
+    // copy_to_host() or synchronize() may happen while recording. Backends without it return false
+    // from can_record().
+    virtual bool can_record() const { return false; }
+    virtual void record_begin() {}
+    // Ends the recording; null when it failed (the ops were then not run either).
+    virtual std::unique_ptr<Recording> record_end() { return nullptr; }
+    virtual void replay(const Recording& r, const std::int32_t* ids, std::int64_t T) {}
 
     // Memory. alloc() returns zeroed memory; copy_* move bytes between host and backend memory.
     virtual std::unique_ptr<Buffer> alloc(std::size_t bytes) = 0;

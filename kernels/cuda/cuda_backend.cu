@@ -122,6 +122,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     check_lt(cublasLtCreate(&lt_), "create");
     lt_workspace_ = alloc(kLtWorkspaceBytes);
+    check(cudaMallocHost(&ids_pinned_, kPinnedIds * sizeof(std::int32_t)), "cudaMallocHost");
 }
 
 CudaBackend::~CudaBackend() {
@@ -129,12 +130,48 @@ CudaBackend::~CudaBackend() {
     lt_workspace_.reset();
     ids_.reset();
     narrow_x_.reset();
+    if (ids_pinned_ != nullptr) cudaFreeHost(ids_pinned_);
     if (lt_ != nullptr) cublasLtDestroy(lt_);
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
 
 void CudaBackend::synchronize() {
     check(cudaStreamSynchronize(stream_), "synchronize");
+}
+
+namespace {
+struct CudaRecording final : Recording {
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    ~CudaRecording() override {
+        if (exec != nullptr) cudaGraphExecDestroy(exec);
+        if (graph != nullptr) cudaGraphDestroy(graph);
+    }
+};
+}  // namespace
+
+void CudaBackend::record_begin() {
+    check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "record_begin");
+    recording_ = true;
+}
+
+std::unique_ptr<Recording> CudaBackend::record_end() {
+    recording_ = false;
+    auto rec = std::make_unique<CudaRecording>();
+    if (cudaStreamEndCapture(stream_, &rec->graph) != cudaSuccess ||
+        cudaGraphInstantiate(&rec->exec, rec->graph, 0) != cudaSuccess) {
+        cudaGetLastError();
+        return nullptr;
+    }
+    return rec;
+}
+
+void CudaBackend::replay(const Recording& r, const std::int32_t* ids, std::int64_t T) {
+    const auto& rec = static_cast<const CudaRecording&>(r);
+    // The previous replay's copy out of the pinned ids must be done before they are overwritten.
+    synchronize();
+    std::memcpy(ids_pinned_, ids, std::size_t(T) * sizeof(std::int32_t));
+    check(cudaGraphLaunch(rec.exec, stream_), "replay");
 }
 
 std::unique_ptr<Buffer> CudaBackend::alloc(std::size_t bytes) {
@@ -184,7 +221,17 @@ void CudaBackend::embedding(const Weight& table, const std::int32_t* ids, std::i
     if (T == 0) return;
     auto* dev_ids =
         static_cast<std::int32_t*>(scratch(ids_, std::size_t(T) * sizeof(std::int32_t)));
-    copy_from_host(ids, dev_ids, std::size_t(T) * sizeof(std::int32_t));
+    if (recording_) {
+        // The recorded copy reads the pinned staging area when replayed (replay() fills it).
+        if (T > kPinnedIds) throw std::runtime_error("CUDA recording: too many ids for one step");
+        std::memcpy(ids_pinned_, ids, std::size_t(T) * sizeof(std::int32_t));
+        check(cudaMemcpyAsync(dev_ids, ids_pinned_, std::size_t(T) * sizeof(std::int32_t),
+                              cudaMemcpyHostToDevice, stream_),
+              "embedding ids");
+    } else {
+        // Pageable: staged before the call returns, so back-to-back calls cannot overwrite it.
+        copy_from_host(ids, dev_ids, std::size_t(T) * sizeof(std::int32_t));
+    }
     cuda::embedding(table, dev_ids, T, out, stream_);
 }
 

@@ -46,6 +46,10 @@ class CudaBackend final : public Backend {
     std::string device_info() const override { return info_; }
     std::size_t peak_bytes() const override { return counter_->peak; }
     void synchronize() override;
+    bool can_record() const override { return true; }
+    void record_begin() override;
+    std::unique_ptr<Recording> record_end() override;
+    void replay(const Recording& r, const std::int32_t* ids, std::int64_t T) override;
 
     std::unique_ptr<Buffer> alloc(std::size_t bytes) override;
     void copy_to_host(const void* src, void* host_dst, std::size_t bytes) override;
@@ -89,6 +93,11 @@ class CudaBackend final : public Backend {
     cublasLtHandle_t lt_ = nullptr;
     std::shared_ptr<MemoryCounter> counter_ = std::make_shared<MemoryCounter>();
     std::unique_ptr<Buffer> lt_workspace_, ids_, narrow_x_;
+    // Pinned staging for the ids of a recorded embedding: a recorded copy reads host memory at
+    // replay time, which only page-locked memory allows.
+    std::int32_t* ids_pinned_ = nullptr;
+    static constexpr std::int64_t kPinnedIds = 256;
+    bool recording_ = false;
     // cuBLASLt's choice per (dtype, m, n, k, lda, ldb, ldc, alignments), asked once.
     using AlgoKey = std::tuple<int, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
                                std::int64_t, std::int64_t, int>;
