@@ -41,23 +41,27 @@ __device__ __forceinline__ void widen16(const __half* p, float* out) {
 }
 
 // kVec: rows and x are 16-byte aligned and cols is a multiple of the elements per 16 bytes; else
-// one element per lane per step (odd shapes of the tiny test models).
-template <typename W, bool kVec>
+// one element per lane per step (odd shapes of the tiny test models). kWarps warps share one row
+// (a column slice each, summed through shared memory): few-row matrices (x_proj: R + 2N rows)
+// would otherwise leave most SMs idle with too few loads in flight.
+template <typename W, bool kVec, int kWarps>
 __global__ void __launch_bounds__(kThreads)
     gemv_kernel(const float* __restrict__ x, std::int64_t x_stride, int T, const W* __restrict__ w,
                 std::int64_t rows, std::int64_t cols, const float* __restrict__ bias,
                 float* __restrict__ y, std::int64_t y_stride) {
-    const std::int64_t o = (blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x) / 32;
-    const int lane = threadIdx.x % 32;
-    if (o >= rows) return;  // whole warps leave together
-    const W* row = w + o * cols;
+    __shared__ float partial[kThreads / 32][kMaxT];
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, slice = warp % kWarps;
+    const std::int64_t o = blockIdx.x * std::int64_t(kThreads / 32 / kWarps) + warp / kWarps;
+    const bool row_ok = o < rows;  // no early return: the block meets at __syncthreads below
+    const W* row = w + (row_ok ? o : 0) * cols;
     float acc[kMaxT];
 #pragma unroll
     for (int t = 0; t < kMaxT; ++t) acc[t] = 0.0f;
     if constexpr (kVec) {
         constexpr int kEpv = 16 / sizeof(W);
 #pragma unroll 2
-        for (std::int64_t c = std::int64_t(lane) * kEpv; c < cols; c += 32 * kEpv) {
+        for (std::int64_t c = (std::int64_t(slice) * 32 + lane) * kEpv; row_ok && c < cols;
+             c += kWarps * 32 * kEpv) {
             float wf[kEpv];
             widen16(row + c, wf);
 #pragma unroll
@@ -72,7 +76,8 @@ __global__ void __launch_bounds__(kThreads)
             }
         }
     } else {
-        for (std::int64_t c = lane; c < cols; c += 32) {
+        for (std::int64_t c = std::int64_t(slice) * 32 + lane; row_ok && c < cols;
+             c += kWarps * 32) {
             const float wv = to_f32(row[c]);
 #pragma unroll
             for (int t = 0; t < kMaxT; ++t) {
@@ -84,8 +89,20 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int t = 0; t < kMaxT; ++t) {
         if (t >= T) break;
-        const float s = group_sum(acc[t], 32);
-        if (lane == 0) y[t * y_stride + o] = s + (bias != nullptr ? bias[o] : 0.0f);
+        const float sum = group_sum(acc[t], 32);
+        if constexpr (kWarps == 1) {
+            if (lane == 0 && row_ok) y[t * y_stride + o] = sum + (bias != nullptr ? bias[o] : 0.0f);
+        } else {
+            if (lane == 0) partial[warp][t] = sum;
+        }
+    }
+    if constexpr (kWarps > 1) {
+        __syncthreads();
+        if (slice == 0 && lane < T && row_ok) {
+            float sum = 0.0f;
+            for (int k = 0; k < kWarps; ++k) sum += partial[warp + k][lane];
+            y[lane * y_stride + o] = sum + (bias != nullptr ? bias[o] : 0.0f);
+        }
     }
 }
 
@@ -96,13 +113,43 @@ void launch_gemv(const float* x, std::int64_t x_stride, std::int64_t T, const We
     constexpr int kEpv = 16 / sizeof(W);
     const bool vec = reinterpret_cast<std::uintptr_t>(w) % 16 == 0 && W_.cols % kEpv == 0 &&
                      reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && (T == 1 || x_stride % 4 == 0);
-    const unsigned blocks = blocks_for(W_.rows * 32, kThreads);
-    if (vec)
-        gemv_kernel<W, true><<<blocks, kThreads, 0, stream>>>(x, x_stride, int(T), w, W_.rows,
-                                                              W_.cols, bias, y, y_stride);
-    else
-        gemv_kernel<W, false><<<blocks, kThreads, 0, stream>>>(x, x_stride, int(T), w, W_.rows,
-                                                               W_.cols, bias, y, y_stride);
+    // Enough warps for every SM to keep loads in flight (132 SMs x 64 warps on an H200): split rows
+    // across up to 8 warps while the grid is under ~16K warps and each slice keeps >= 2 loads/lane.
+    int warps_per_row = 1;
+    while (warps_per_row < 8 && W_.rows * warps_per_row < 16384 &&
+           W_.cols >= std::int64_t(warps_per_row) * 2 * 2 * 32 * kEpv)
+        warps_per_row *= 2;
+    const unsigned blocks = blocks_for(W_.rows * warps_per_row * 32, kThreads);
+    auto launch = [&](auto kernel) {
+        kernel<<<blocks, kThreads, 0, stream>>>(x, x_stride, int(T), w, W_.rows, W_.cols, bias, y,
+                                                y_stride);
+    };
+    switch (warps_per_row * 2 + (vec ? 1 : 0)) {
+        case 2:
+            launch(gemv_kernel<W, false, 1>);
+            break;
+        case 3:
+            launch(gemv_kernel<W, true, 1>);
+            break;
+        case 4:
+            launch(gemv_kernel<W, false, 2>);
+            break;
+        case 5:
+            launch(gemv_kernel<W, true, 2>);
+            break;
+        case 8:
+            launch(gemv_kernel<W, false, 4>);
+            break;
+        case 9:
+            launch(gemv_kernel<W, true, 4>);
+            break;
+        case 16:
+            launch(gemv_kernel<W, false, 8>);
+            break;
+        default:
+            launch(gemv_kernel<W, true, 8>);
+            break;
+    }
     check_launch("gemv");
 }
 
