@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -167,6 +168,29 @@ TEST(CudaOps, CausalConv1dMatchesCpuAcrossCalls) {
                             expect_near_cpu(ds.host(), state, 0.0, 0.0, what + " state");
                         }
                     }
+}
+
+}  // namespace
+}  // namespace statescope::kernels::test
+
+namespace statescope::kernels::test {
+namespace {
+
+// An allocation that cannot fit is an error naming the size and what is free, not a crash; the
+// backend stays usable after it.
+TEST(CudaOps, OutOfMemoryIsAnErrorThatSaysWhatDidNotFit) {
+    STATESCOPE_REQUIRE_CUDA();
+    try {
+        cuda().alloc(std::size_t(1) << 50);  // 1 PiB
+        ADD_FAILURE() << "a 1 PiB allocation succeeded";
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("out of GPU memory"), std::string::npos) << what;
+        EXPECT_NE(what.find("did not fit"), std::string::npos) << what;
+        EXPECT_NE(what.find("free of"), std::string::npos) << what;
+    }
+    Dev still_works(std::vector<float>(16, 1.0f));
+    EXPECT_EQ(still_works.host()[15], 1.0f);
 }
 
 }  // namespace
