@@ -1,9 +1,12 @@
 // statescope-bench-model: prefill and batch-1 decode tokens/s of a whole model on a backend, with
 // the memory-bandwidth floor measured in the same run (docs/PERFORMANCE-ANCHORS.md §5).
 //
-//   statescope-bench-model --shape mamba-130m --dtype bf16 [--prompt 512] [--decode 128] [--repeats
-//   3]
-//                          [--backend cpu] [--dir /tmp/ckpt] [--out result.json]
+//   statescope-bench-model --shape mamba-130m --dtype bf16 [--prompt 512 [--prompt 4096 ...]]
+//                          [--decode 128] [--repeats 3] [--backend cpu|cuda] [--dir /tmp/ckpt]
+//                          [--commit SHA] [--out result.jsonl]
+// Prefill is timed for each --prompt (TTFT: from the call to the first token's logits on the host);
+// decode continues the first prompt. On CUDA the floor is the H200's HBM bandwidth from
+// PERFORMANCE-ANCHORS.md §5 (4.8 TB/s datasheet, 4.3 TB/s measured) instead of a measured one.
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
@@ -66,18 +69,27 @@ std::string cpu_name() {
 int main(int argc, char** argv) {
     CLI::App app{"prefill and decode tokens/s of a random checkpoint at a public shape"};
     std::string shape_name = "mamba-130m", dtype_name = "bf16", backend_name = "cpu", dir, out;
-    std::int64_t prompt = 512, decode = 128;
+    std::vector<std::int64_t> prompts;
+    std::int64_t decode = 128;
     int repeats = 3;
-    app.add_option("--shape", shape_name, "mamba-130m | mamba-370m | mamba2-130m | mamba2-370m");
+    std::string commit = "unknown";
+    app.add_option(
+        "--shape", shape_name,
+        "mamba-130m | mamba-370m | mamba-1.4b | mamba-2.8b | mamba2-130m | mamba2-370m | "
+        "mamba2-1.3b | mamba2-2.7b");
     app.add_option("--dtype", dtype_name, "fp32 | bf16 | fp16 weights");
-    app.add_option("--prompt", prompt, "prefill length");
+    app.add_option("--prompt", prompts, "prefill length (repeat the flag for several)");
     app.add_option("--decode", decode, "decode steps");
     app.add_option("--repeats", repeats, "runs; the median is reported");
-    app.add_option("--backend", backend_name, "cpu");
+    app.add_option("--backend", backend_name, "cpu | cuda");
+    app.add_option("--commit", commit, "the commit the binary was built from (recorded)");
     app.add_option("--dir", dir,
                    "where to write the checkpoint (default: a temp folder, removed after)");
     app.add_option("--out", out, "append the result as one JSON line to this file");
     CLI11_PARSE(app, argc, argv);
+    if (prompts.empty()) prompts.push_back(512);
+    std::string command;
+    for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
     try {
         const StDType dtype = dtype_name == "fp32"   ? StDType::F32
                               : dtype_name == "fp16" ? StDType::F16
@@ -93,55 +105,84 @@ int main(int argc, char** argv) {
         auto model = Model::load(ckpt, *backend);
         const double weight_bytes = double(model->weights().total_bytes());
 
-        std::vector<std::int32_t> ids(static_cast<std::size_t>(prompt), 0);
+        const bool gpu = backend->name() != "cpu";
+        const std::int64_t longest = *std::max_element(prompts.begin(), prompts.end());
+        std::vector<std::int32_t> ids(static_cast<std::size_t>(longest), 0);
         for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int32_t((i * 7919 + 13) % 50000);
-        std::vector<double> prefill_tps, decode_tps;
+        std::vector<std::vector<double>> prefill_s(prompts.size());
+        std::vector<double> decode_tps;
         std::size_t state_bytes = 0;
-        for (int r = 0; r < repeats + 1;
-             ++r) {  // the first run warms caches and page-ins; not counted
-            Sequence seq(*model);
-            state_bytes = seq.state_bytes();
-            std::vector<float> logits;
-            const auto t0 = Clock::now();
-            model->forward(seq, ids, LogitRows::Last, &logits);
-            const auto t1 = Clock::now();
-            std::int32_t next = argmax(logits);
-            for (std::int64_t k = 0; k < decode; ++k) {
-                const std::int32_t one[1] = {next};
-                model->forward(seq, one, LogitRows::Last, &logits);
-                next = argmax(logits);
+        for (int r = 0; r < repeats + 1; ++r) {  // run 0 warms caches, page-ins, cuBLASLt choices
+            for (std::size_t p = 0; p < prompts.size(); ++p) {
+                Sequence seq(*model);
+                state_bytes = seq.state_bytes();
+                std::vector<float> logits;
+                backend->synchronize();
+                const auto t0 = Clock::now();
+                model->forward(seq, std::span(ids).first(std::size_t(prompts[p])), LogitRows::Last,
+                               &logits);
+                std::int32_t next = argmax(logits);
+                const auto t1 = Clock::now();
+                if (r > 0) prefill_s[p].push_back(std::chrono::duration<double>(t1 - t0).count());
+                if (p != 0) continue;
+                for (std::int64_t k = 0; k < decode; ++k) {
+                    const std::int32_t one[1] = {next};
+                    model->forward(seq, one, LogitRows::Last, &logits);
+                    next = argmax(logits);
+                }
+                const auto t2 = Clock::now();
+                if (r > 0)
+                    decode_tps.push_back(double(decode) /
+                                         std::chrono::duration<double>(t2 - t1).count());
             }
-            const auto t2 = Clock::now();
-            if (r == 0) continue;
-            prefill_tps.push_back(double(prompt) / std::chrono::duration<double>(t1 - t0).count());
-            decode_tps.push_back(double(decode) / std::chrono::duration<double>(t2 - t1).count());
         }
+        const std::size_t peak = backend->peak_bytes();
+        const std::string device = backend->device_info();
         model.reset();
         if (temp) std::filesystem::remove_all(ckpt);
-        const double bw = measure_read_bandwidth();
         // Decode floor: every weight byte read once per token plus the state read and written
-        // (fp32).
+        // (fp32). CPU: the bandwidth measured now; CUDA: the H200 figures of §5.
+        const double bw = gpu ? 4800.0 : measure_read_bandwidth();
         const double floor_tps = bw * 1e9 / (weight_bytes + 2.0 * double(state_bytes));
         const double dec = median(decode_tps);
+        nlohmann::json prefill = nlohmann::json::array();
+        for (std::size_t p = 0; p < prompts.size(); ++p) {
+            const double t = median(prefill_s[p]);
+            prefill.push_back({{"prompt_tokens", prompts[p]},
+                               {"tokens_per_s", double(prompts[p]) / t},
+                               {"ttft_ms", t * 1e3}});
+        }
         nlohmann::json result = {
             {"shape", shape_name},
             {"model_type", shape.model_type},
             {"weights", dtype_name},
+            {"state", "fp32"},
+            {"batch", 1},
             {"params", params},
             {"weight_bytes", weight_bytes},
             {"state_bytes", state_bytes},
             {"backend", backend->name()},
-            {"threads", omp_get_max_threads()},
-            {"cpu", cpu_name()},
-            {"prompt_tokens", prompt},
+            {"device", device},
+            {"commit", commit},
+            {"command", command},
             {"decode_steps", decode},
             {"repeats", repeats},
-            {"prefill_tokens_per_s", median(prefill_tps)},
+            {"prefill", prefill},
+            {"prefill_tokens_per_s", double(prompts[0]) / median(prefill_s[0])},
             {"decode_tokens_per_s", dec},
-            {"read_bandwidth_gb_s", bw},
             {"decode_floor_tokens_per_s", floor_tps},
             {"decode_fraction_of_floor", dec / floor_tps},
         };
+        if (gpu) {
+            result["floor_bandwidth_gb_s"] = bw;
+            result["decode_fraction_of_measured_4300_gb_s"] =
+                dec / (4300e9 / (weight_bytes + 2.0 * double(state_bytes)));
+            result["peak_backend_bytes"] = peak;
+        } else {
+            result["threads"] = omp_get_max_threads();
+            result["cpu"] = cpu_name();
+            result["read_bandwidth_gb_s"] = bw;
+        }
         std::cout << result.dump(2) << "\n";
         if (!out.empty()) std::ofstream(out, std::ios::app) << result.dump() << "\n";
     } catch (const std::exception& e) {

@@ -39,9 +39,20 @@ CheckpointShape shape_by_name(const std::string& name) {
     } else if (name == "mamba2-370m") {
         s.model_type = "mamba2", s.d_model = 1024, s.n_layers = 48, s.d_state = 128,
         s.vocab_size = 50288, s.n_heads = 32;
+    } else if (name == "mamba-1.4b") {
+        s.model_type = "mamba", s.d_model = 2048, s.n_layers = 48, s.dt_rank = 128;
+    } else if (name == "mamba-2.8b") {
+        s.model_type = "mamba", s.d_model = 2560, s.n_layers = 64, s.dt_rank = 160;
+    } else if (name == "mamba2-1.3b") {
+        s.model_type = "mamba2", s.d_model = 2048, s.n_layers = 48, s.d_state = 128,
+        s.vocab_size = 50288, s.n_heads = 64;
+    } else if (name == "mamba2-2.7b") {
+        s.model_type = "mamba2", s.d_model = 2560, s.n_layers = 64, s.d_state = 128,
+        s.vocab_size = 50288, s.n_heads = 80;
     } else {
         throw Error("unknown benchmark shape \"" + name +
-                    "\" (known: mamba-130m, mamba-370m, mamba2-130m, mamba2-370m)");
+                    "\" (known: mamba-130m, mamba-370m, mamba-1.4b, mamba-2.8b, mamba2-130m, "
+                    "mamba2-370m, mamba2-1.3b, mamba2-2.7b)");
     }
     return s;
 }

@@ -19,8 +19,8 @@ struct CheckpointShape {
     std::int64_t n_heads = 24, head_dim = 64, n_groups = 1;  // mamba2
 };
 
-CheckpointShape shape_by_name(
-    const std::string& name);  // mamba-130m, mamba2-130m, mamba-370m, mamba2-370m...
+// mamba-130m/370m/1.4b/2.8b, mamba2-130m/370m/1.3b/2.7b (the public configs' shapes).
+CheckpointShape shape_by_name(const std::string& name);
 
 // Writes config.json + model.safetensors into dir (weights in `dtype`), seeded; returns the
 // parameter count.

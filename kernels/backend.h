@@ -1,11 +1,15 @@
 // The op set every layer of the engine is written in (docs/DESIGN.md §3).
 //
 // Conventions for every op:
-// - Activations and recurrent state are fp32. Weights keep their checkpoint dtype (F32/BF16/F16) and are
+// - Activations and recurrent state are fp32. Weights keep their checkpoint dtype (F32/BF16/F16)
+// and are
 //   widened inside the op; small per-channel vectors (norm weights, A, D, biases) are fp32.
-// - Per-token data is row-major [T, width]; an op that reads a slice of a wider row takes the distance
-//   between rows (`*_stride`, in elements), so the runtime can split in_proj outputs without copies.
-// - Pointers are in the backend's memory (host for CPU, device for CUDA) and come from alloc()/weight
+// - Per-token data is row-major [T, width]; an op that reads a slice of a wider row takes the
+// distance
+//   between rows (`*_stride`, in elements), so the runtime can split in_proj outputs without
+//   copies.
+// - Pointers are in the backend's memory (host for CPU, device for CUDA) and come from
+// alloc()/weight
 //   upload; ops never allocate on the hot path.
 #pragma once
 
@@ -26,9 +30,15 @@ struct Weight {
     std::int64_t cols = 0;
 };
 
+// A recorded sequence of ops (a CUDA graph), replayed by the backend that made it.
+class Recording {
+  public:
+    virtual ~Recording() = default;
+};
+
 // Memory owned by a backend (host or device); freed when the last owner goes.
 class Buffer {
-public:
+  public:
     virtual ~Buffer() = default;
     virtual void* data() = 0;
     virtual std::size_t bytes() const = 0;
@@ -36,9 +46,27 @@ public:
 };
 
 class Backend {
-public:
+  public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
+    // The device in words (GPU, driver, memory) for logs and benchmark records.
+    virtual std::string device_info() const { return name(); }
+    // Most backend memory held at once since creation (0 where not tracked: host memory).
+    virtual std::size_t peak_bytes() const { return 0; }
+    // Returns when every op issued so far has finished (device backends run ops asynchronously;
+    // copy_to_host waits by itself).
+    virtual void synchronize() {}
+
+    // Recording (CUDA graphs of the decode step): the ops issued between record_begin() and
+    // record_end() are recorded instead of run, with their pointers and sizes fixed; replay() runs
+    // them again, the embedding reading `ids` (host, the same count as when recorded). No alloc(),
+    // copy_to_host() or synchronize() may happen while recording. Backends without it return false
+    // from can_record().
+    virtual bool can_record() const { return false; }
+    virtual void record_begin() {}
+    // Ends the recording; null when it failed (the ops were then not run either).
+    virtual std::unique_ptr<Recording> record_end() { return nullptr; }
+    virtual void replay(const Recording& r, const std::int32_t* ids, std::int64_t T) {}
 
     // Memory. alloc() returns zeroed memory; copy_* move bytes between host and backend memory.
     virtual std::unique_ptr<Buffer> alloc(std::size_t bytes) = 0;
@@ -50,11 +78,15 @@ public:
     virtual Weight upload(const Weight& host, std::unique_ptr<Buffer>* keep) = 0;
 
     // out[t, :] = float(table[ids[t], :])                        table: [V, D]; out: [T, D]
+    // ids is HOST memory (token ids come from the tokenizer or the sampler); a device backend
+    // stages them itself.
     virtual void embedding(const Weight& table, const std::int32_t* ids, std::int64_t T,
                            float* out) = 0;
 
-    // y[t, o] = sum_i x[t, i] * W[o, i] + bias[o]                 x: [T, W.cols] (row stride x_stride)
-    //                                                             y: [T, W.rows] (row stride y_stride)
+    // y[t, o] = sum_i x[t, i] * W[o, i] + bias[o]                 x: [T, W.cols] (row stride
+    // x_stride)
+    //                                                             y: [T, W.rows] (row stride
+    //                                                             y_stride)
     // bias may be null.
     virtual void matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
                         const float* bias, float* y, std::int64_t y_stride) = 0;
@@ -68,23 +100,26 @@ public:
     virtual void add(float* y, const float* x, std::int64_t n) = 0;
 
     // Causal depthwise conv1d over time, continuing from conv_state, then SiLU if `silu`:
-    //   window_t = [conv_state (K-1 oldest first) ; x[0..T)] ; y[t, c] = act(bias[c] + sum_k w[c, k] * window[t + k, c])
+    //   window_t = [conv_state (K-1 oldest first) ; x[0..T)] ; y[t, c] = act(bias[c] + sum_k w[c,
+    //   k] * window[t + k, c])
     // x: [T, C] (row stride x_stride); w: [C, K] fp32; bias: [C] or null; y: [T, C] contiguous.
     // conv_state: [K-1, C], the last K-1 pre-conv inputs, oldest first; updated to the newest K-1.
-    virtual void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t C,
-                               std::int64_t K, const float* w, const float* bias, bool silu,
-                               float* conv_state, float* y) = 0;
+    virtual void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T,
+                               std::int64_t C, std::int64_t K, const float* w, const float* bias,
+                               bool silu, float* conv_state, float* y) = 0;
 
     // delta[t, c] = clamp(softplus(dt[t, c] + bias[c]), lo, hi)   dt: [T, C] (row stride dt_stride)
-    // softplus(v) = log1p(exp(v)), = v for v > 20 (torch's threshold). bias may be null. delta: [T, C].
+    // softplus(v) = log1p(exp(v)), = v for v > 20 (torch's threshold). bias may be null. delta: [T,
+    // C].
     virtual void softplus(const float* dt, std::int64_t dt_stride, std::int64_t T, std::int64_t C,
                           const float* bias, float lo, float hi, float* delta) = 0;
 
     // Mamba-1 selective scan, one channel i of I, state n of N (S = state[i, n]):
     //   S = exp(delta[t,i] * A[i,n]) * S + delta[t,i] * B[t,n] * x[t,i]
-    //   y[t,i] = (sum_n S * C[t,n] + D[i] * x[t,i]) * silu(z[t,i])          (no gate when z is null)
-    // x, delta: [T, I] contiguous; B, C: [T, N] with row stride bc_stride; z: [T, I] row stride z_stride;
-    // A: [I, N] (already -exp(A_log)); D: [I]; state: [I, N] fp32, updated; y: [T, I].
+    //   y[t,i] = (sum_n S * C[t,n] + D[i] * x[t,i]) * silu(z[t,i])          (no gate when z is
+    //   null)
+    // x, delta: [T, I] contiguous; B, C: [T, N] with row stride bc_stride; z: [T, I] row stride
+    // z_stride; A: [I, N] (already -exp(A_log)); D: [I]; state: [I, N] fp32, updated; y: [T, I].
     virtual void selective_scan(const float* x, const float* delta, const float* A, const float* B,
                                 const float* C, std::int64_t bc_stride, const float* D,
                                 const float* z, std::int64_t z_stride, std::int64_t T,
@@ -101,17 +136,25 @@ public:
                           std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G,
                           std::int64_t N, float* state, float* y) = 0;
 
-    // Gated RMSNorm of the Mamba-2 family over groups of `group_size` channels (group_size = I for the
-    // full-width variant):
+    // Gated RMSNorm of the Mamba-2 family over groups of `group_size` channels (group_size = I for
+    // the full-width variant):
     //   norm_before_gate = false: h = y * silu(z); out = h * rsqrt(mean_group(h^2) + eps) * weight
     //   norm_before_gate = true:  out = y * rsqrt(mean_group(y^2) + eps) * weight * silu(z)
-    // y: [T, I] contiguous; z: [T, I] (row stride z_stride); weight: [I] or null; out: [T, I], may alias y.
-    virtual void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride, std::int64_t T,
-                               std::int64_t I, std::int64_t group_size, const float* weight,
-                               float eps, bool norm_before_gate, float* out) = 0;
+    // y: [T, I] contiguous; z: [T, I] (row stride z_stride); weight: [I] or null; out: [T, I], may
+    // alias y.
+    virtual void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride,
+                               std::int64_t T, std::int64_t I, std::int64_t group_size,
+                               const float* weight, float eps, bool norm_before_gate,
+                               float* out) = 0;
 };
 
 // The CPU backend: the reference, always built.
 std::unique_ptr<Backend> make_cpu_backend();
+
+#ifdef STATESCOPE_HAVE_CUDA
+// The CUDA backend on device `device`; throws std::runtime_error saying why when there is no usable
+// device (none, driver too old, no kernel image for its architecture).
+std::unique_ptr<Backend> make_cuda_backend(int device = 0);
+#endif
 
 }  // namespace statescope::kernels

@@ -1,5 +1,6 @@
 #include <cmath>
 #include <cstring>
+#include <exception>
 
 #include "core/error.h"
 #include "core/runtime/mixer.h"
@@ -24,13 +25,25 @@ BoundWeight bind_matrix(const WeightStore& store, const std::string& name,
         std::memcpy(out.host_copy.data(), t.data, t.bytes);
         host.data = out.host_copy.data();
     }
-    out.w = backend.upload(host, &out.keep);
+    try {
+        out.w = backend.upload(host, &out.keep);
+    } catch (const std::exception& e) {
+        throw Error("cannot load model: tensor \"" + name + "\" (" + std::to_string(t.bytes >> 20) +
+                    " MiB) could not be placed on backend " + backend.name() + ": " + e.what());
+    }
     return out;
 }
 
 std::unique_ptr<kernels::Buffer> bind_f32(const WeightStore& store, const std::string& name,
                                           kernels::Backend& backend) {
-    return upload_f32(backend, store.get(name).to_f32());
+    try {
+        return upload_f32(backend, store.get(name).to_f32());
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw Error("cannot load model: tensor \"" + name + "\" could not be placed on backend " +
+                    backend.name() + ": " + e.what());
+    }
 }
 
 }  // namespace statescope

@@ -1,4 +1,5 @@
-// A loaded model: its ModelSpec, its weights bound to one backend, and the forward pass over a Sequence.
+// A loaded model: its ModelSpec, its weights bound to one backend, and the forward pass over a
+// Sequence.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +27,7 @@ enum class LogitRows { None, Last, All };
 using ProgressFn = std::function<bool(std::int64_t done, std::int64_t total)>;
 
 class Model {
-public:
+  public:
     // Loads DIR (config.json + safetensors) onto `backend`, which must outlive the model.
     static std::unique_ptr<Model> load(const std::filesystem::path& dir, kernels::Backend& backend);
     ~Model();
@@ -37,13 +38,14 @@ public:
 
     // Runs ids[0..T) through the model, continuing `seq` (its state and position advance by T).
     // logits (host) receives [rows, vocab_size] fp32 for the requested rows.
-    void forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows, std::vector<float>* logits);
+    void forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
+                 std::vector<float>* logits);
 
-    // forward() over `ids` in chunks of `chunk` tokens, reporting progress between chunks. Returns false
-    // when progress asked to stop (the sequence then holds the tokens done so far). Logits of the last
-    // token go to `last_logits` when it is not null.
-    bool prefill(Sequence& seq, std::span<const std::int32_t> ids, std::int64_t chunk, const ProgressFn& progress,
-                 std::vector<float>* last_logits);
+    // forward() over `ids` in chunks of `chunk` tokens, reporting progress between chunks. Returns
+    // false when progress asked to stop (the sequence then holds the tokens done so far). Logits of
+    // the last token go to `last_logits` when it is not null.
+    bool prefill(Sequence& seq, std::span<const std::int32_t> ids, std::int64_t chunk,
+                 const ProgressFn& progress, std::vector<float>* last_logits);
 
     void add_observer(Observer* o) { observers_.push_back(o); }
     void remove_observer(Observer* o);
@@ -51,8 +53,14 @@ public:
     // State buffer sizes (floats) per layer, for Sequence.
     std::vector<std::vector<std::size_t>> state_layout() const;
 
-private:
+  private:
     Model(ModelSpec spec, WeightStore weights, kernels::Backend& backend);
+    // Issues the ops of one call (embedding .. logits rows) on the backend; returns the logits in
+    // backend memory ([n, V], null when rows is None) and sets *n.
+    const float* run_layers(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
+                            std::int64_t* n);
+    // What a recorded decode step depends on: the sequence's state buffers and the workspace.
+    std::vector<const void*> decode_key(Sequence& seq) const;
 
     struct Block {
         std::unique_ptr<kernels::Buffer> norm;
@@ -66,6 +74,13 @@ private:
     std::vector<Block> blocks_;
     Workspace ws_;
     std::vector<Observer*> observers_;
+    // The decode step as a backend recording (CUDA graph): recorded on the second consecutive
+    // decode step with the same key (the first one may still grow the workspace), replayed while
+    // the key holds; never while observers are registered (they read and may change the stream).
+    std::unique_ptr<kernels::Recording> decode_rec_;
+    std::vector<const void*> decode_rec_key_, last_decode_key_;
+    const float* decode_rec_out_ = nullptr;
+    bool recording_failed_ = false;
 };
 
 }  // namespace statescope

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,15 +14,18 @@
 namespace statescope {
 
 class Workspace {
-public:
+  public:
     explicit Workspace(kernels::Backend& backend) : backend_(backend) {}
     // A buffer of at least n floats for `slot`; its contents are undefined between calls.
     float* get(const std::string& slot, std::size_t n);
     std::size_t bytes() const;
+    // Counts (re)allocations: a recorded decode step stays valid while this does not change.
+    std::uint64_t generation() const { return generation_; }
 
-private:
+  private:
     kernels::Backend& backend_;
     std::map<std::string, std::unique_ptr<kernels::Buffer>> buffers_;
+    std::uint64_t generation_ = 0;
 };
 
 // Uploads a host fp32 vector into backend memory.

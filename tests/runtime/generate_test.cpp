@@ -8,11 +8,12 @@
 #include "core/runtime/model.h"
 #include "core/runtime/sequence.h"
 #include "core/tokenizer/tokenizer.h"
+#include "tests/test_data.h"
 
 namespace statescope {
 namespace {
 
-const std::filesystem::path kGolden = std::filesystem::path(STATESCOPE_TEST_DATA) / "golden";
+const std::filesystem::path kGolden = test::test_data_dir() / "golden";
 
 std::vector<std::int32_t> ids_of(const SafetensorsFile& f, const char* name) {
     std::vector<std::int32_t> out;

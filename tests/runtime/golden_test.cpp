@@ -1,5 +1,6 @@
 // Every supported model_type against the transformers references in tests/data/golden (float64
-// reference, fp32 engine): one-pass logits, incremental decode from several prefill lengths, the
+// reference, fp32 engine), on every backend of the build (cuda skips with its reason where there is
+// no GPU): one-pass logits, incremental decode from several prefill lengths, the
 // residual stream at every layer through the observer hooks, and greedy continuations.
 #include <gtest/gtest.h>
 
@@ -9,17 +10,20 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <tuple>
 
+#include "core/error.h"
 #include "core/model/safetensors.h"
 #include "core/runtime/backends.h"
 #include "core/runtime/generate.h"
 #include "core/runtime/model.h"
 #include "core/runtime/sequence.h"
+#include "tests/test_data.h"
 
 namespace statescope {
 namespace {
 
-const std::filesystem::path kGolden = std::filesystem::path(STATESCOPE_TEST_DATA) / "golden";
+const std::filesystem::path kGolden = test::test_data_dir() / "golden";
 
 // The golden README's criterion: max |a - b| / max |b| over a row.
 double row_rel_error(const float* a, const float* b, std::int64_t n) {
@@ -75,12 +79,20 @@ class ResidualRecorder : public Observer {
     std::map<std::string, std::vector<float>> captures;
 };
 
-class GoldenModel : public ::testing::TestWithParam<std::string> {
+// (model folder, backend name)
+using GoldenParam = std::tuple<std::string, std::string>;
+
+class GoldenModel : public ::testing::TestWithParam<GoldenParam> {
   protected:
     void SetUp() override {
-        backend_ = make_backend("cpu");
-        model_ = Model::load(kGolden / GetParam(), *backend_);
-        golden_ = load_golden(GetParam());
+        const auto& [name, backend] = GetParam();
+        try {
+            backend_ = make_backend(backend);
+        } catch (const Error& e) {
+            GTEST_SKIP() << e.what();
+        }
+        model_ = Model::load(kGolden / name, *backend_);
+        golden_ = load_golden(name);
     }
     // Compares logits rows for positions [first, T) against the reference rows that exist.
     void expect_rows_match(const std::vector<float>& logits, std::int64_t first,
@@ -209,10 +221,11 @@ TEST_P(GoldenModel, GreedyIdsMatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenModel,
-                         ::testing::Values("mamba-tiny", "falcon_mamba-tiny", "mamba2-tiny",
-                                           "mamba-neox"),
-                         [](const auto& info) {
-                             std::string s = info.param;
+                         ::testing::Combine(::testing::Values("mamba-tiny", "falcon_mamba-tiny",
+                                                              "mamba2-tiny", "mamba-neox"),
+                                            ::testing::Values("cpu", "cuda")),
+                         [](const auto& p) {
+                             std::string s = std::get<0>(p.param) + "_" + std::get<1>(p.param);
                              std::replace(s.begin(), s.end(), '-', '_');
                              return s;
                          });

@@ -1,0 +1,366 @@
+// CudaBackend: memory, copies, weight upload, the device checks at creation, and the op dispatch
+// (prefill matmuls through cuBLASLt, everything else to the kernels of ops.h).
+#include "kernels/cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/ops.h"
+
+namespace statescope::kernels {
+
+std::unique_ptr<Backend> make_cuda_backend(int device) {
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        throw std::runtime_error(std::string("no usable CUDA device: ") + cudaGetErrorString(e));
+    }
+    if (count == 0) throw std::runtime_error("no usable CUDA device: the driver sees no GPU");
+    if (device < 0 || device >= count)
+        throw std::runtime_error("no CUDA device " + std::to_string(device) + " (there are " +
+                                 std::to_string(count) + ")");
+    return std::make_unique<cuda::CudaBackend>(device);
+}
+
+namespace cuda {
+
+namespace {
+
+constexpr std::size_t kLtWorkspaceBytes = 32u << 20;  // cuBLASLt's recommended size on Hopper
+
+void check_lt(cublasStatus_t s, const char* what) {
+    if (s != CUBLAS_STATUS_SUCCESS)
+        throw std::runtime_error(std::string("cuBLASLt ") + what + " failed (status " +
+                                 std::to_string(int(s)) + ")");
+}
+
+cudaDataType_t cuda_type(DType t) {
+    switch (t) {
+        case DType::F32:
+            return CUDA_R_32F;
+        case DType::BF16:
+            return CUDA_R_16BF;
+        case DType::F16:
+            return CUDA_R_16F;
+    }
+    return CUDA_R_32F;
+}
+
+// The alignment (bytes, up to 256) every row start of a matrix at `p` with rows `ld_bytes` apart
+// has.
+std::uint32_t alignment(const void* p, std::size_t ld_bytes) {
+    std::uint32_t a = 256;
+    const auto addr = reinterpret_cast<std::uintptr_t>(p);
+    while (a > 1 && (addr % a != 0 || ld_bytes % a != 0)) a /= 2;
+    return a;
+}
+
+std::string mib(std::size_t bytes) {
+    return std::to_string((bytes + (1u << 19)) >> 20) + " MiB";
+}
+
+}  // namespace
+
+[[noreturn]] void throw_cuda_error(cudaError_t e, const std::string& what) {
+    cudaGetLastError();  // clear a sticky-free error so the next call is not blamed for it
+    throw std::runtime_error("CUDA error in " + what + ": " + cudaGetErrorString(e) + " (" +
+                             cudaGetErrorName(e) + ")");
+}
+
+void MemoryCounter::add(std::size_t n) {
+    const std::size_t now = current += n;
+    std::size_t p = peak;
+    while (now > p && !peak.compare_exchange_weak(p, now)) {
+    }
+}
+
+CudaBuffer::CudaBuffer(std::size_t bytes, cudaStream_t stream,
+                       std::shared_ptr<MemoryCounter> counter)
+    : bytes_(bytes), counter_(std::move(counter)) {
+    const cudaError_t e = cudaMalloc(&data_, std::max<std::size_t>(bytes, 1));
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        std::size_t free_b = 0, total_b = 0;
+        cudaMemGetInfo(&free_b, &total_b);
+        throw std::runtime_error("out of GPU memory: " + mib(bytes) + " did not fit (" +
+                                 mib(free_b) + " free of " + mib(total_b) + "; " +
+                                 mib(counter_->current) + " held by this engine)");
+    }
+    counter_->add(bytes);
+    if (bytes != 0) check(cudaMemsetAsync(data_, 0, bytes, stream), "cudaMemsetAsync");
+}
+
+CudaBuffer::~CudaBuffer() {
+    cudaFree(data_);
+    counter_->sub(bytes_);
+}
+
+CudaBackend::CudaBackend(int device) : device_(device) {
+    check(cudaSetDevice(device), "cudaSetDevice");
+    cudaDeviceProp prop{};
+    check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
+    const cudaError_t probe = probe_kernel_image();
+    if (probe != cudaSuccess) {
+        cudaGetLastError();
+        throw std::runtime_error(std::string("CUDA device ") + std::to_string(device) + " (" +
+                                 prop.name + ", sm_" + std::to_string(prop.major) +
+                                 std::to_string(prop.minor) + ") cannot run this build's kernels " +
+                                 "(built for sm " + STATESCOPE_CUDA_ARCHS +
+                                 "): " + cudaGetErrorString(probe));
+    }
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    info_ = std::string(prop.name) + ", sm_" + std::to_string(prop.major) +
+            std::to_string(prop.minor) + ", " + mib(prop.totalGlobalMem) + ", driver CUDA " +
+            std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10) +
+            ", runtime " + std::to_string(runtime / 1000) + "." +
+            std::to_string(runtime % 1000 / 10);
+    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    check_lt(cublasLtCreate(&lt_), "create");
+    lt_workspace_ = alloc(kLtWorkspaceBytes);
+    check(cudaMallocHost(&ids_pinned_, kPinnedIds * sizeof(std::int32_t)), "cudaMallocHost");
+}
+
+CudaBackend::~CudaBackend() {
+    cudaStreamSynchronize(stream_);
+    lt_workspace_.reset();
+    ids_.reset();
+    narrow_x_.reset();
+    if (ids_pinned_ != nullptr) cudaFreeHost(ids_pinned_);
+    if (lt_ != nullptr) cublasLtDestroy(lt_);
+    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+}
+
+void CudaBackend::synchronize() {
+    check(cudaStreamSynchronize(stream_), "synchronize");
+}
+
+namespace {
+struct CudaRecording final : Recording {
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    ~CudaRecording() override {
+        if (exec != nullptr) cudaGraphExecDestroy(exec);
+        if (graph != nullptr) cudaGraphDestroy(graph);
+    }
+};
+}  // namespace
+
+void CudaBackend::record_begin() {
+    check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "record_begin");
+    recording_ = true;
+}
+
+std::unique_ptr<Recording> CudaBackend::record_end() {
+    recording_ = false;
+    auto rec = std::make_unique<CudaRecording>();
+    if (cudaStreamEndCapture(stream_, &rec->graph) != cudaSuccess ||
+        cudaGraphInstantiate(&rec->exec, rec->graph, 0) != cudaSuccess) {
+        cudaGetLastError();
+        return nullptr;
+    }
+    return rec;
+}
+
+void CudaBackend::replay(const Recording& r, const std::int32_t* ids, std::int64_t T) {
+    const auto& rec = static_cast<const CudaRecording&>(r);
+    // The previous replay's copy out of the pinned ids must be done before they are overwritten.
+    synchronize();
+    std::memcpy(ids_pinned_, ids, std::size_t(T) * sizeof(std::int32_t));
+    check(cudaGraphLaunch(rec.exec, stream_), "replay");
+}
+
+std::unique_ptr<Buffer> CudaBackend::alloc(std::size_t bytes) {
+    return std::make_unique<CudaBuffer>(bytes, stream_, counter_);
+}
+
+void CudaBackend::copy_to_host(const void* src, void* host_dst, std::size_t bytes) {
+    if (bytes == 0) return;
+    check(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "copy_to_host");
+    check(cudaStreamSynchronize(stream_), "copy_to_host");
+}
+
+// From pageable memory the copy is staged before cudaMemcpyAsync returns, so the caller may free
+// host_src at once; the stream keeps the order with the ops around it.
+void CudaBackend::copy_from_host(const void* host_src, void* dst, std::size_t bytes) {
+    if (bytes == 0) return;
+    check(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_), "copy_from_host");
+}
+
+void CudaBackend::copy(const void* src, void* dst, std::size_t bytes) {
+    if (bytes == 0) return;
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "copy");
+}
+
+Weight CudaBackend::upload(const Weight& host, std::unique_ptr<Buffer>* keep) {
+    const std::size_t bytes = std::size_t(host.rows * host.cols) * dtype_size(host.dtype);
+    auto buf = alloc(bytes);
+    copy_from_host(host.data, buf->data(), bytes);
+    Weight w = host;
+    w.data = buf->data();
+    if (keep == nullptr)
+        throw std::logic_error("CudaBackend::upload needs somewhere to keep the copy");
+    *keep = std::move(buf);
+    return w;
+}
+
+void* CudaBackend::scratch(std::unique_ptr<Buffer>& buf, std::size_t bytes) {
+    if (!buf || buf->bytes() < bytes) {
+        if (buf) synchronize();  // the old buffer may still be read by queued kernels
+        buf = alloc(bytes + bytes / 4);
+    }
+    return buf->data();
+}
+
+void CudaBackend::embedding(const Weight& table, const std::int32_t* ids, std::int64_t T,
+                            float* out) {
+    if (T == 0) return;
+    auto* dev_ids =
+        static_cast<std::int32_t*>(scratch(ids_, std::size_t(T) * sizeof(std::int32_t)));
+    if (recording_) {
+        // The recorded copy reads the pinned staging area when replayed (replay() fills it).
+        if (T > kPinnedIds) throw std::runtime_error("CUDA recording: too many ids for one step");
+        std::memcpy(ids_pinned_, ids, std::size_t(T) * sizeof(std::int32_t));
+        check(cudaMemcpyAsync(dev_ids, ids_pinned_, std::size_t(T) * sizeof(std::int32_t),
+                              cudaMemcpyHostToDevice, stream_),
+              "embedding ids");
+    } else {
+        // Pageable: staged before the call returns, so back-to-back calls cannot overwrite it.
+        copy_from_host(ids, dev_ids, std::size_t(T) * sizeof(std::int32_t));
+    }
+    cuda::embedding(table, dev_ids, T, out, stream_);
+}
+
+// y[t, o] = sum_i x[t, i] * W[o, i] + bias[o]. Few rows: the bandwidth-bound GEMV (fp32 x). More:
+// cuBLASLt; with BF16/F16 weights x is rounded to the weight dtype for the tensor cores (fp32
+// accumulation and output), the usual mixed-precision prefill; F32 weights stay full fp32 (no
+// TF32), which the golden tests' 1e-4 needs.
+void CudaBackend::matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
+                         const float* bias, float* y, std::int64_t y_stride) {
+    if (T == 0 || W.rows == 0) return;
+    if (T <= kGemvMaxRows || W.cols == 0) {
+        gemv(x, x_stride, T, W, bias, y, y_stride, stream_);
+        return;
+    }
+    lt_matmul(x, x_stride, T, W, y, y_stride);
+    add_bias_rows(y, y_stride, T, W.rows, bias, stream_);
+}
+
+void CudaBackend::lt_matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
+                            float* y, std::int64_t y_stride) {
+    const std::int64_t m = W.rows, k = W.cols, n = T;
+    const cudaDataType_t ab = cuda_type(W.dtype);
+    const void* b = x;
+    std::int64_t ldb = x_stride;
+    if (W.dtype != DType::F32) {
+        void* h = scratch(narrow_x_, std::size_t(T * k) * 2);
+        narrow_rows(x, x_stride, T, k, W.dtype, h, stream_);
+        b = h;
+        ldb = k;
+    }
+    const std::size_t es = dtype_size(W.dtype);
+    const std::uint32_t align_a = alignment(W.data, std::size_t(k) * es);
+    const std::uint32_t align_b = alignment(b, std::size_t(ldb) * es);
+    const std::uint32_t align_c = alignment(y, std::size_t(y_stride) * 4);
+
+    // Column-major view: D[m, n] (ld y_stride) = W^T-as-stored [k, m] transposed x B [k, n].
+    cublasLtMatmulDesc_t op = nullptr;
+    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
+    check_lt(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "desc");
+    const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta));
+    cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb));
+    check_lt(cublasLtMatrixLayoutCreate(&la, ab, k, m, k), "layout A");
+    check_lt(cublasLtMatrixLayoutCreate(&lb, ab, k, n, ldb), "layout B");
+    check_lt(cublasLtMatrixLayoutCreate(&lc, CUDA_R_32F, m, n, y_stride), "layout C");
+    const AlgoKey key{int(W.dtype),
+                      m,
+                      n,
+                      k,
+                      ldb,
+                      y_stride,
+                      std::int64_t(align_a) << 32 | std::int64_t(align_b) << 16 | align_c,
+                      0};
+    auto it = algos_.find(key);
+    if (it == algos_.end()) {
+        cublasLtMatmulPreference_t pref = nullptr;
+        check_lt(cublasLtMatmulPreferenceCreate(&pref), "preference");
+        const std::size_t ws = kLtWorkspaceBytes;
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
+                                             sizeof(ws));
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+                                             &align_a, sizeof(align_a));
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                                             &align_b, sizeof(align_b));
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+                                             &align_c, sizeof(align_c));
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
+                                             &align_c, sizeof(align_c));
+        cublasLtMatmulHeuristicResult_t result{};
+        int found = 0;
+        const cublasStatus_t s =
+            cublasLtMatmulAlgoGetHeuristic(lt_, op, la, lb, lc, lc, pref, 1, &result, &found);
+        cublasLtMatmulPreferenceDestroy(pref);
+        if (s != CUBLAS_STATUS_SUCCESS || found == 0) {
+            cublasLtMatrixLayoutDestroy(la);
+            cublasLtMatrixLayoutDestroy(lb);
+            cublasLtMatrixLayoutDestroy(lc);
+            cublasLtMatmulDescDestroy(op);
+            throw std::runtime_error("cuBLASLt has no algorithm for a " + std::to_string(m) + "x" +
+                                     std::to_string(k) + " " + std::string(dtype_name(W.dtype)) +
+                                     " weight times " + std::to_string(n) + " rows");
+        }
+        it = algos_.emplace(key, result.algo).first;
+    }
+    const float alpha = 1.0f, beta = 0.0f;
+    const cublasStatus_t s =
+        cublasLtMatmul(lt_, op, &alpha, W.data, la, b, lb, &beta, y, lc, y, lc, &it->second,
+                       lt_workspace_->data(), kLtWorkspaceBytes, stream_);
+    cublasLtMatrixLayoutDestroy(la);
+    cublasLtMatrixLayoutDestroy(lb);
+    cublasLtMatrixLayoutDestroy(lc);
+    cublasLtMatmulDescDestroy(op);
+    check_lt(s, "matmul");
+}
+
+void CudaBackend::rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t D,
+                          const float* weight, float eps, float* y, std::int64_t y_stride) {
+    cuda::rmsnorm(x, x_stride, T, D, weight, eps, y, y_stride, stream_);
+}
+void CudaBackend::add(float* y, const float* x, std::int64_t n) {
+    cuda::add(y, x, n, stream_);
+}
+void CudaBackend::causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T,
+                                std::int64_t C, std::int64_t K, const float* w, const float* bias,
+                                bool silu, float* conv_state, float* y) {
+    cuda::causal_conv1d(x, x_stride, T, C, K, w, bias, silu, conv_state, y, stream_);
+}
+void CudaBackend::softplus(const float* dt, std::int64_t dt_stride, std::int64_t T, std::int64_t C,
+                           const float* bias, float lo, float hi, float* delta) {
+    cuda::softplus(dt, dt_stride, T, C, bias, lo, hi, delta, stream_);
+}
+void CudaBackend::selective_scan(const float* x, const float* delta, const float* A, const float* B,
+                                 const float* C, std::int64_t bc_stride, const float* D,
+                                 const float* z, std::int64_t z_stride, std::int64_t T,
+                                 std::int64_t I, std::int64_t N, float* state, float* y) {
+    cuda::selective_scan(x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, state, y, stream_);
+}
+void CudaBackend::ssd_scan(const float* x, std::int64_t x_stride, const float* delta,
+                           const float* A, const float* B, const float* C, std::int64_t bc_stride,
+                           const float* D, std::int64_t T, std::int64_t H, std::int64_t P,
+                           std::int64_t G, std::int64_t N, float* state, float* y) {
+    cuda::ssd_scan(x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, state, y, stream_);
+}
+void CudaBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride,
+                                std::int64_t T, std::int64_t I, std::int64_t group_size,
+                                const float* weight, float eps, bool norm_before_gate, float* out) {
+    cuda::gated_rmsnorm(y, z, z_stride, T, I, group_size, weight, eps, norm_before_gate, out,
+                        stream_);
+}
+
+}  // namespace cuda
+}  // namespace statescope::kernels

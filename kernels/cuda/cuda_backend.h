@@ -1,0 +1,107 @@
+// The CUDA backend: device memory, one stream, and the ops of kernels/backend.h as CUDA kernels
+// (ops.h) plus cuBLASLt for prefill matmuls. Activations and state are fp32 as on the CPU.
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include "kernels/backend.h"
+
+namespace statescope::kernels::cuda {
+
+struct MemoryCounter {
+    std::atomic<std::size_t> current{0}, peak{0};
+    void add(std::size_t n);
+    void sub(std::size_t n) { current -= n; }
+};
+
+// Device memory from cudaMalloc, zeroed on `stream` (ordered before every later op on it).
+class CudaBuffer final : public Buffer {
+  public:
+    CudaBuffer(std::size_t bytes, cudaStream_t stream, std::shared_ptr<MemoryCounter> counter);
+    ~CudaBuffer() override;
+    CudaBuffer(const CudaBuffer&) = delete;
+    CudaBuffer& operator=(const CudaBuffer&) = delete;
+    void* data() override { return data_; }
+    std::size_t bytes() const override { return bytes_; }
+
+  private:
+    void* data_ = nullptr;
+    std::size_t bytes_ = 0;
+    std::shared_ptr<MemoryCounter> counter_;
+};
+
+class CudaBackend final : public Backend {
+  public:
+    explicit CudaBackend(int device);
+    ~CudaBackend() override;
+    std::string name() const override { return "cuda"; }
+    std::string device_info() const override { return info_; }
+    std::size_t peak_bytes() const override { return counter_->peak; }
+    void synchronize() override;
+    bool can_record() const override { return true; }
+    void record_begin() override;
+    std::unique_ptr<Recording> record_end() override;
+    void replay(const Recording& r, const std::int32_t* ids, std::int64_t T) override;
+
+    std::unique_ptr<Buffer> alloc(std::size_t bytes) override;
+    void copy_to_host(const void* src, void* host_dst, std::size_t bytes) override;
+    void copy_from_host(const void* host_src, void* dst, std::size_t bytes) override;
+    void copy(const void* src, void* dst, std::size_t bytes) override;
+    Weight upload(const Weight& host, std::unique_ptr<Buffer>* keep) override;
+
+    void embedding(const Weight& table, const std::int32_t* ids, std::int64_t T,
+                   float* out) override;
+    void matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
+                const float* bias, float* y, std::int64_t y_stride) override;
+    void rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t D,
+                 const float* weight, float eps, float* y, std::int64_t y_stride) override;
+    void add(float* y, const float* x, std::int64_t n) override;
+    void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t C,
+                       std::int64_t K, const float* w, const float* bias, bool silu,
+                       float* conv_state, float* y) override;
+    void softplus(const float* dt, std::int64_t dt_stride, std::int64_t T, std::int64_t C,
+                  const float* bias, float lo, float hi, float* delta) override;
+    void selective_scan(const float* x, const float* delta, const float* A, const float* B,
+                        const float* C, std::int64_t bc_stride, const float* D, const float* z,
+                        std::int64_t z_stride, std::int64_t T, std::int64_t I, std::int64_t N,
+                        float* state, float* y) override;
+    void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const float* A,
+                  const float* B, const float* C, std::int64_t bc_stride, const float* D,
+                  std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
+                  float* state, float* y) override;
+    void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride, std::int64_t T,
+                       std::int64_t I, std::int64_t group_size, const float* weight, float eps,
+                       bool norm_before_gate, float* out) override;
+
+  private:
+    void lt_matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W, float* y,
+                   std::int64_t y_stride);
+    // Grows `buf` to at least `bytes` (prefill only: decode sizes never grow it).
+    void* scratch(std::unique_ptr<Buffer>& buf, std::size_t bytes);
+
+    int device_ = 0;
+    std::string info_;
+    cudaStream_t stream_ = nullptr;
+    cublasLtHandle_t lt_ = nullptr;
+    std::shared_ptr<MemoryCounter> counter_ = std::make_shared<MemoryCounter>();
+    std::unique_ptr<Buffer> lt_workspace_, ids_, narrow_x_;
+    // Pinned staging for the ids of a recorded embedding: a recorded copy reads host memory at
+    // replay time, which only page-locked memory allows.
+    std::int32_t* ids_pinned_ = nullptr;
+    static constexpr std::int64_t kPinnedIds = 256;
+    bool recording_ = false;
+    // cuBLASLt's choice per (dtype, m, n, k, lda, ldb, ldc, alignments), asked once.
+    using AlgoKey = std::tuple<int, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                               std::int64_t, std::int64_t, int>;
+    std::map<AlgoKey, cublasLtMatmulAlgo_t> algos_;
+};
+
+}  // namespace statescope::kernels::cuda

@@ -1,0 +1,84 @@
+// Embedding lookup, residual add and softplus: one thread per output element.
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/ops.h"
+
+namespace statescope::kernels::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+// out[t, d] = float(table[ids[t], d])          table: [V, D]; out: [T, D]; grid.y = T
+template <typename W>
+__global__ void embedding_kernel(const W* __restrict__ table, const std::int32_t* __restrict__ ids,
+                                 std::int64_t D, float* __restrict__ out) {
+    const std::int64_t t = blockIdx.y;
+    const W* row = table + std::int64_t(ids[t]) * D;
+    for (std::int64_t d = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; d < D;
+         d += std::int64_t(gridDim.x) * blockDim.x)
+        out[t * D + d] = to_f32(row[d]);
+}
+
+// y[i] += x[i]
+__global__ void add_kernel(float* __restrict__ y, const float* __restrict__ x, std::int64_t n) {
+    const std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+    if (i < n) y[i] += x[i];
+}
+
+// delta[t, c] = clamp(softplus(dt[t, c] + bias[c]), lo, hi); softplus(v) = v for v > 20 (torch).
+// delta may alias dt (same element, same thread).
+__global__ void softplus_kernel(const float* dt, std::int64_t dt_stride, std::int64_t T,
+                                std::int64_t C, const float* __restrict__ bias, float lo, float hi,
+                                float* delta) {
+    const std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+    if (i >= T * C) return;
+    const std::int64_t t = i / C, c = i % C;
+    const float v = dt[t * dt_stride + c] + (bias != nullptr ? bias[c] : 0.0f);
+    const float sp = v > 20.0f ? v : log1pf(expf(v));
+    delta[t * C + c] = fminf(fmaxf(sp, lo), hi);
+}
+
+}  // namespace
+
+void embedding(const Weight& table, const std::int32_t* ids, std::int64_t T, float* out,
+               cudaStream_t stream) {
+    if (T == 0) return;
+    const std::int64_t D = table.cols;
+    const dim3 grid(blocks_for(D, kThreads), static_cast<unsigned>(T));
+    switch (table.dtype) {
+        case DType::F32:
+            embedding_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const float*>(table.data),
+                                                            ids, D, out);
+            break;
+        case DType::BF16:
+            embedding_kernel<<<grid, kThreads, 0, stream>>>(
+                static_cast<const __nv_bfloat16*>(table.data), ids, D, out);
+            break;
+        case DType::F16:
+            embedding_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const __half*>(table.data),
+                                                            ids, D, out);
+            break;
+    }
+    check_launch("embedding");
+}
+
+void add(float* y, const float* x, std::int64_t n, cudaStream_t stream) {
+    if (n == 0) return;
+    add_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(y, x, n);
+    check_launch("add");
+}
+
+void softplus(const float* dt, std::int64_t dt_stride, std::int64_t T, std::int64_t C,
+              const float* bias, float lo, float hi, float* delta, cudaStream_t stream) {
+    if (T * C == 0) return;
+    softplus_kernel<<<blocks_for(T * C, kThreads), kThreads, 0, stream>>>(dt, dt_stride, T, C, bias,
+                                                                          lo, hi, delta);
+    check_launch("softplus");
+}
+
+cudaError_t probe_kernel_image() {
+    cudaFuncAttributes attr;
+    return cudaFuncGetAttributes(&attr, add_kernel);
+}
+
+}  // namespace statescope::kernels::cuda

@@ -1,0 +1,157 @@
+// The Mamba-1 selective scan and the Mamba-2 SSD recurrence, prefill and decode alike: a group of
+// lanes owns one state row (a channel for Mamba-1, a (head, p) pair for Mamba-2) across d_state,
+// keeps it in registers for the whole call and walks time sequentially; the sum over d_state is a
+// shuffle reduction within the group. Parallel over rows (I * N or H * P * N threads), sequential
+// in T: exact against the CPU recurrence, no chunked reformulation (the tensor-core SSD is later).
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/ops.h"
+
+#include <stdexcept>
+
+namespace statescope::kernels::cuda {
+
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kMaxStatesPerLane = 8;  // d_state <= 256
+
+// Lanes per row: the power of two >= N, at most a warp.
+int lanes_for(std::int64_t N) {
+    int l = 1;
+    while (l < N && l < 32) l *= 2;
+    return l;
+}
+
+// Mamba-1, row = channel i, S = state[i, n]:
+//   S = exp(delta[t,i] * A[i,n]) * S + delta[t,i] * B[t,n] * x[t,i]
+//   y[t,i] = (sum_n S * C[t,n] + D[i] * x[t,i]) * silu(z[t,i])          (no gate when z is null)
+__global__ void selective_scan_kernel(const float* __restrict__ x, const float* __restrict__ delta,
+                                      const float* __restrict__ A, const float* __restrict__ B,
+                                      const float* __restrict__ C, std::int64_t bc_stride,
+                                      const float* __restrict__ D, const float* __restrict__ z,
+                                      std::int64_t z_stride, std::int64_t T, std::int64_t I,
+                                      std::int64_t N, int lanes, float* __restrict__ state,
+                                      float* __restrict__ y) {
+    const std::int64_t tid = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+    const std::int64_t i = tid / lanes;
+    const int lane = static_cast<int>(tid % lanes);
+    // Rows past I still run the loop (without memory access) so every shuffle has its whole warp.
+    const bool row_ok = i < I;
+    const int spl = static_cast<int>((N + lanes - 1) / lanes);
+    float S[kMaxStatesPerLane], Ai[kMaxStatesPerLane];
+#pragma unroll
+    for (int s = 0; s < kMaxStatesPerLane; ++s) {
+        const std::int64_t n = lane + std::int64_t(s) * lanes;
+        const bool ok = row_ok && s < spl && n < N;
+        S[s] = ok ? state[i * N + n] : 0.0f;
+        Ai[s] = ok ? A[i * N + n] : 0.0f;
+    }
+    const float Di = row_ok ? D[i] : 0.0f;
+    for (std::int64_t t = 0; t < T; ++t) {
+        const float d = row_ok ? delta[t * I + i] : 0.0f;
+        const float xv = row_ok ? x[t * I + i] : 0.0f;
+        const float dx = d * xv;
+        float acc = 0.0f;
+#pragma unroll
+        for (int s = 0; s < kMaxStatesPerLane; ++s) {
+            const std::int64_t n = lane + std::int64_t(s) * lanes;
+            if (row_ok && s < spl && n < N) {
+                S[s] = __expf(d * Ai[s]) * S[s] + dx * B[t * bc_stride + n];
+                acc += S[s] * C[t * bc_stride + n];
+            }
+        }
+        acc = group_sum(acc, lanes);
+        if (row_ok && lane == 0) {
+            float out = acc + Di * xv;
+            if (z != nullptr) out *= silu(z[t * z_stride + i]);
+            y[t * I + i] = out;
+        }
+    }
+#pragma unroll
+    for (int s = 0; s < kMaxStatesPerLane; ++s) {
+        const std::int64_t n = lane + std::int64_t(s) * lanes;
+        if (row_ok && s < spl && n < N) state[i * N + n] = S[s];
+    }
+}
+
+// Mamba-2, row r = (h, p), group g = h / (H / G), S = state[h, p, n]:
+//   S = exp(delta[t,h] * A[h]) * S + delta[t,h] * x[t,h,p] * B[t,g,n]
+//   y[t,h,p] = sum_n S * C[t,g,n] + D[h] * x[t,h,p]
+__global__ void ssd_scan_kernel(const float* __restrict__ x, std::int64_t x_stride,
+                                const float* __restrict__ delta, const float* __restrict__ A,
+                                const float* __restrict__ B, const float* __restrict__ C,
+                                std::int64_t bc_stride, const float* __restrict__ D, std::int64_t T,
+                                std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
+                                int lanes, float* __restrict__ state, float* __restrict__ y) {
+    const std::int64_t tid = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+    const std::int64_t r = tid / lanes;
+    const int lane = static_cast<int>(tid % lanes);
+    const bool row_ok = r < H * P;
+    const std::int64_t h = row_ok ? r / P : 0;
+    const std::int64_t g = h / (H / G);
+    const int spl = static_cast<int>((N + lanes - 1) / lanes);
+    float S[kMaxStatesPerLane];
+#pragma unroll
+    for (int s = 0; s < kMaxStatesPerLane; ++s) {
+        const std::int64_t n = lane + std::int64_t(s) * lanes;
+        S[s] = row_ok && s < spl && n < N ? state[r * N + n] : 0.0f;
+    }
+    const float Ah = row_ok ? A[h] : 0.0f, Dh = row_ok ? D[h] : 0.0f;
+    const float* Bg = B + g * N;
+    const float* Cg = C + g * N;
+    for (std::int64_t t = 0; t < T; ++t) {
+        const float d = row_ok ? delta[t * H + h] : 0.0f;
+        const float xv = row_ok ? x[t * x_stride + r] : 0.0f;
+        const float decay = __expf(d * Ah), dx = d * xv;
+        float acc = 0.0f;
+#pragma unroll
+        for (int s = 0; s < kMaxStatesPerLane; ++s) {
+            const std::int64_t n = lane + std::int64_t(s) * lanes;
+            if (row_ok && s < spl && n < N) {
+                S[s] = decay * S[s] + dx * Bg[t * bc_stride + n];
+                acc += S[s] * Cg[t * bc_stride + n];
+            }
+        }
+        acc = group_sum(acc, lanes);
+        if (row_ok && lane == 0) y[t * H * P + r] = acc + Dh * xv;
+    }
+#pragma unroll
+    for (int s = 0; s < kMaxStatesPerLane; ++s) {
+        const std::int64_t n = lane + std::int64_t(s) * lanes;
+        if (row_ok && s < spl && n < N) state[r * N + n] = S[s];
+    }
+}
+
+void check_d_state(std::int64_t N) {
+    if (N > 32 * kMaxStatesPerLane)
+        throw std::runtime_error("CUDA scan: d_state " + std::to_string(N) + " is above the " +
+                                 std::to_string(32 * kMaxStatesPerLane) + " the kernels hold");
+}
+
+}  // namespace
+
+void selective_scan(const float* x, const float* delta, const float* A, const float* B,
+                    const float* C, std::int64_t bc_stride, const float* D, const float* z,
+                    std::int64_t z_stride, std::int64_t T, std::int64_t I, std::int64_t N,
+                    float* state, float* y, cudaStream_t stream) {
+    if (T == 0 || I == 0) return;
+    check_d_state(N);
+    const int lanes = lanes_for(N);
+    selective_scan_kernel<<<blocks_for(I * lanes, kThreads), kThreads, 0, stream>>>(
+        x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, lanes, state, y);
+    check_launch("selective_scan");
+}
+
+void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const float* A,
+              const float* B, const float* C, std::int64_t bc_stride, const float* D,
+              std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
+              float* state, float* y, cudaStream_t stream) {
+    if (T == 0 || H * P == 0) return;
+    check_d_state(N);
+    const int lanes = lanes_for(N);
+    ssd_scan_kernel<<<blocks_for(H * P * lanes, kThreads), kThreads, 0, stream>>>(
+        x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, lanes, state, y);
+    check_launch("ssd_scan");
+}
+
+}  // namespace statescope::kernels::cuda
