@@ -1,11 +1,15 @@
 // The op set every layer of the engine is written in (docs/DESIGN.md §3).
 //
 // Conventions for every op:
-// - Activations and recurrent state are fp32. Weights keep their checkpoint dtype (F32/BF16/F16) and are
+// - Activations and recurrent state are fp32. Weights keep their checkpoint dtype (F32/BF16/F16)
+// and are
 //   widened inside the op; small per-channel vectors (norm weights, A, D, biases) are fp32.
-// - Per-token data is row-major [T, width]; an op that reads a slice of a wider row takes the distance
-//   between rows (`*_stride`, in elements), so the runtime can split in_proj outputs without copies.
-// - Pointers are in the backend's memory (host for CPU, device for CUDA) and come from alloc()/weight
+// - Per-token data is row-major [T, width]; an op that reads a slice of a wider row takes the
+// distance
+//   between rows (`*_stride`, in elements), so the runtime can split in_proj outputs without
+//   copies.
+// - Pointers are in the backend's memory (host for CPU, device for CUDA) and come from
+// alloc()/weight
 //   upload; ops never allocate on the hot path.
 #pragma once
 
@@ -26,9 +30,23 @@ struct Weight {
     std::int64_t cols = 0;
 };
 
+// The nonlinearity of an MLP (MODELS.md: SwiGLU, erf-GELU GLU, Nemotron-H's squared ReLU).
+//   Silu: v / (1 + exp(-v))   Gelu: 0.5 v (1 + erf(v / sqrt(2)))   Relu2: max(v, 0)^2
+enum class Activation { Silu, Gelu, Relu2 };
+
+// How a mixture-of-experts router turns E logits into k (expert, weight) pairs.
+//   SoftmaxTopK (Jamba):          p = softmax(logits); pick the k largest p; weights = those p (not
+//   renormalised) TopKSoftmax (Granite 4.0-H):  pick the k largest logits; weights = softmax over
+//   those k logits Sigmoid (Nemotron-H, DeepSeek-V3): s = sigmoid(logits); choose by s +
+//   correction_bias (restricted to
+//                                  the topk_group best of n_group groups, a group scored by the sum
+//                                  of its two best s + bias); weights = s of the chosen (without
+//                                  the bias)
+enum class RouterScoring { SoftmaxTopK, TopKSoftmax, Sigmoid };
+
 // Memory owned by a backend (host or device); freed when the last owner goes.
 class Buffer {
-public:
+  public:
     virtual ~Buffer() = default;
     virtual void* data() = 0;
     virtual std::size_t bytes() const = 0;
@@ -36,7 +54,7 @@ public:
 };
 
 class Backend {
-public:
+  public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
 
@@ -53,8 +71,10 @@ public:
     virtual void embedding(const Weight& table, const std::int32_t* ids, std::int64_t T,
                            float* out) = 0;
 
-    // y[t, o] = sum_i x[t, i] * W[o, i] + bias[o]                 x: [T, W.cols] (row stride x_stride)
-    //                                                             y: [T, W.rows] (row stride y_stride)
+    // y[t, o] = sum_i x[t, i] * W[o, i] + bias[o]                 x: [T, W.cols] (row stride
+    // x_stride)
+    //                                                             y: [T, W.rows] (row stride
+    //                                                             y_stride)
     // bias may be null.
     virtual void matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
                         const float* bias, float* y, std::int64_t y_stride) = 0;
@@ -68,23 +88,26 @@ public:
     virtual void add(float* y, const float* x, std::int64_t n) = 0;
 
     // Causal depthwise conv1d over time, continuing from conv_state, then SiLU if `silu`:
-    //   window_t = [conv_state (K-1 oldest first) ; x[0..T)] ; y[t, c] = act(bias[c] + sum_k w[c, k] * window[t + k, c])
+    //   window_t = [conv_state (K-1 oldest first) ; x[0..T)] ; y[t, c] = act(bias[c] + sum_k w[c,
+    //   k] * window[t + k, c])
     // x: [T, C] (row stride x_stride); w: [C, K] fp32; bias: [C] or null; y: [T, C] contiguous.
     // conv_state: [K-1, C], the last K-1 pre-conv inputs, oldest first; updated to the newest K-1.
-    virtual void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t C,
-                               std::int64_t K, const float* w, const float* bias, bool silu,
-                               float* conv_state, float* y) = 0;
+    virtual void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T,
+                               std::int64_t C, std::int64_t K, const float* w, const float* bias,
+                               bool silu, float* conv_state, float* y) = 0;
 
     // delta[t, c] = clamp(softplus(dt[t, c] + bias[c]), lo, hi)   dt: [T, C] (row stride dt_stride)
-    // softplus(v) = log1p(exp(v)), = v for v > 20 (torch's threshold). bias may be null. delta: [T, C].
+    // softplus(v) = log1p(exp(v)), = v for v > 20 (torch's threshold). bias may be null. delta: [T,
+    // C].
     virtual void softplus(const float* dt, std::int64_t dt_stride, std::int64_t T, std::int64_t C,
                           const float* bias, float lo, float hi, float* delta) = 0;
 
     // Mamba-1 selective scan, one channel i of I, state n of N (S = state[i, n]):
     //   S = exp(delta[t,i] * A[i,n]) * S + delta[t,i] * B[t,n] * x[t,i]
-    //   y[t,i] = (sum_n S * C[t,n] + D[i] * x[t,i]) * silu(z[t,i])          (no gate when z is null)
-    // x, delta: [T, I] contiguous; B, C: [T, N] with row stride bc_stride; z: [T, I] row stride z_stride;
-    // A: [I, N] (already -exp(A_log)); D: [I]; state: [I, N] fp32, updated; y: [T, I].
+    //   y[t,i] = (sum_n S * C[t,n] + D[i] * x[t,i]) * silu(z[t,i])          (no gate when z is
+    //   null)
+    // x, delta: [T, I] contiguous; B, C: [T, N] with row stride bc_stride; z: [T, I] row stride
+    // z_stride; A: [I, N] (already -exp(A_log)); D: [I]; state: [I, N] fp32, updated; y: [T, I].
     virtual void selective_scan(const float* x, const float* delta, const float* A, const float* B,
                                 const float* C, std::int64_t bc_stride, const float* D,
                                 const float* z, std::int64_t z_stride, std::int64_t T,
@@ -101,14 +124,66 @@ public:
                           std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G,
                           std::int64_t N, float* state, float* y) = 0;
 
-    // Gated RMSNorm of the Mamba-2 family over groups of `group_size` channels (group_size = I for the
-    // full-width variant):
+    // Gated RMSNorm of the Mamba-2 family over groups of `group_size` channels (group_size = I for
+    // the full-width variant):
     //   norm_before_gate = false: h = y * silu(z); out = h * rsqrt(mean_group(h^2) + eps) * weight
     //   norm_before_gate = true:  out = y * rsqrt(mean_group(y^2) + eps) * weight * silu(z)
-    // y: [T, I] contiguous; z: [T, I] (row stride z_stride); weight: [I] or null; out: [T, I], may alias y.
-    virtual void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride, std::int64_t T,
-                               std::int64_t I, std::int64_t group_size, const float* weight,
-                               float eps, bool norm_before_gate, float* out) = 0;
+    // y: [T, I] contiguous; z: [T, I] (row stride z_stride); weight: [I] or null; out: [T, I], may
+    // alias y.
+    virtual void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride,
+                               std::int64_t T, std::int64_t I, std::int64_t group_size,
+                               const float* weight, float eps, bool norm_before_gate,
+                               float* out) = 0;
+
+    // x[t, i] *= s for i < n                                         x: [T, n] (row stride
+    // x_stride)
+    virtual void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n,
+                       float s) = 0;
+
+    // y[i] += s * x[i] for i < n                                     (weighted residual / expert
+    // sum)
+    virtual void add_scaled(float* y, const float* x, float s, std::int64_t n) = 0;
+
+    // out[t, i] = act(gate[t, i]) * up[t, i]  (or act(gate[t, i]) when up is null)
+    // gate: [T, F] (row stride gate_stride); up: [T, F] (row stride up_stride); out: [T, F]
+    // contiguous, may alias gate or up when that input is contiguous (element by element).
+    virtual void glu(const float* gate, std::int64_t gate_stride, const float* up,
+                     std::int64_t up_stride, std::int64_t T, std::int64_t F, Activation act,
+                     float* out) = 0;
+
+    // Rotary position embedding, NeoX "rotate_half" style, in place on the first rotary_dim dims of
+    // each head (the rest pass through); d = rotary_dim, j < d/2, position p = pos0 + t:
+    //   angle = float(p) * inv_freq[j]   (fp32 product, as transformers)
+    //   x'[j]       = x[j] cos(angle) - x[j + d/2] sin(angle)
+    //   x'[j + d/2] = x[j + d/2] cos(angle) + x[j] sin(angle)
+    // x: [T, n_heads * head_dim] (row stride x_stride); inv_freq: [rotary_dim / 2].
+    virtual void rope(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+                      std::int64_t head_dim, std::int64_t rotary_dim, std::int64_t pos0,
+                      const float* inv_freq) = 0;
+
+    // Causal attention of T queries at positions pos0 .. pos0+T-1 over the cached keys/values of
+    // positions 0 .. pos0+T-1; query head h reads kv head h / (n_heads / n_kv_heads) (GQA):
+    //   s[j] = scale * sum_d q[t, h, d] * k[j, g, d]    for j <= pos0 + t (and pos0 + t - j <
+    //   window
+    //                                                    when window > 0: sliding-window attention)
+    //   out[t, h, :] = sum_j softmax(s)[j] * v[j, g, :]
+    // q: [T, n_heads * head_dim] (row stride q_stride); k, v: [pos0 + T, n_kv_heads * head_dim]
+    // (row stride kv_stride); out: [T, n_heads * head_dim] (row stride out_stride).
+    virtual void attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
+                           std::int64_t kv_stride, std::int64_t T, std::int64_t pos0,
+                           std::int64_t n_heads, std::int64_t n_kv_heads, std::int64_t head_dim,
+                           float scale, std::int64_t window, float* out,
+                           std::int64_t out_stride) = 0;
+
+    // Mixture-of-experts routing of T tokens over E experts (RouterScoring states the selection):
+    // logits: [T, E]; correction_bias: [E] (Sigmoid only, may be null); experts: [T, k] int32
+    // indices in selection order; weights: [T, k]. After selection, when `normalize`: w /= (sum_k w
+    // + 1e-20); then w *= route_scale. n_group / topk_group: Sigmoid group-limited selection (1 /
+    // 1: none).
+    virtual void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t k,
+                           RouterScoring scoring, const float* correction_bias,
+                           std::int64_t n_group, std::int64_t topk_group, bool normalize,
+                           float route_scale, std::int32_t* experts, float* weights) = 0;
 };
 
 // The CPU backend: the reference, always built.

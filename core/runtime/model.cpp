@@ -8,7 +8,8 @@
 namespace statescope {
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, kernels::Backend& backend) {
-    if (!std::filesystem::is_directory(dir)) throw Error("cannot load model: " + dir.string() + " is not a folder");
+    if (!std::filesystem::is_directory(dir))
+        throw Error("cannot load model: " + dir.string() + " is not a folder");
     WeightStore weights = WeightStore::open_dir(dir);
     ModelSpec spec = load_model_spec(dir, weights);
     return std::unique_ptr<Model>(new Model(std::move(spec), std::move(weights), backend));
@@ -23,16 +24,35 @@ Model::Model(ModelSpec spec, WeightStore weights, kernels::Backend& backend)
         lm_head_ = bind_matrix(weights_, spec_.lm_head, backend_);
     }
     final_norm_ = bind_f32(weights_, spec_.final_norm, backend_);
+    std::size_t n_states = 0;
     for (const BlockSpec& b : spec_.blocks) {
         Block block;
-        block.norm = bind_f32(weights_, b.norm_weight, backend_);
-        switch (b.kind) {
-            case MixerKind::Mamba1:
-                block.mixer = make_mamba1_mixer(std::get<Mamba1Spec>(b.mixer), spec_.d_model, weights_, backend_);
-                break;
-            case MixerKind::Mamba2:
-                block.mixer = make_mamba2_mixer(std::get<Mamba2Spec>(b.mixer), spec_.d_model, weights_, backend_);
-                break;
+        for (const PartSpec& ps : b.parts) {
+            Part part;
+            if (!ps.parallel) part.norm = bind_f32(weights_, ps.norm_weight, backend_);
+            const std::int64_t D = spec_.d_model;
+            switch (ps.kind) {
+                case MixerKind::Mamba1:
+                    part.mixer =
+                        make_mamba1_mixer(std::get<Mamba1Spec>(ps.mixer), D, weights_, backend_);
+                    break;
+                case MixerKind::Mamba2:
+                    part.mixer =
+                        make_mamba2_mixer(std::get<Mamba2Spec>(ps.mixer), D, weights_, backend_);
+                    break;
+                case MixerKind::Attention:
+                    part.mixer = make_attention_mixer(std::get<AttentionSpec>(ps.mixer), D,
+                                                      weights_, backend_);
+                    break;
+                case MixerKind::Mlp:
+                    part.mixer = make_mlp_mixer(std::get<MlpSpec>(ps.mixer), D, weights_, backend_);
+                    break;
+                case MixerKind::Moe:
+                    part.mixer = make_moe_mixer(std::get<MoeSpec>(ps.mixer), D, weights_, backend_);
+                    break;
+            }
+            part.state = n_states++;
+            block.parts.push_back(std::move(part));
         }
         blocks_.push_back(std::move(block));
     }
@@ -46,11 +66,33 @@ void Model::remove_observer(Observer* o) {
 
 std::vector<std::vector<std::size_t>> Model::state_layout() const {
     std::vector<std::vector<std::size_t>> out;
-    for (const auto& b : blocks_) out.push_back(b.mixer->state_sizes());
+    for (const auto& b : blocks_)
+        for (const auto& p : b.parts) out.push_back(p.mixer->state_sizes());
     return out;
 }
 
-void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows, std::vector<float>* logits) {
+std::vector<std::int64_t> Model::kv_layout() const {
+    std::vector<std::int64_t> out;
+    for (const auto& b : blocks_)
+        for (const auto& p : b.parts) out.push_back(p.mixer->kv_width());
+    return out;
+}
+
+std::size_t Model::recurrent_state_bytes() const {
+    std::size_t n = 0;
+    for (const auto& sizes : state_layout())
+        for (std::size_t s : sizes) n += s * sizeof(float);
+    return n;
+}
+
+std::size_t Model::kv_bytes_per_token() const {
+    std::size_t n = 0;
+    for (std::int64_t w : kv_layout()) n += 2 * std::size_t(w) * sizeof(float);  // keys + values
+    return n;
+}
+
+void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
+                    std::vector<float>* logits) {
     const auto T = static_cast<std::int64_t>(ids.size());
     if (T == 0) {
         if (logits) logits->clear();
@@ -59,51 +101,75 @@ void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows 
     const std::int64_t D = spec_.d_model, V = spec_.vocab_size;
     for (std::int64_t t = 0; t < T; ++t) {
         if (ids[t] < 0 || ids[t] >= V)
-            throw Error("token id " + std::to_string(ids[t]) + " at position " + std::to_string(seq.position() + t) +
+            throw Error("token id " + std::to_string(ids[t]) + " at position " +
+                        std::to_string(seq.position() + t) +
                         " is outside the model's vocabulary (0.." + std::to_string(V - 1) + ")");
     }
     auto& be = backend_;
     const std::int64_t pos = seq.position();
-    // h: [T, D] residual stream (fp32 throughout: residual_in_fp32 is what fp32 compute does anyway)
+    // h: [T, D] residual stream (fp32 throughout: residual_in_fp32 is what fp32 compute does
+    // anyway)
     float* h = ws_.get("h", std::size_t(T * D));
     float* u = ws_.get("u", std::size_t(T * D));
     float* mix = ws_.get("mix", std::size_t(T * D));
     be.embedding(embedding_.w, ids.data(), T, h);
+    if (spec_.embedding_multiplier != 1.0)
+        be.scale(h, D, T, D, static_cast<float>(spec_.embedding_multiplier));
     const bool decode_step = T == 1 && pos > 0;
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         CaptureSink sink(&observers_, &be, static_cast<std::int64_t>(i), pos);
         if (sink.active()) sink.capture("resid_pre", h, {T, D});
-        // u = RMSNorm(h) ; h = h + mixer(u)
-        be.rmsnorm(h, D, T, D, blocks_[i].norm->f32(), static_cast<float>(spec_.blocks[i].norm_eps), u, D);
-        if (sink.active()) sink.capture("mixer_in", u, {T, D});
-        MixerCall call{u, T, decode_step, mix};
-        blocks_[i].mixer->forward(call, seq.layer(i), ws_, sink);
-        be.add(h, mix, T * D);
+        for (std::size_t j = 0; j < blocks_[i].parts.size(); ++j) {
+            const PartSpec& ps = spec_.blocks[i].parts[j];
+            Part& part = blocks_[i].parts[j];
+            // u = RMSNorm(h) (a parallel part reuses the previous part's u, taken before its add)
+            if (!ps.parallel) {
+                be.rmsnorm(h, D, T, D, part.norm->f32(), static_cast<float>(ps.norm_eps), u, D);
+                if (sink.active() && j == 0) sink.capture("mixer_in", u, {T, D});
+            }
+            const float* in = u;
+            if (ps.in_multiplier != 1.0) {
+                float* scaled = ws_.get("u_scaled", std::size_t(T * D));
+                be.copy(u, scaled, std::size_t(T * D) * sizeof(float));
+                be.scale(scaled, D, T, D, static_cast<float>(ps.in_multiplier));
+                in = scaled;
+            }
+            // h = h + out_multiplier * mixer(in)
+            MixerCall call{in, T, decode_step, pos, mix};
+            part.mixer->forward(call, seq.layer(part.state), ws_, sink);
+            if (ps.out_multiplier != 1.0)
+                be.add_scaled(h, mix, static_cast<float>(ps.out_multiplier), T * D);
+            else
+                be.add(h, mix, T * D);
+        }
         if (sink.active()) sink.capture("resid_post", h, {T, D});
     }
     seq.advance(T);
     if (rows == LogitRows::None) return;
     const std::int64_t first = rows == LogitRows::Last ? T - 1 : 0;
     const std::int64_t n = T - first;
-    be.rmsnorm(h + first * D, D, n, D, final_norm_->f32(), static_cast<float>(spec_.final_norm_eps), u, D);
+    be.rmsnorm(h + first * D, D, n, D, final_norm_->f32(), static_cast<float>(spec_.final_norm_eps),
+               u, D);
     CaptureSink(&observers_, &be, -1, pos + first).capture("final_norm", u, {n, D});
     float* out = ws_.get("logits", std::size_t(n * V));
     be.matmul(u, D, n, lm_head_.w, nullptr, out, V);
+    if (spec_.logits_multiplier != 1.0)
+        be.scale(out, V, n, V, static_cast<float>(spec_.logits_multiplier));
     if (logits) {
         logits->resize(std::size_t(n * V));
         be.copy_to_host(out, logits->data(), std::size_t(n * V) * sizeof(float));
     }
 }
 
-bool Model::prefill(Sequence& seq, std::span<const std::int32_t> ids, std::int64_t chunk, const ProgressFn& progress,
-                    std::vector<float>* last_logits) {
+bool Model::prefill(Sequence& seq, std::span<const std::int32_t> ids, std::int64_t chunk,
+                    const ProgressFn& progress, std::vector<float>* last_logits) {
     const auto total = static_cast<std::int64_t>(ids.size());
     if (chunk <= 0) chunk = total;
     for (std::int64_t done = 0; done < total;) {
         const std::int64_t n = std::min(chunk, total - done);
         const bool last = done + n == total;
-        forward(seq, ids.subspan(std::size_t(done), std::size_t(n)), last ? LogitRows::Last : LogitRows::None,
-                last ? last_logits : nullptr);
+        forward(seq, ids.subspan(std::size_t(done), std::size_t(n)),
+                last ? LogitRows::Last : LogitRows::None, last ? last_logits : nullptr);
         done += n;
         if (progress && !progress(done, total) && !last) return false;
     }

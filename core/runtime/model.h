@@ -1,4 +1,5 @@
-// A loaded model: its ModelSpec, its weights bound to one backend, and the forward pass over a Sequence.
+// A loaded model: its ModelSpec, its weights bound to one backend, and the forward pass over a
+// Sequence.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +27,7 @@ enum class LogitRows { None, Last, All };
 using ProgressFn = std::function<bool(std::int64_t done, std::int64_t total)>;
 
 class Model {
-public:
+  public:
     // Loads DIR (config.json + safetensors) onto `backend`, which must outlive the model.
     static std::unique_ptr<Model> load(const std::filesystem::path& dir, kernels::Backend& backend);
     ~Model();
@@ -37,26 +38,36 @@ public:
 
     // Runs ids[0..T) through the model, continuing `seq` (its state and position advance by T).
     // logits (host) receives [rows, vocab_size] fp32 for the requested rows.
-    void forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows, std::vector<float>* logits);
+    void forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
+                 std::vector<float>* logits);
 
-    // forward() over `ids` in chunks of `chunk` tokens, reporting progress between chunks. Returns false
-    // when progress asked to stop (the sequence then holds the tokens done so far). Logits of the last
-    // token go to `last_logits` when it is not null.
-    bool prefill(Sequence& seq, std::span<const std::int32_t> ids, std::int64_t chunk, const ProgressFn& progress,
-                 std::vector<float>* last_logits);
+    // forward() over `ids` in chunks of `chunk` tokens, reporting progress between chunks. Returns
+    // false when progress asked to stop (the sequence then holds the tokens done so far). Logits of
+    // the last token go to `last_logits` when it is not null.
+    bool prefill(Sequence& seq, std::span<const std::int32_t> ids, std::int64_t chunk,
+                 const ProgressFn& progress, std::vector<float>* last_logits);
 
     void add_observer(Observer* o) { observers_.push_back(o); }
     void remove_observer(Observer* o);
 
-    // State buffer sizes (floats) per layer, for Sequence.
+    // State buffer sizes (floats) per mixer (every part of every layer, in order), for Sequence.
     std::vector<std::vector<std::size_t>> state_layout() const;
+    // KV-cache floats per token per mixer (0 for mixers without one), in the same order.
+    std::vector<std::int64_t> kv_layout() const;
+    // Memory accounting: recurrent (fixed) state bytes per sequence and KV-cache bytes per token.
+    std::size_t recurrent_state_bytes() const;
+    std::size_t kv_bytes_per_token() const;
 
-private:
+  private:
     Model(ModelSpec spec, WeightStore weights, kernels::Backend& backend);
 
-    struct Block {
-        std::unique_ptr<kernels::Buffer> norm;
+    struct Part {
+        std::unique_ptr<kernels::Buffer> norm;  // null for a parallel part
         std::unique_ptr<Mixer> mixer;
+        std::size_t state = 0;  // index of its LayerState in the Sequence
+    };
+    struct Block {
+        std::vector<Part> parts;
     };
     ModelSpec spec_;
     WeightStore weights_;

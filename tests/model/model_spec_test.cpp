@@ -1,5 +1,5 @@
-// Config -> ModelSpec for mamba, falcon_mamba and mamba2: the quirks of MODELS.md, and shape checks that
-// name the tensor and the config fields.
+// Config -> ModelSpec for mamba, falcon_mamba and mamba2: the quirks of MODELS.md, and shape checks
+// that name the tensor and the config fields.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -53,7 +53,7 @@ TEST(ModelSpec, MambaTiny) {
     EXPECT_EQ(spec.n_layers(), cfg["num_hidden_layers"].get<std::int64_t>());
     EXPECT_TRUE(spec.tied_embeddings);  // mamba ties by default and save_pretrained drops lm_head
     EXPECT_EQ(spec.lm_head, spec.embedding);
-    const auto& m = std::get<Mamba1Spec>(spec.blocks[0].mixer);
+    const auto& m = std::get<Mamba1Spec>(spec.blocks[0].parts[0].mixer);
     EXPECT_EQ(m.d_state, cfg["state_size"].get<std::int64_t>());
     EXPECT_FALSE(m.dt_bc_rmsnorm);
 }
@@ -62,40 +62,48 @@ TEST(ModelSpec, TimeStepRankAuto) {
     auto cfg = read_json(kGolden / "mamba-tiny" / "config.json");
     const std::int64_t hidden = cfg["hidden_size"];
     const std::int64_t rank = cfg["time_step_rank"];
-    // "auto" means ceil(hidden / 16); the tiny model's real rank decides whether "auto" fits its tensors.
+    // "auto" means ceil(hidden / 16); the tiny model's real rank decides whether "auto" fits its
+    // tensors.
     cfg["time_step_rank"] = "auto";
     if ((hidden + 15) / 16 == rank) {
-        EXPECT_EQ(std::get<Mamba1Spec>(spec_with_config("mamba-tiny", cfg).blocks[0].mixer).dt_rank, rank);
+        EXPECT_EQ(std::get<Mamba1Spec>(spec_with_config("mamba-tiny", cfg).blocks[0].parts[0].mixer)
+                      .dt_rank,
+                  rank);
     } else {
-        EXPECT_NE(error_of([&] { spec_with_config("mamba-tiny", cfg); }).find("time_step_rank=" + std::to_string((hidden + 15) / 16)),
+        EXPECT_NE(error_of([&] {
+                      spec_with_config("mamba-tiny", cfg);
+                  }).find("time_step_rank=" + std::to_string((hidden + 15) / 16)),
                   std::string::npos);
     }
     cfg["time_step_rank"] = "big";
-    EXPECT_NE(error_of([&] { spec_with_config("mamba-tiny", cfg); }).find("\"time_step_rank\""), std::string::npos);
+    EXPECT_NE(error_of([&] { spec_with_config("mamba-tiny", cfg); }).find("\"time_step_rank\""),
+              std::string::npos);
 }
 
 TEST(ModelSpec, FalconMambaHasWeightlessNorms) {
     auto store = WeightStore::open_dir(kGolden / "falcon_mamba-tiny");
     auto spec = load_model_spec(kGolden / "falcon_mamba-tiny", store);
-    EXPECT_TRUE(std::get<Mamba1Spec>(spec.blocks[0].mixer).dt_bc_rmsnorm);
+    EXPECT_TRUE(std::get<Mamba1Spec>(spec.blocks[0].parts[0].mixer).dt_bc_rmsnorm);
 }
 
 TEST(ModelSpec, Mamba2TimeStepLimitAndGroups) {
     auto store = WeightStore::open_dir(kGolden / "mamba2-tiny");
     auto spec = load_model_spec(kGolden / "mamba2-tiny", store);
     auto cfg = read_json(kGolden / "mamba2-tiny" / "config.json");
-    const auto& m = std::get<Mamba2Spec>(spec.blocks[0].mixer);
+    const auto& m = std::get<Mamba2Spec>(spec.blocks[0].parts[0].mixer);
     EXPECT_EQ(m.n_groups, cfg["n_groups"].get<std::int64_t>());
     EXPECT_EQ(m.dt_min, 0.0);
-    EXPECT_TRUE(std::isinf(m.dt_max));  // {"__float__": "Infinity"}
+    EXPECT_TRUE(std::isinf(m.dt_max));        // {"__float__": "Infinity"}
     EXPECT_EQ(m.norm_group_size, m.d_inner);  // HF's full-width gated norm
     EXPECT_FALSE(spec.tied_embeddings);
     cfg["time_step_limit"] = {0.001, 0.1};
-    const auto& m2 = std::get<Mamba2Spec>(spec_with_config("mamba2-tiny", cfg).blocks[0].mixer);
+    const auto& m2 =
+        std::get<Mamba2Spec>(spec_with_config("mamba2-tiny", cfg).blocks[0].parts[0].mixer);
     EXPECT_DOUBLE_EQ(m2.dt_min, 0.001);
     EXPECT_DOUBLE_EQ(m2.dt_max, 0.1);
     cfg["time_step_limit"] = "fast";
-    EXPECT_NE(error_of([&] { spec_with_config("mamba2-tiny", cfg); }).find("\"time_step_limit\""), std::string::npos);
+    EXPECT_NE(error_of([&] { spec_with_config("mamba2-tiny", cfg); }).find("\"time_step_limit\""),
+              std::string::npos);
 }
 
 TEST(ModelSpec, TiedFlagUsesTheEmbedding) {
@@ -120,26 +128,32 @@ TEST(ModelSpec, WrongShapeAgainstConfig) {
     const std::string msg = error_of([&] { spec_with_config("mamba-tiny", cfg); });
     EXPECT_NE(msg.find("tensor \"backbone.layers.0.mixer."), std::string::npos) << msg;
     EXPECT_NE(msg.find("has shape"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("state_size=" + std::to_string(cfg["state_size"].get<int>())), std::string::npos) << msg;
+    EXPECT_NE(msg.find("state_size=" + std::to_string(cfg["state_size"].get<int>())),
+              std::string::npos)
+        << msg;
 }
 
 TEST(ModelSpec, Mamba2HeadsTimesHeadDim) {
     auto cfg = read_json(kGolden / "mamba2-tiny" / "config.json");
     cfg["num_heads"] = cfg["num_heads"].get<int>() + 1;
-    EXPECT_NE(error_of([&] { spec_with_config("mamba2-tiny", cfg); }).find("num_heads * head_dim"), std::string::npos);
+    EXPECT_NE(error_of([&] { spec_with_config("mamba2-tiny", cfg); }).find("num_heads * head_dim"),
+              std::string::npos);
 }
 
 TEST(ModelSpec, MissingOrNonNumericField) {
     auto cfg = read_json(kGolden / "mamba-tiny" / "config.json");
     cfg.erase("hidden_size");
-    EXPECT_EQ(error_of([&] { spec_with_config("mamba-tiny", cfg); }), "config.json: field \"hidden_size\" is missing");
+    EXPECT_EQ(error_of([&] { spec_with_config("mamba-tiny", cfg); }),
+              "config.json: field \"hidden_size\" is missing");
     cfg = read_json(kGolden / "mamba-tiny" / "config.json");
     cfg["num_hidden_layers"] = "two";
     EXPECT_EQ(error_of([&] { spec_with_config("mamba-tiny", cfg); }),
               "config.json: field \"num_hidden_layers\" is not an integer (got \"two\")");
     cfg = read_json(kGolden / "mamba-tiny" / "config.json");
     cfg["layer_norm_epsilon"] = "tiny";
-    EXPECT_NE(error_of([&] { spec_with_config("mamba-tiny", cfg); }).find("\"layer_norm_epsilon\" is not a number"),
+    EXPECT_NE(error_of([&] {
+                  spec_with_config("mamba-tiny", cfg);
+              }).find("\"layer_norm_epsilon\" is not a number"),
               std::string::npos);
 }
 
@@ -151,11 +165,14 @@ TEST(ModelSpec, MissingTensorIsNamed) {
     for (int i = 7; i >= 0; --i) len = (len << 8) | std::uint8_t(bytes[i]);
     auto header = nlohmann::json::parse(bytes.substr(8, len));
     header.erase("backbone.layers.1.mixer.D");
-    testing::write_file(dir.path() / "model.safetensors", testing::st_bytes(header.dump(), bytes.substr(8 + len)));
+    testing::write_file(dir.path() / "model.safetensors",
+                        testing::st_bytes(header.dump(), bytes.substr(8 + len)));
     fs::copy_file(kGolden / "mamba-tiny" / "config.json", dir.path() / "config.json");
     auto store = WeightStore::open_dir(dir.path());
     const std::string msg = error_of([&] { load_model_spec(dir.path(), store); });
-    EXPECT_NE(msg.find("tensor \"backbone.layers.1.mixer.D\" is missing from " + dir.path().string()), std::string::npos)
+    EXPECT_NE(
+        msg.find("tensor \"backbone.layers.1.mixer.D\" is missing from " + dir.path().string()),
+        std::string::npos)
         << msg;
 }
 
@@ -163,7 +180,8 @@ TEST(ModelSpec, MissingConfig) {
     testing::TempDir dir;
     fs::copy_file(kGolden / "mamba-tiny" / "model.safetensors", dir.path() / "model.safetensors");
     auto store = WeightStore::open_dir(dir.path());
-    EXPECT_NE(error_of([&] { load_model_spec(dir.path(), store); }).find("has no config.json"), std::string::npos);
+    EXPECT_NE(error_of([&] { load_model_spec(dir.path(), store); }).find("has no config.json"),
+              std::string::npos);
 }
 
 }  // namespace
