@@ -19,6 +19,7 @@ constexpr std::pair<const char*, adapters::BuildFn> kAdapters[] = {
     {"falcon_h1", adapters::build_falcon_h1},
     {"nemotron_h", adapters::build_nemotron_h},
     {"granitemoehybrid", adapters::build_granitemoehybrid},
+    {"zamba2", adapters::build_zamba2},
     {"llama", adapters::build_llama},
     {"mistral", adapters::build_llama},
     {"qwen2", adapters::build_llama},

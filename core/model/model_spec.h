@@ -91,6 +91,9 @@ struct AttentionSpec {
     bool qk_norm = false;
     double qk_norm_eps = 1e-6;
     double key_multiplier = 1.0;  // falcon_h1: k = k_proj(x) * key_multiplier (before RoPE)
+    // zamba2's per-layer LoRA adapters: q += B(A x) etc., A [rank, d_in], B [out, rank]; empty:
+    // none.
+    std::string q_lora_a, q_lora_b, k_lora_a, k_lora_b, v_lora_a, v_lora_b;
 };
 
 // A dense feed-forward: down(act(gate(x)) * up(x)), or down(act(up(x))) when not gated.
@@ -104,6 +107,8 @@ struct MlpSpec {
     kernels::Activation act = kernels::Activation::Silu;
     double gate_multiplier = 1.0;  // falcon_h1 mlp_multipliers[0]: act(gate(x) * m)
     double down_multiplier = 1.0;  // falcon_h1 mlp_multipliers[1]
+    // zamba2: LoRA on the fused gate_up projection, gate_up += B(A x); empty: none.
+    std::string gate_up_lora_a, gate_up_lora_b;
 };
 
 // Mixture of experts: a router picking k of n_experts per token, expert MLPs, optional shared MLP.
@@ -126,9 +131,26 @@ struct MoeSpec {
     MlpSpec shared;  // shared expert(s), added to the routed sum
 };
 
-enum class MixerKind { Mamba1, Mamba2, Attention, Mlp, Moe };
+// zamba2's hybrid layer (MODELS.md §8), one mixer reading the raw residual h and the embeddings h0:
+//   t = attn(RMSNorm_2H([h, h0])) ; t = mlp(RMSNorm(t)) ; t = linear(t)
+//   out = mamba(RMSNorm(h + t))                                   (h += out by the runtime)
+// The attention / MLP weights are the shared block's (tied copies resolved to the owning layer)
+// with this layer's LoRA adapters.
+struct Zamba2HybridSpec {
+    AttentionSpec attention;     // d_in = 2 * hidden_size
+    std::string attention_norm;  // [2 * hidden_size]
+    std::string mlp_norm;        // [hidden_size]
+    MlpSpec mlp;
+    std::string linear;      // [hidden_size, hidden_size]
+    std::string mamba_norm;  // [hidden_size]
+    double eps = 1e-5;
+    Mamba2Spec mamba;
+};
 
-// One residual branch: h = h + out_multiplier * mixer(in_multiplier * RMSNorm(h)). A part with
+enum class MixerKind { Mamba1, Mamba2, Attention, Mlp, Moe, Zamba2Hybrid };
+
+// One residual branch: h = h + out_multiplier * mixer(in_multiplier * RMSNorm(h)); without a
+// norm_weight the mixer reads h itself (zamba2's hybrid layer normalizes inside). A part with
 // `parallel` reuses the previous part's normed input (falcon_h1's attention beside its Mamba-2), so
 // both read the same h and both outputs are added.
 struct PartSpec {
@@ -138,7 +160,7 @@ struct PartSpec {
     bool parallel = false;
     double in_multiplier = 1.0;
     double out_multiplier = 1.0;
-    std::variant<Mamba1Spec, Mamba2Spec, AttentionSpec, MlpSpec, MoeSpec> mixer;
+    std::variant<Mamba1Spec, Mamba2Spec, AttentionSpec, MlpSpec, MoeSpec, Zamba2HybridSpec> mixer;
 
     const char* kind_name() const;  // "mamba1", "mamba2", "attention", "mlp", "moe"
 };

@@ -29,6 +29,14 @@ class AttentionMixer final : public Mixer {
             k_norm_ = bind_f32(w, p + "k_norm.weight", backend);
         }
         if (spec.rope.rotary_dim > 0) inv_freq_ = upload_f32(backend, spec.rope.inv_freq);
+        const std::string* lora[3][2] = {{&spec.q_lora_a, &spec.q_lora_b},
+                                         {&spec.k_lora_a, &spec.k_lora_b},
+                                         {&spec.v_lora_a, &spec.v_lora_b}};
+        for (int i = 0; i < 3; ++i) {
+            if (lora[i][0]->empty()) continue;
+            lora_[i][0] = bind_matrix(w, *lora[i][0], backend);
+            lora_[i][1] = bind_matrix(w, *lora[i][1], backend);
+        }
     }
 
     std::vector<std::size_t> state_sizes() const override { return {}; }
@@ -47,6 +55,17 @@ class AttentionMixer final : public Mixer {
         be.matmul(call.u, spec_.d_in, T, q_.w, q_b_ ? q_b_->f32() : nullptr, q, qw);
         be.matmul(call.u, spec_.d_in, T, k_.w, k_b_ ? k_b_->f32() : nullptr, k, kvw);
         be.matmul(call.u, spec_.d_in, T, v_.w, v_b_ ? v_b_->f32() : nullptr, v, kvw);
+        // zamba2 LoRA: y += B (A u)
+        float* targets[3] = {q, k, v};
+        for (int i = 0; i < 3; ++i) {
+            if (lora_[i][0].w.data == nullptr) continue;
+            const std::int64_t r = lora_[i][0].w.rows, n = lora_[i][1].w.rows;
+            float* mid = ws.get("attn.lora_mid", std::size_t(T * r));
+            float* add = ws.get("attn.lora_out", std::size_t(T * n));
+            be.matmul(call.u, spec_.d_in, T, lora_[i][0].w, nullptr, mid, r);
+            be.matmul(mid, r, T, lora_[i][1].w, nullptr, add, n);
+            be.add(targets[i], add, T * n);
+        }
         if (spec_.key_multiplier != 1.0)
             be.scale(k, kvw, T, kvw, static_cast<float>(spec_.key_multiplier));
         if (spec_.qk_norm) {
@@ -75,6 +94,7 @@ class AttentionMixer final : public Mixer {
     AttentionSpec spec_;
     kernels::Backend& backend_;
     BoundWeight q_, k_, v_, o_;
+    BoundWeight lora_[3][2];  // q, k, v: A, B
     std::unique_ptr<kernels::Buffer> q_b_, k_b_, v_b_, o_b_, q_norm_, k_norm_, inv_freq_;
 };
 

@@ -15,6 +15,7 @@ namespace statescope {
 struct FfnWeights {
     kernels::Weight gate, up, down;  // gate.data null: not gated
     kernels::Weight gate_up;         // fused [gate | up] ([2F, d_in]) when data is set
+    kernels::Weight lora_a, lora_b;  // zamba2: gate_up += lora_b (lora_a x) when lora_a.data is set
     const float* gate_bias = nullptr;
     const float* up_bias = nullptr;
     const float* down_bias = nullptr;

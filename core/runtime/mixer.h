@@ -35,7 +35,10 @@ struct MixerCall {
     // Mamba-2's time_step_limit clamp is not applied (MODELS.md §1.5).
     bool decode_step = false;
     std::int64_t position = 0;  // absolute position of row 0 (tokens already in the sequence)
-    float* out = nullptr;       // [T, d_model] mixer output, before the residual add
+    float* out = nullptr;
+    const float* embeddings =
+        nullptr;  // [T, d_model] the embedding output h0 (zamba2's hybrid layers)       // [T,
+                  // d_model] mixer output, before the residual add
 };
 
 class Mixer {
@@ -60,6 +63,8 @@ std::unique_ptr<Mixer> make_attention_mixer(const AttentionSpec& spec, std::int6
                                             const WeightStore& w, kernels::Backend& backend);
 std::unique_ptr<Mixer> make_mlp_mixer(const MlpSpec& spec, std::int64_t d_model,
                                       const WeightStore& w, kernels::Backend& backend);
+std::unique_ptr<Mixer> make_zamba2_hybrid_mixer(const Zamba2HybridSpec& spec, std::int64_t d_model,
+                                                const WeightStore& w, kernels::Backend& backend);
 std::unique_ptr<Mixer> make_moe_mixer(const MoeSpec& spec, std::int64_t d_model,
                                       const WeightStore& w, kernels::Backend& backend);
 

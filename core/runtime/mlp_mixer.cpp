@@ -16,6 +16,14 @@ void run_ffn(kernels::Backend& be, Workspace& ws, const std::string& slot, const
         // gu: [T, 2F] = x gate_up^T; gate = gu[:, :F], up = gu[:, F:]
         float* gu = ws.get(slot + ".gu", std::size_t(T * 2 * F));
         be.matmul(x, x_stride, T, f.gate_up, nullptr, gu, 2 * F);
+        if (f.lora_a.data != nullptr) {
+            const std::int64_t r = f.lora_a.rows;
+            float* mid = ws.get(slot + ".lora_mid", std::size_t(T * r));
+            float* add = ws.get(slot + ".lora_out", std::size_t(T * 2 * F));
+            be.matmul(x, x_stride, T, f.lora_a, nullptr, mid, r);
+            be.matmul(mid, r, T, f.lora_b, nullptr, add, 2 * F);
+            be.add(gu, add, T * 2 * F);
+        }
         gate = gu;
         up = gu + F;
         stride = 2 * F;
@@ -51,6 +59,12 @@ class MlpMixer final : public Mixer {
         if (!spec.gate_up.empty()) {
             gate_up_ = bind_matrix(w, spec.gate_up, backend);
             f_.gate_up = gate_up_.w;
+            if (!spec.gate_up_lora_a.empty()) {
+                lora_a_ = bind_matrix(w, spec.gate_up_lora_a, backend);
+                lora_b_ = bind_matrix(w, spec.gate_up_lora_b, backend);
+                f_.lora_a = lora_a_.w;
+                f_.lora_b = lora_b_.w;
+            }
         } else {
             up_ = bind_matrix(w, spec.up, backend);
             f_.up = up_.w;
@@ -82,7 +96,7 @@ class MlpMixer final : public Mixer {
   private:
     std::int64_t d_model_;
     kernels::Backend& backend_;
-    BoundWeight gate_, up_, down_, gate_up_;
+    BoundWeight gate_, up_, down_, gate_up_, lora_a_, lora_b_;
     std::unique_ptr<kernels::Buffer> gate_b_, up_b_, down_b_;
     FfnWeights f_;
 };

@@ -29,7 +29,8 @@ Model::Model(ModelSpec spec, WeightStore weights, kernels::Backend& backend)
         Block block;
         for (const PartSpec& ps : b.parts) {
             Part part;
-            if (!ps.parallel) part.norm = bind_f32(weights_, ps.norm_weight, backend_);
+            if (!ps.parallel && !ps.norm_weight.empty())
+                part.norm = bind_f32(weights_, ps.norm_weight, backend_);
             const std::int64_t D = spec_.d_model;
             switch (ps.kind) {
                 case MixerKind::Mamba1:
@@ -49,6 +50,11 @@ Model::Model(ModelSpec spec, WeightStore weights, kernels::Backend& backend)
                     break;
                 case MixerKind::Moe:
                     part.mixer = make_moe_mixer(std::get<MoeSpec>(ps.mixer), D, weights_, backend_);
+                    break;
+                case MixerKind::Zamba2Hybrid:
+                    part.mixer = make_zamba2_hybrid_mixer(std::get<Zamba2HybridSpec>(ps.mixer), D,
+                                                          weights_, backend_);
+                    needs_embeddings_ = true;
                     break;
             }
             part.state = n_states++;
@@ -115,6 +121,11 @@ void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows 
     be.embedding(embedding_.w, ids.data(), T, h);
     if (spec_.embedding_multiplier != 1.0)
         be.scale(h, D, T, D, static_cast<float>(spec_.embedding_multiplier));
+    float* h0 = nullptr;  // the embeddings, kept for zamba2's hybrid layers
+    if (needs_embeddings_) {
+        h0 = ws_.get("h0", std::size_t(T * D));
+        be.copy(h, h0, std::size_t(T * D) * sizeof(float));
+    }
     const bool decode_step = T == 1 && pos > 0;
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         CaptureSink sink(&observers_, &be, static_cast<std::int64_t>(i), pos);
@@ -123,19 +134,20 @@ void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows 
             const PartSpec& ps = spec_.blocks[i].parts[j];
             Part& part = blocks_[i].parts[j];
             // u = RMSNorm(h) (a parallel part reuses the previous part's u, taken before its add)
-            if (!ps.parallel) {
+            const bool raw = ps.norm_weight.empty() && !ps.parallel;  // the mixer normalizes itself
+            if (!ps.parallel && !raw) {
                 be.rmsnorm(h, D, T, D, part.norm->f32(), static_cast<float>(ps.norm_eps), u, D);
                 if (sink.active() && j == 0) sink.capture("mixer_in", u, {T, D});
             }
-            const float* in = u;
+            const float* in = raw ? h : u;
             if (ps.in_multiplier != 1.0) {
                 float* scaled = ws_.get("u_scaled", std::size_t(T * D));
-                be.copy(u, scaled, std::size_t(T * D) * sizeof(float));
+                be.copy(in, scaled, std::size_t(T * D) * sizeof(float));
                 be.scale(scaled, D, T, D, static_cast<float>(ps.in_multiplier));
                 in = scaled;
             }
             // h = h + out_multiplier * mixer(in)
-            MixerCall call{in, T, decode_step, pos, mix};
+            MixerCall call{in, T, decode_step, pos, mix, h0};
             part.mixer->forward(call, seq.layer(part.state), ws_, sink);
             if (ps.out_multiplier != 1.0)
                 be.add_scaled(h, mix, static_cast<float>(ps.out_multiplier), T * D);

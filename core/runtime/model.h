@@ -75,6 +75,7 @@ class Model {
     BoundWeight embedding_, lm_head_;
     std::unique_ptr<kernels::Buffer> final_norm_;
     std::vector<Block> blocks_;
+    bool needs_embeddings_ = false;
     Workspace ws_;
     std::vector<Observer*> observers_;
 };

@@ -1,6 +1,6 @@
-// One conversation's state (docs/DESIGN.md §3): conv + SSM state per layer and the position. Snapshots
-// are host copies; the SSM state is O(1) in length, so branches and regenerate restore instead of
-// re-reading the prompt.
+// One conversation's state (docs/DESIGN.md §3): conv + SSM state per layer and the position.
+// Snapshots are host copies; the SSM state is O(1) in length, so branches and regenerate restore
+// instead of re-reading the prompt.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@ struct SequenceSnapshot {
 };
 
 class Sequence {
-public:
+  public:
     explicit Sequence(const Model& model);
 
     std::int64_t position() const { return position_; }
@@ -32,7 +32,7 @@ public:
     LayerState& layer(std::size_t i) { return layers_[i]; }
     void advance(std::int64_t n) { position_ += n; }
 
-private:
+  private:
     const Model* model_;
     std::vector<LayerState> layers_;
     std::int64_t position_ = 0;

@@ -13,13 +13,13 @@
 namespace statescope {
 
 class Workspace {
-public:
+  public:
     explicit Workspace(kernels::Backend& backend) : backend_(backend) {}
     // A buffer of at least n floats for `slot`; its contents are undefined between calls.
     float* get(const std::string& slot, std::size_t n);
     std::size_t bytes() const;
 
-private:
+  private:
     kernels::Backend& backend_;
     std::map<std::string, std::unique_ptr<kernels::Buffer>> buffers_;
 };

@@ -224,7 +224,7 @@ TEST_P(GoldenModel, GreedyIdsMatch) {
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenModel,
                          ::testing::Values("mamba-tiny", "falcon_mamba-tiny", "mamba2-tiny",
-                                           "mamba-neox", "llama-tiny", "qwen3-tiny", "bamba-tiny",
+                                           "mamba-neox", "llama-tiny", "qwen3-tiny", "bamba-tiny", "zamba2-tiny",
                                            "nemotron_h-tiny", "granitemoehybrid-tiny", "jamba-tiny",
                                            "falcon_h1-tiny"),
                          [](const auto& info) {

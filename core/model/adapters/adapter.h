@@ -79,6 +79,7 @@ ModelSpec build_nemotron_h(const Config& cfg, const WeightStore& w);
 ModelSpec build_granitemoehybrid(const Config& cfg, const WeightStore& w);
 ModelSpec build_jamba(const Config& cfg, const WeightStore& w);
 ModelSpec build_falcon_h1(const Config& cfg, const WeightStore& w);
+ModelSpec build_zamba2(const Config& cfg, const WeightStore& w);
 ModelSpec build_llama(const Config& cfg, const WeightStore& w);   // llama, mistral, qwen2, qwen3
 ModelSpec build_mamba(const Config& cfg, const WeightStore& w);   // mamba, falcon_mamba
 ModelSpec build_mamba2(const Config& cfg, const WeightStore& w);  // mamba2
