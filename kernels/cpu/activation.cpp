@@ -27,7 +27,8 @@ inline float activate(float v, Activation act) {
         case Activation::Silu:
             return v / (1.0f + std::exp(-v));
         case Activation::Gelu:
-            return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+            // 1 + erf(x) = erfc(-x), without 1 + erf's cancellation for large negative v
+            return 0.5f * v * std::erfc(-v * 0.70710678118654752f);
         case Activation::Relu2: {
             const float r = v > 0.0f ? v : 0.0f;
             return r * r;
