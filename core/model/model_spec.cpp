@@ -40,6 +40,8 @@ const char* PartSpec::kind_name() const {
             return "mlp";
         case MixerKind::Moe:
             return "moe";
+        case MixerKind::Zamba2Hybrid:
+            return "zamba2_hybrid";
     }
     return "?";
 }
@@ -59,6 +61,9 @@ std::string ModelSpec::layer_pattern() const {
                     break;
                 case MixerKind::Mlp:
                     out += '-';
+                    break;
+                case MixerKind::Zamba2Hybrid:
+                    out += 'H';
                     break;
                 case MixerKind::Moe:
                     out += 'E';

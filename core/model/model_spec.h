@@ -102,7 +102,8 @@ struct MlpSpec {
     // A fused [gate | up] matrix [2F, d_model] (granite's shared_mlp.input_linear, zamba2's
     // gate_up_proj) instead of separate gate/up tensors.
     std::string gate_up;
-    std::string gate_bias, up_bias, down_bias;  // mlp_bias (llama), empty when absent
+    std::string gate_bias, up_bias, down_bias;  // mlp_bias (llama), empty when absent; with a fused
+                                                // gate_up, up_bias is its [2F] bias
     std::int64_t d_ff = 0;
     kernels::Activation act = kernels::Activation::Silu;
     double gate_multiplier = 1.0;  // falcon_h1 mlp_multipliers[0]: act(gate(x) * m)

@@ -15,7 +15,7 @@ void run_ffn(kernels::Backend& be, Workspace& ws, const std::string& slot, const
     if (f.gate_up.data != nullptr) {
         // gu: [T, 2F] = x gate_up^T; gate = gu[:, :F], up = gu[:, F:]
         float* gu = ws.get(slot + ".gu", std::size_t(T * 2 * F));
-        be.matmul(x, x_stride, T, f.gate_up, nullptr, gu, 2 * F);
+        be.matmul(x, x_stride, T, f.gate_up, f.up_bias, gu, 2 * F);  // up_bias: [2F] fused bias
         if (f.lora_a.data != nullptr) {
             const std::int64_t r = f.lora_a.rows;
             float* mid = ws.get(slot + ".lora_mid", std::size_t(T * r));

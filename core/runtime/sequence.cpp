@@ -16,8 +16,11 @@ std::size_t SequenceSnapshot::bytes() const {
 void reserve_kv(LayerState& state, std::int64_t tokens, std::int64_t keep,
                 kernels::Backend& backend) {
     if (tokens <= state.kv_capacity) return;
-    // Grow geometrically so decode reallocates O(log n) times; copy the rows in use.
-    const std::int64_t cap = std::max<std::int64_t>({tokens, 2 * state.kv_capacity, 64});
+    // Doubling up to 4096 tokens, then 4096 more at a time: a long context never holds twice its
+    // cache (the copy per 4096 tokens costs well under a decode step per token).
+    const std::int64_t grown =
+        state.kv_capacity < 4096 ? 2 * state.kv_capacity : state.kv_capacity + 4096;
+    const std::int64_t cap = std::max<std::int64_t>({tokens, grown, 64});
     const std::size_t row = std::size_t(state.kv_width) * sizeof(float);
     auto grow = [&](std::unique_ptr<kernels::Buffer>& buf) {
         auto bigger = backend.alloc(std::size_t(cap) * row);

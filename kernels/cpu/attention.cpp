@@ -8,6 +8,23 @@
 
 namespace statescope::kernels::cpu {
 
+namespace {
+
+// sum_d a[d] b[d] in 16 independent lanes (the compiler keeps them in one vector register), then
+// the lanes and the tail.
+inline float dot(const float* a, const float* b, std::int64_t n) {
+    float lanes[16] = {};
+    std::int64_t d = 0;
+    for (; d + 16 <= n; d += 16)
+        for (int j = 0; j < 16; ++j) lanes[j] += a[d + j] * b[d + j];
+    float s = 0.0f;
+    for (; d < n; ++d) s += a[d] * b[d];
+    for (float l : lanes) s += l;
+    return s;
+}
+
+}  // namespace
+
 // Query t (position pos0 + t), head h, kv head g = h / (n_heads / n_kv_heads):
 //   s[j] = scale * <q[t, h, :], k[j, g, :]>   for visible j: j <= pos0 + t and, when window > 0,
 //                                             pos0 + t - j < window
@@ -36,9 +53,7 @@ void attention(const float* q, std::int64_t q_stride, const float* k, const floa
             float mx = -INFINITY;
             for (std::int64_t j = first; j <= p; ++j) {
                 const float* kj = k + j * kv_stride + g * head_dim;
-                float dot = 0.0f;
-                for (std::int64_t d = 0; d < head_dim; ++d) dot += qh[d] * kj[d];
-                s[j] = dot * scale;
+                s[j] = dot(qh, kj, head_dim) * scale;
                 mx = std::max(mx, s[j]);
             }
             float sum = 0.0f;

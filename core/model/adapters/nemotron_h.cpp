@@ -89,6 +89,12 @@ ModelSpec build_nemotron_h(const Config& cfg, const WeightStore& w) {
             m.act = mlp_act;
             expect_shape(w, m.up, {m.d_ff, spec.d_model}, "intermediate_size");
             expect_shape(w, m.down, {spec.d_model, m.d_ff}, "intermediate_size");
+            if (w.find(mx + "up_proj.bias")) {  // mlp_bias
+                m.up_bias = mx + "up_proj.bias";
+                m.down_bias = mx + "down_proj.bias";
+                expect_shape(w, m.up_bias, {m.d_ff}, "mlp_bias=true, intermediate_size");
+                expect_shape(w, m.down_bias, {spec.d_model}, "mlp_bias=true, hidden_size");
+            }
             part.mixer = m;
         } else {
             MoeSpec e;

@@ -100,6 +100,15 @@ ModelSpec build_zamba2(const Config& cfg, const WeightStore& w) {
         z.mlp.act = act;
         expect_shape(w, z.mlp.gate_up, {2 * z.mlp.d_ff, D}, "2 * intermediate_size x hidden_size");
         expect_shape(w, z.mlp.down, {D, z.mlp.d_ff}, "hidden_size x intermediate_size");
+        // add_bias_linear: biases on gate_up_proj and down_proj
+        if (w.find(st + "feed_forward.gate_up_proj.bias")) {
+            z.mlp.up_bias = st + "feed_forward.gate_up_proj.bias";
+            expect_shape(w, z.mlp.up_bias, {2 * z.mlp.d_ff}, "2 * intermediate_size");
+        }
+        if (w.find(st + "feed_forward.down_proj.bias")) {
+            z.mlp.down_bias = st + "feed_forward.down_proj.bias";
+            expect_shape(w, z.mlp.down_bias, {D}, "hidden_size");
+        }
         const std::string gua = st + "feed_forward.gate_up_proj_adapter_list." + idx + ".0.weight";
         if (w.find(gua)) {
             z.mlp.gate_up_lora_a = gua;
