@@ -49,13 +49,66 @@ CheckpointShape shape_by_name(const std::string& name) {
     } else if (name == "mamba2-2.7b") {
         s.model_type = "mamba2", s.d_model = 2560, s.n_layers = 64, s.d_state = 128,
         s.vocab_size = 50288, s.n_heads = 80;
+    } else if (name == "llama-130m") {
+        // GPT-2-small-like Llama: 12 layers of width 768, 12 heads of 64, SwiGLU 2304, tied
+        // embeddings of the NeoX vocabulary: 130M parameters, the size of mamba-130m.
+        s.model_type = "llama", s.n_layers = 12, s.n_heads = 12, s.n_kv_heads = 12, s.head_dim = 64;
     } else {
         throw Error("unknown benchmark shape \"" + name +
                     "\" (known: mamba-130m, mamba-370m, mamba-1.4b, mamba-2.8b, mamba2-130m, "
-                    "mamba2-370m, mamba2-1.3b, mamba2-2.7b)");
+                    "mamba2-370m, mamba2-1.3b, mamba2-2.7b, llama-130m)");
     }
     return s;
 }
+
+namespace {
+
+template <class Add>
+std::int64_t write_random_llama(const std::filesystem::path& dir, const CheckpointShape& s, StDType,
+                                Rng&, std::vector<TensorToWrite>& tensors, Add& add) {
+    const std::int64_t D = s.d_model, F = s.d_ff, q = s.n_heads * s.head_dim,
+                       kv = s.n_kv_heads * s.head_dim;
+    const float in_scale = 1.0f / std::sqrt(float(D)), ff_scale = 1.0f / std::sqrt(float(F));
+    add("model.embed_tokens.weight", {s.vocab_size, D}, -0.1f, 0.1f, false);
+    for (std::int64_t l = 0; l < s.n_layers; ++l) {
+        const std::string p = "model.layers." + std::to_string(l) + ".";
+        add(p + "input_layernorm.weight", {D}, 0.9f, 1.1f, false);
+        add(p + "self_attn.q_proj.weight", {q, D}, -in_scale, in_scale, false);
+        add(p + "self_attn.k_proj.weight", {kv, D}, -in_scale, in_scale, false);
+        add(p + "self_attn.v_proj.weight", {kv, D}, -in_scale, in_scale, false);
+        add(p + "self_attn.o_proj.weight", {D, q}, -in_scale, in_scale, false);
+        add(p + "post_attention_layernorm.weight", {D}, 0.9f, 1.1f, false);
+        add(p + "mlp.gate_proj.weight", {F, D}, -in_scale, in_scale, false);
+        add(p + "mlp.up_proj.weight", {F, D}, -in_scale, in_scale, false);
+        add(p + "mlp.down_proj.weight", {D, F}, -ff_scale, ff_scale, false);
+    }
+    add("model.norm.weight", {D}, 0.9f, 1.1f, false);
+    write_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
+    std::int64_t params = 0;
+    for (const auto& t : tensors) {
+        std::int64_t n = 1;
+        for (auto d : t.shape) n *= d;
+        params += n;
+    }
+    nlohmann::json cfg = {{"model_type", "llama"},
+                          {"architectures", {"LlamaForCausalLM"}},
+                          {"hidden_size", D},
+                          {"num_hidden_layers", s.n_layers},
+                          {"num_attention_heads", s.n_heads},
+                          {"num_key_value_heads", s.n_kv_heads},
+                          {"head_dim", s.head_dim},
+                          {"intermediate_size", F},
+                          {"vocab_size", s.vocab_size},
+                          {"rms_norm_eps", 1e-5},
+                          {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", 10000.0}}},
+                          {"hidden_act", "silu"},
+                          {"tie_word_embeddings", true},
+                          {"eos_token_id", 0}};
+    std::ofstream(dir / "config.json") << cfg.dump(2);
+    return params;
+}
+
+}  // namespace
 
 std::int64_t write_random_checkpoint(const std::filesystem::path& dir, const CheckpointShape& s,
                                      StDType dtype, std::uint64_t seed) {
@@ -76,6 +129,7 @@ std::int64_t write_random_checkpoint(const std::filesystem::path& dir, const Che
     const std::int64_t D = s.d_model, I = s.expand * s.d_model, N = s.d_state, K = s.d_conv;
     // Matrices at ~1/sqrt(fan_in) scale keep activations in range through 24+ layers.
     const float in_scale = 1.0f / std::sqrt(float(D)), inner_scale = 1.0f / std::sqrt(float(I));
+    if (s.model_type == "llama") return write_random_llama(dir, s, dtype, rng, tensors, add);
     add("backbone.embeddings.weight", {s.vocab_size, D}, -0.1f, 0.1f, false);
     for (std::int64_t l = 0; l < s.n_layers; ++l) {
         const std::string p = "backbone.layers." + std::to_string(l) + ".";

@@ -15,11 +15,13 @@ struct CheckpointShape {
     std::string model_type;  // "mamba" or "mamba2"
     std::int64_t d_model = 768, n_layers = 24, vocab_size = 50280, d_state = 16, expand = 2,
                  d_conv = 4;
-    std::int64_t dt_rank = 48;                               // mamba
-    std::int64_t n_heads = 24, head_dim = 64, n_groups = 1;  // mamba2
+    std::int64_t dt_rank = 48;  // mamba
+    std::int64_t n_heads = 24, head_dim = 64,
+                 n_groups = 1;                  // mamba2 (n_heads, head_dim: llama too)
+    std::int64_t n_kv_heads = 12, d_ff = 2304;  // llama
 };
 
-// mamba-130m/370m/1.4b/2.8b, mamba2-130m/370m/1.3b/2.7b (the public configs' shapes).
+// mamba-130m/370m/1.4b/2.8b, mamba2-130m/370m/1.3b/2.7b, llama-130m (the public configs' shapes).
 CheckpointShape shape_by_name(const std::string& name);
 
 // Writes config.json + model.safetensors into dir (weights in `dtype`), seeded; returns the

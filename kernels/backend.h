@@ -35,6 +35,19 @@ class Recording {
   public:
     virtual ~Recording() = default;
 };
+// The nonlinearity of an MLP (MODELS.md: SwiGLU, erf-GELU GLU, Nemotron-H's squared ReLU).
+//   Silu: v / (1 + exp(-v))   Gelu: 0.5 v (1 + erf(v / sqrt(2)))   Relu2: max(v, 0)^2
+enum class Activation { Silu, Gelu, Relu2 };
+
+// How a mixture-of-experts router turns E logits into k (expert, weight) pairs.
+//   SoftmaxTopK (Jamba):          p = softmax(logits); pick the k largest p; weights = those p (not
+//   renormalised) TopKSoftmax (Granite 4.0-H):  pick the k largest logits; weights = softmax over
+//   those k logits Sigmoid (Nemotron-H, DeepSeek-V3): s = sigmoid(logits); choose by s +
+//   correction_bias (restricted to
+//                                  the topk_group best of n_group groups, a group scored by the sum
+//                                  of its two best s + bias); weights = s of the chosen (without
+//                                  the bias)
+enum class RouterScoring { SoftmaxTopK, TopKSoftmax, Sigmoid };
 
 // Memory owned by a backend (host or device); freed when the last owner goes.
 class Buffer {
@@ -67,6 +80,11 @@ class Backend {
     // Ends the recording; null when it failed (the ops were then not run either).
     virtual std::unique_ptr<Recording> record_end() { return nullptr; }
     virtual void replay(const Recording& r, const std::int32_t* ids, std::int64_t T) {}
+
+    // Whether the attention / MLP / MoE ops (scale, add_scaled, glu, rope, attention, moe_route)
+    // are implemented. A backend without them throws from each; Model::load asks first, so a
+    // hybrid or Transformer checkpoint is refused at load with the reason, not mid-forward.
+    virtual bool has_hybrid_ops() const { return true; }
 
     // Memory. alloc() returns zeroed memory; copy_* move bytes between host and backend memory.
     virtual std::unique_ptr<Buffer> alloc(std::size_t bytes) = 0;
@@ -146,6 +164,56 @@ class Backend {
                                std::int64_t T, std::int64_t I, std::int64_t group_size,
                                const float* weight, float eps, bool norm_before_gate,
                                float* out) = 0;
+
+    // x[t, i] *= s for i < n                                         x: [T, n] (row stride
+    // x_stride)
+    virtual void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n,
+                       float s) = 0;
+
+    // y[i] += s * x[i] for i < n                                     (weighted residual / expert
+    // sum)
+    virtual void add_scaled(float* y, const float* x, float s, std::int64_t n) = 0;
+
+    // out[t, i] = act(gate[t, i]) * up[t, i]  (or act(gate[t, i]) when up is null)
+    // gate: [T, F] (row stride gate_stride); up: [T, F] (row stride up_stride); out: [T, F]
+    // contiguous, may alias gate or up when that input is contiguous (element by element).
+    virtual void glu(const float* gate, std::int64_t gate_stride, const float* up,
+                     std::int64_t up_stride, std::int64_t T, std::int64_t F, Activation act,
+                     float* out) = 0;
+
+    // Rotary position embedding, NeoX "rotate_half" style, in place on the first rotary_dim dims of
+    // each head (the rest pass through); d = rotary_dim, j < d/2, position p = pos0 + t:
+    //   angle = float(p) * inv_freq[j]   (fp32 product, as transformers)
+    //   x'[j]       = x[j] cos(angle) - x[j + d/2] sin(angle)
+    //   x'[j + d/2] = x[j + d/2] cos(angle) + x[j] sin(angle)
+    // x: [T, n_heads * head_dim] (row stride x_stride); inv_freq: [rotary_dim / 2].
+    virtual void rope(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+                      std::int64_t head_dim, std::int64_t rotary_dim, std::int64_t pos0,
+                      const float* inv_freq) = 0;
+
+    // Causal attention of T queries at positions pos0 .. pos0+T-1 over the cached keys/values of
+    // positions 0 .. pos0+T-1; query head h reads kv head h / (n_heads / n_kv_heads) (GQA):
+    //   s[j] = scale * sum_d q[t, h, d] * k[j, g, d]    for j <= pos0 + t (and pos0 + t - j <
+    //   window
+    //                                                    when window > 0: sliding-window attention)
+    //   out[t, h, :] = sum_j softmax(s)[j] * v[j, g, :]
+    // q: [T, n_heads * head_dim] (row stride q_stride); k, v: [pos0 + T, n_kv_heads * head_dim]
+    // (row stride kv_stride); out: [T, n_heads * head_dim] (row stride out_stride).
+    virtual void attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
+                           std::int64_t kv_stride, std::int64_t T, std::int64_t pos0,
+                           std::int64_t n_heads, std::int64_t n_kv_heads, std::int64_t head_dim,
+                           float scale, std::int64_t window, float* out,
+                           std::int64_t out_stride) = 0;
+
+    // Mixture-of-experts routing of T tokens over E experts (RouterScoring states the selection):
+    // logits: [T, E]; correction_bias: [E] (Sigmoid only, may be null); experts: [T, k] int32
+    // indices in selection order; weights: [T, k]. After selection, when `normalize`: w /= (sum_k w
+    // + 1e-20); then w *= route_scale. n_group / topk_group: Sigmoid group-limited selection (1 /
+    // 1: none).
+    virtual void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t k,
+                           RouterScoring scoring, const float* correction_bias,
+                           std::int64_t n_group, std::int64_t topk_group, bool normalize,
+                           float route_scale, std::int32_t* experts, float* weights) = 0;
 };
 
 // The CPU backend: the reference, always built.

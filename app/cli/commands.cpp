@@ -99,12 +99,24 @@ int run_info(const InfoArgs& a) {
     }();
     ModelSpec spec = load_model_spec(dir, weights);
     json kinds = json::array();
-    for (const auto& b : spec.blocks) kinds.push_back(b.kind_name());
+    for (const auto& b : spec.blocks) {
+        std::string k;
+        for (const auto& p : b.parts) k += (k.empty() ? "" : "+") + std::string(p.kind_name());
+        kinds.push_back(k);
+    }
+    std::size_t weight_bytes = 0;
+    for (const auto& name : weights.names()) weight_bytes += weights.find(name)->bytes;
+    // Memory accounting from the bound model: fp32 state, whatever the weight dtype.
+    auto model = Model::load(dir, *backend);
     json out = {
         {"model_type", spec.model_type},
         {"architecture", spec.architecture},
         {"n_layers", spec.n_layers()},
         {"layer_kinds", kinds},
+        {"layer_pattern", spec.layer_pattern()},
+        {"weight_bytes", weight_bytes},
+        {"recurrent_state_bytes_per_sequence", model->recurrent_state_bytes()},
+        {"kv_cache_bytes_per_token", model->kv_bytes_per_token()},
         {"d_model", spec.d_model},
         {"vocab_size", spec.vocab_size},
         {"n_params", spec.n_params},

@@ -1,5 +1,5 @@
-// Backend choice by name ("cpu", "cuda"). A backend that cannot be had is an Error that says why; the
-// caller decides whether to fall back and must say so (no silent fallback).
+// Backend choice by name ("cpu", "cuda"). A backend that cannot be had is an Error that says why;
+// the caller decides whether to fall back and must say so (no silent fallback).
 #pragma once
 
 #include <memory>

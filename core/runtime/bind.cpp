@@ -12,11 +12,27 @@ BoundWeight bind_matrix(const WeightStore& store, const std::string& name,
     const TensorInfo& t = store.get(name);
     if (t.shape.empty())
         throw Error("cannot load model: tensor \"" + name + "\" is a scalar, expected a matrix");
+    return bind_matrix_cols(store, name, t.shape[0] == 0 ? 0 : t.numel() / t.shape[0], backend);
+}
+
+kernels::Weight weight_rows(const kernels::Weight& w, std::int64_t first, std::int64_t n,
+                            std::int64_t cols) {
+    kernels::Weight out = w;
+    out.data =
+        static_cast<const char*>(w.data) + std::size_t(first * cols) * kernels::dtype_size(w.dtype);
+    out.rows = n;
+    out.cols = cols;
+    return out;
+}
+
+BoundWeight bind_matrix_cols(const WeightStore& store, const std::string& name, std::int64_t cols,
+                             kernels::Backend& backend) {
+    const TensorInfo& t = store.get(name);
     kernels::Weight host;
     host.data = t.data;
     host.dtype = t.weight_dtype();
-    host.rows = t.shape[0];
-    host.cols = t.shape[0] == 0 ? 0 : t.numel() / t.shape[0];
+    host.cols = cols;
+    host.rows = cols == 0 ? 0 : t.numel() / cols;
     BoundWeight out;
     if (reinterpret_cast<std::uintptr_t>(t.data) % kernels::dtype_size(host.dtype) != 0) {
         // Kernels read elements in place; a tensor at an unaligned file offset gets an aligned host

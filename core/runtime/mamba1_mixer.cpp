@@ -1,4 +1,5 @@
-// Mamba-1 mixer (mamba, falcon_mamba), as transformers' MambaMixer.slow_forward computes it (MODELS.md §2):
+// Mamba-1 mixer (mamba, falcon_mamba), as transformers' MambaMixer.slow_forward computes it
+// (MODELS.md §2):
 //   xz = in_proj(u); x, z = xz[:, :I], xz[:, I:]
 //   x = silu(causal_conv1d(x))
 //   dt, B, C = split(x_proj(x), [R, N, N])        (falcon_mamba: weightless RMSNorm on each)
@@ -15,8 +16,9 @@ namespace statescope {
 namespace {
 
 class Mamba1Mixer final : public Mixer {
-public:
-    Mamba1Mixer(const Mamba1Spec& spec, std::int64_t d_model, const WeightStore& w, kernels::Backend& backend)
+  public:
+    Mamba1Mixer(const Mamba1Spec& spec, std::int64_t d_model, const WeightStore& w,
+                kernels::Backend& backend)
         : spec_(spec), d_model_(d_model), backend_(backend) {
         const std::string& p = spec.prefix;
         in_proj_ = bind_matrix(w, p + "in_proj.weight", backend);
@@ -36,15 +38,21 @@ public:
         for (auto& v : a) v = -std::exp(v);
         A_ = upload_f32(backend, a);
         D_ = bind_f32(w, p + "D", backend);
+        if (spec.dt_bc_norm_weights) {
+            dt_norm_ = bind_f32(w, p + "dt_layernorm.weight", backend);
+            b_norm_ = bind_f32(w, p + "b_layernorm.weight", backend);
+            c_norm_ = bind_f32(w, p + "c_layernorm.weight", backend);
+        }
     }
 
     std::vector<std::size_t> state_sizes() const override {
         const auto I = static_cast<std::size_t>(spec_.d_inner);
-        return {static_cast<std::size_t>(spec_.d_conv - 1) * I,   // conv_state [K-1, I]
-                I * static_cast<std::size_t>(spec_.d_state)};       // ssm_state  [I, N]
+        return {static_cast<std::size_t>(spec_.d_conv - 1) * I,  // conv_state [K-1, I]
+                I * static_cast<std::size_t>(spec_.d_state)};    // ssm_state  [I, N]
     }
 
-    void forward(const MixerCall& call, LayerState& state, Workspace& ws, const CaptureSink& sink) override {
+    void forward(const MixerCall& call, LayerState& state, Workspace& ws,
+                 const CaptureSink& sink) override {
         const std::int64_t T = call.T, I = spec_.d_inner, N = spec_.d_state, R = spec_.dt_rank;
         const std::int64_t dbl = R + 2 * N;
         auto& be = backend_;
@@ -56,17 +64,21 @@ public:
         be.matmul(call.u, d_model_, T, in_proj_.w, in_bias_ ? in_bias_->f32() : nullptr, xz, 2 * I);
         // x: [T, I] = silu(conv(xz[:, :I]))
         float* x = ws.get("m1.x", std::size_t(T * I));
-        be.causal_conv1d(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b_ ? conv_b_->f32() : nullptr,
+        be.causal_conv1d(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(),
+                         conv_b_ ? conv_b_->f32() : nullptr,
                          /*silu=*/true, conv_state, x);
         // x_dbl: [T, R + 2N] = x_proj(x)
         float* x_dbl = ws.get("m1.x_dbl", std::size_t(T * dbl));
         be.matmul(x, I, T, x_proj_.w, nullptr, x_dbl, dbl);
         if (spec_.dt_bc_rmsnorm) {
-            // falcon_mamba: rmsnorm over the last dim of each of dt [R], B [N], C [N], no weight.
+            // rmsnorm over the last dim of each of dt [R], B [N], C [N]: weightless (falcon_mamba)
+            // or with learned weights (jamba's dt/b/c_layernorm).
             const float eps = static_cast<float>(spec_.dt_bc_rmsnorm_eps);
-            be.rmsnorm(x_dbl, dbl, T, R, nullptr, eps, x_dbl, dbl);
-            be.rmsnorm(x_dbl + R, dbl, T, N, nullptr, eps, x_dbl + R, dbl);
-            be.rmsnorm(x_dbl + R + N, dbl, T, N, nullptr, eps, x_dbl + R + N, dbl);
+            const bool wt = spec_.dt_bc_norm_weights;
+            be.rmsnorm(x_dbl, dbl, T, R, wt ? dt_norm_->f32() : nullptr, eps, x_dbl, dbl);
+            be.rmsnorm(x_dbl + R, dbl, T, N, wt ? b_norm_->f32() : nullptr, eps, x_dbl + R, dbl);
+            be.rmsnorm(x_dbl + R + N, dbl, T, N, wt ? c_norm_->f32() : nullptr, eps, x_dbl + R + N,
+                       dbl);
         }
         // delta: [T, I] = softplus(dt_proj.weight @ dt + dt_proj.bias)
         float* delta = ws.get("m1.delta", std::size_t(T * I));
@@ -81,8 +93,8 @@ public:
         }
         // y: [T, I] = scan(...) * silu(z), z = xz[:, I:]
         float* y = ws.get("m1.y", std::size_t(T * I));
-        be.selective_scan(x, delta, A_->f32(), x_dbl + R, x_dbl + R + N, dbl, D_->f32(), xz + I, 2 * I, T, I, N,
-                          ssm_state, y);
+        be.selective_scan(x, delta, A_->f32(), x_dbl + R, x_dbl + R + N, dbl, D_->f32(), xz + I,
+                          2 * I, T, I, N, ssm_state, y);
         if (sink.active()) {
             sink.capture("ssm.y", y, {T, I});
             sink.capture("ssm.state", ssm_state, {I, N});
@@ -90,18 +102,19 @@ public:
         be.matmul(y, I, T, out_proj_.w, out_bias_ ? out_bias_->f32() : nullptr, call.out, d_model_);
     }
 
-private:
+  private:
     Mamba1Spec spec_;
     std::int64_t d_model_;
     kernels::Backend& backend_;
     BoundWeight in_proj_, x_proj_, dt_proj_, out_proj_;
     std::unique_ptr<kernels::Buffer> conv_w_, conv_b_, dt_bias_, in_bias_, out_bias_, A_, D_;
+    std::unique_ptr<kernels::Buffer> dt_norm_, b_norm_, c_norm_;
 };
 
 }  // namespace
 
-std::unique_ptr<Mixer> make_mamba1_mixer(const Mamba1Spec& spec, std::int64_t d_model, const WeightStore& w,
-                                         kernels::Backend& backend) {
+std::unique_ptr<Mixer> make_mamba1_mixer(const Mamba1Spec& spec, std::int64_t d_model,
+                                         const WeightStore& w, kernels::Backend& backend) {
     return std::make_unique<Mamba1Mixer>(spec, d_model, w, backend);
 }
 

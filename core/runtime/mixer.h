@@ -14,10 +14,19 @@
 
 namespace statescope {
 
-// The recurrent state of one layer of one sequence: buffers in backend memory, fp32.
+// The state of one mixer of one sequence, in backend memory, fp32: fixed-size buffers (conv and SSM
+// state) and, for attention, a KV cache that grows with the sequence: keys and values of every
+// position so far, [kv_capacity, kv_width] each (row t = position t).
 struct LayerState {
     std::vector<std::unique_ptr<kernels::Buffer>> buffers;
+    std::unique_ptr<kernels::Buffer> keys, values;
+    std::int64_t kv_width = 0;     // floats per token per cache (n_kv_heads * head_dim)
+    std::int64_t kv_capacity = 0;  // tokens the buffers hold
 };
+
+// Grows keys/values to hold at least `tokens` positions, keeping the first `keep` rows.
+void reserve_kv(LayerState& state, std::int64_t tokens, std::int64_t keep,
+                kernels::Backend& backend);
 
 struct MixerCall {
     const float* u = nullptr;  // [T, d_model] normed block input
@@ -25,7 +34,11 @@ struct MixerCall {
     // True for a single token continuing a sequence (position > 0): HF's decode path, where
     // Mamba-2's time_step_limit clamp is not applied (MODELS.md §1.5).
     bool decode_step = false;
-    float* out = nullptr;  // [T, d_model] mixer output, before the residual add
+    std::int64_t position = 0;  // absolute position of row 0 (tokens already in the sequence)
+    float* out = nullptr;
+    const float* embeddings =
+        nullptr;  // [T, d_model] the embedding output h0 (zamba2's hybrid layers)       // [T,
+                  // d_model] mixer output, before the residual add
 };
 
 class Mixer {
@@ -34,6 +47,8 @@ class Mixer {
     // Sizes in floats of the state buffers a sequence keeps for this layer (conv state, SSM
     // state...).
     virtual std::vector<std::size_t> state_sizes() const = 0;
+    // Floats per token of the growing KV cache (attention), 0 for none.
+    virtual std::int64_t kv_width() const { return 0; }
     virtual void forward(const MixerCall& call, LayerState& state, Workspace& ws,
                          const CaptureSink& sink) = 0;
 };
@@ -44,6 +59,15 @@ std::unique_ptr<Mixer> make_mamba1_mixer(const Mamba1Spec& spec, std::int64_t d_
 std::unique_ptr<Mixer> make_mamba2_mixer(const Mamba2Spec& spec, std::int64_t d_model,
                                          const WeightStore& w, kernels::Backend& backend);
 
+std::unique_ptr<Mixer> make_attention_mixer(const AttentionSpec& spec, std::int64_t d_model,
+                                            const WeightStore& w, kernels::Backend& backend);
+std::unique_ptr<Mixer> make_mlp_mixer(const MlpSpec& spec, std::int64_t d_model,
+                                      const WeightStore& w, kernels::Backend& backend);
+std::unique_ptr<Mixer> make_zamba2_hybrid_mixer(const Zamba2HybridSpec& spec, std::int64_t d_model,
+                                                const WeightStore& w, kernels::Backend& backend);
+std::unique_ptr<Mixer> make_moe_mixer(const MoeSpec& spec, std::int64_t d_model,
+                                      const WeightStore& w, kernels::Backend& backend);
+
 // A weight bound to a backend: the view and, for a device backend, the uploaded copy.
 struct BoundWeight {
     kernels::Weight w;
@@ -53,6 +77,13 @@ struct BoundWeight {
 };
 BoundWeight bind_matrix(const WeightStore& store, const std::string& name,
                         kernels::Backend& backend);
+// Rows [first, first + n) of a bound matrix, as a matrix of `cols` columns (an expert of a stacked
+// [E, rows, cols] tensor bound as one [E * rows, cols] matrix).
+kernels::Weight weight_rows(const kernels::Weight& w, std::int64_t first, std::int64_t n,
+                            std::int64_t cols);
+// A whole tensor bound as a matrix of `cols` columns ([E, R, C] -> [E * R, C]).
+BoundWeight bind_matrix_cols(const WeightStore& store, const std::string& name, std::int64_t cols,
+                             kernels::Backend& backend);
 // A tensor widened to fp32 in backend memory (small vectors: norms, A, D, biases, conv weights).
 std::unique_ptr<kernels::Buffer> bind_f32(const WeightStore& store, const std::string& name,
                                           kernels::Backend& backend);

@@ -12,6 +12,16 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, kernels::Ba
         throw Error("cannot load model: " + dir.string() + " is not a folder");
     WeightStore weights = WeightStore::open_dir(dir);
     ModelSpec spec = load_model_spec(dir, weights);
+    if (!backend.has_hybrid_ops()) {
+        for (const BlockSpec& b : spec.blocks)
+            for (const PartSpec& ps : b.parts)
+                if (ps.kind != MixerKind::Mamba1 && ps.kind != MixerKind::Mamba2)
+                    throw Error("cannot load " + dir.string() + " on the " + backend.name() +
+                                " backend: it has " + ps.kind_name() + " layers (model_type " +
+                                spec.model_type +
+                                "), which this backend does not run yet; use "
+                                "--backend cpu");
+    }
     return std::unique_ptr<Model>(new Model(std::move(spec), std::move(weights), backend));
 }
 
@@ -24,18 +34,43 @@ Model::Model(ModelSpec spec, WeightStore weights, kernels::Backend& backend)
         lm_head_ = bind_matrix(weights_, spec_.lm_head, backend_);
     }
     final_norm_ = bind_f32(weights_, spec_.final_norm, backend_);
+    std::size_t n_states = 0;
     for (const BlockSpec& b : spec_.blocks) {
         Block block;
-        block.norm = bind_f32(weights_, b.norm_weight, backend_);
-        switch (b.kind) {
-            case MixerKind::Mamba1:
-                block.mixer = make_mamba1_mixer(std::get<Mamba1Spec>(b.mixer), spec_.d_model,
-                                                weights_, backend_);
-                break;
-            case MixerKind::Mamba2:
-                block.mixer = make_mamba2_mixer(std::get<Mamba2Spec>(b.mixer), spec_.d_model,
-                                                weights_, backend_);
-                break;
+        for (const PartSpec& ps : b.parts) {
+            Part part;
+            if (!ps.parallel && !ps.norm_weight.empty())
+                part.norm = bind_f32(weights_, ps.norm_weight, backend_);
+            const std::int64_t D = spec_.d_model;
+            switch (ps.kind) {
+                case MixerKind::Mamba1:
+                    part.mixer =
+                        make_mamba1_mixer(std::get<Mamba1Spec>(ps.mixer), D, weights_, backend_);
+                    break;
+                case MixerKind::Mamba2:
+                    part.mixer =
+                        make_mamba2_mixer(std::get<Mamba2Spec>(ps.mixer), D, weights_, backend_);
+                    break;
+                case MixerKind::Attention:
+                    part.mixer = make_attention_mixer(std::get<AttentionSpec>(ps.mixer), D,
+                                                      weights_, backend_);
+                    break;
+                case MixerKind::Mlp:
+                    part.mixer = make_mlp_mixer(std::get<MlpSpec>(ps.mixer), D, weights_, backend_);
+                    break;
+                case MixerKind::Moe:
+                    part.mixer = make_moe_mixer(std::get<MoeSpec>(ps.mixer), D, weights_, backend_);
+                    break;
+                case MixerKind::Zamba2Hybrid:
+                    part.mixer = make_zamba2_hybrid_mixer(std::get<Zamba2HybridSpec>(ps.mixer), D,
+                                                          weights_, backend_);
+                    needs_embeddings_ = true;
+                    break;
+            }
+            recordable_ =
+                recordable_ && (ps.kind == MixerKind::Mamba1 || ps.kind == MixerKind::Mamba2);
+            part.state = n_states++;
+            block.parts.push_back(std::move(part));
         }
         blocks_.push_back(std::move(block));
     }
@@ -49,8 +84,29 @@ void Model::remove_observer(Observer* o) {
 
 std::vector<std::vector<std::size_t>> Model::state_layout() const {
     std::vector<std::vector<std::size_t>> out;
-    for (const auto& b : blocks_) out.push_back(b.mixer->state_sizes());
+    for (const auto& b : blocks_)
+        for (const auto& p : b.parts) out.push_back(p.mixer->state_sizes());
     return out;
+}
+
+std::vector<std::int64_t> Model::kv_layout() const {
+    std::vector<std::int64_t> out;
+    for (const auto& b : blocks_)
+        for (const auto& p : b.parts) out.push_back(p.mixer->kv_width());
+    return out;
+}
+
+std::size_t Model::recurrent_state_bytes() const {
+    std::size_t n = 0;
+    for (const auto& sizes : state_layout())
+        for (std::size_t s : sizes) n += s * sizeof(float);
+    return n;
+}
+
+std::size_t Model::kv_bytes_per_token() const {
+    std::size_t n = 0;
+    for (std::int64_t w : kv_layout()) n += 2 * std::size_t(w) * sizeof(float);  // keys + values
+    return n;
 }
 
 void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
@@ -68,8 +124,10 @@ void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows 
                         " is outside the model's vocabulary (0.." + std::to_string(V - 1) + ")");
     }
     auto& be = backend_;
+    // Only pure SSMs replay a recorded step: attention reads its position and a KV cache that
+    // grows, and MoE routing goes through the host, so their ops cannot be replayed as recorded.
     const bool graphable = T == 1 && seq.position() > 0 && rows == LogitRows::Last &&
-                           observers_.empty() && be.can_record();
+                           observers_.empty() && recordable_ && be.can_record();
     const float* out = nullptr;
     std::int64_t n = 0;
     if (graphable) {
@@ -118,8 +176,9 @@ void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows 
 
 std::vector<const void*> Model::decode_key(Sequence& seq) const {
     std::vector<const void*> key;
-    for (std::size_t i = 0; i < blocks_.size(); ++i)
-        for (const auto& b : seq.layer(i).buffers) key.push_back(b->data());
+    for (const auto& block : blocks_)
+        for (const auto& part : block.parts)
+            for (const auto& b : seq.layer(part.state).buffers) key.push_back(b->data());
     key.push_back(reinterpret_cast<const void*>(std::uintptr_t(ws_.generation())));
     key.push_back(&seq);
     return key;
@@ -137,17 +196,41 @@ const float* Model::run_layers(Sequence& seq, std::span<const std::int32_t> ids,
     float* u = ws_.get("u", std::size_t(T * D));
     float* mix = ws_.get("mix", std::size_t(T * D));
     be.embedding(embedding_.w, ids.data(), T, h);
+    if (spec_.embedding_multiplier != 1.0)
+        be.scale(h, D, T, D, static_cast<float>(spec_.embedding_multiplier));
+    float* h0 = nullptr;  // the embeddings, kept for zamba2's hybrid layers
+    if (needs_embeddings_) {
+        h0 = ws_.get("h0", std::size_t(T * D));
+        be.copy(h, h0, std::size_t(T * D) * sizeof(float));
+    }
     const bool decode_step = T == 1 && pos > 0;
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         CaptureSink sink(&observers_, &be, static_cast<std::int64_t>(i), pos);
         if (sink.active()) sink.capture("resid_pre", h, {T, D});
-        // u = RMSNorm(h) ; h = h + mixer(u)
-        be.rmsnorm(h, D, T, D, blocks_[i].norm->f32(), static_cast<float>(spec_.blocks[i].norm_eps),
-                   u, D);
-        if (sink.active()) sink.capture("mixer_in", u, {T, D});
-        MixerCall call{u, T, decode_step, mix};
-        blocks_[i].mixer->forward(call, seq.layer(i), ws_, sink);
-        be.add(h, mix, T * D);
+        for (std::size_t j = 0; j < blocks_[i].parts.size(); ++j) {
+            const PartSpec& ps = spec_.blocks[i].parts[j];
+            Part& part = blocks_[i].parts[j];
+            // u = RMSNorm(h) (a parallel part reuses the previous part's u, taken before its add)
+            const bool raw = ps.norm_weight.empty() && !ps.parallel;  // the mixer normalizes itself
+            if (!ps.parallel && !raw) {
+                be.rmsnorm(h, D, T, D, part.norm->f32(), static_cast<float>(ps.norm_eps), u, D);
+                if (sink.active() && j == 0) sink.capture("mixer_in", u, {T, D});
+            }
+            const float* in = raw ? h : u;
+            if (ps.in_multiplier != 1.0) {
+                float* scaled = ws_.get("u_scaled", std::size_t(T * D));
+                be.copy(in, scaled, std::size_t(T * D) * sizeof(float));
+                be.scale(scaled, D, T, D, static_cast<float>(ps.in_multiplier));
+                in = scaled;
+            }
+            // h = h + out_multiplier * mixer(in)
+            MixerCall call{in, T, decode_step, pos, mix, h0};
+            part.mixer->forward(call, seq.layer(part.state), ws_, sink);
+            if (ps.out_multiplier != 1.0)
+                be.add_scaled(h, mix, static_cast<float>(ps.out_multiplier), T * D);
+            else
+                be.add(h, mix, T * D);
+        }
         if (sink.active()) sink.capture("resid_post", h, {T, D});
     }
     seq.advance(T);
@@ -160,6 +243,8 @@ const float* Model::run_layers(Sequence& seq, std::span<const std::int32_t> ids,
     CaptureSink(&observers_, &be, -1, pos + first).capture("final_norm", u, {n, D});
     float* out = ws_.get("logits", std::size_t(n * V));
     be.matmul(u, D, n, lm_head_.w, nullptr, out, V);
+    if (spec_.logits_multiplier != 1.0)
+        be.scale(out, V, n, V, static_cast<float>(spec_.logits_multiplier));
     *n_rows = n;
     return out;
 }

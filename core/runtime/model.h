@@ -50,8 +50,13 @@ class Model {
     void add_observer(Observer* o) { observers_.push_back(o); }
     void remove_observer(Observer* o);
 
-    // State buffer sizes (floats) per layer, for Sequence.
+    // State buffer sizes (floats) per mixer (every part of every layer, in order), for Sequence.
     std::vector<std::vector<std::size_t>> state_layout() const;
+    // KV-cache floats per token per mixer (0 for mixers without one), in the same order.
+    std::vector<std::int64_t> kv_layout() const;
+    // Memory accounting: recurrent (fixed) state bytes per sequence and KV-cache bytes per token.
+    std::size_t recurrent_state_bytes() const;
+    std::size_t kv_bytes_per_token() const;
 
   private:
     Model(ModelSpec spec, WeightStore weights, kernels::Backend& backend);
@@ -62,9 +67,13 @@ class Model {
     // What a recorded decode step depends on: the sequence's state buffers and the workspace.
     std::vector<const void*> decode_key(Sequence& seq) const;
 
-    struct Block {
-        std::unique_ptr<kernels::Buffer> norm;
+    struct Part {
+        std::unique_ptr<kernels::Buffer> norm;  // null for a parallel part
         std::unique_ptr<Mixer> mixer;
+        std::size_t state = 0;  // index of its LayerState in the Sequence
+    };
+    struct Block {
+        std::vector<Part> parts;
     };
     ModelSpec spec_;
     WeightStore weights_;
@@ -72,6 +81,8 @@ class Model {
     BoundWeight embedding_, lm_head_;
     std::unique_ptr<kernels::Buffer> final_norm_;
     std::vector<Block> blocks_;
+    bool needs_embeddings_ = false;
+    bool recordable_ = true;  // every part a Mamba-1/Mamba-2 mixer: the decode step may be recorded
     Workspace ws_;
     std::vector<Observer*> observers_;
     // The decode step as a backend recording (CUDA graph): recorded on the second consecutive

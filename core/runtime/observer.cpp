@@ -5,8 +5,9 @@ namespace statescope {
 void CaptureSink::capture(std::string_view name, float* data, std::vector<std::int64_t> shape,
                           std::int64_t stride) const {
     if (!active()) return;
-    const std::string point = layer_ >= 0 ? "layer." + std::to_string(layer_) + "." + std::string(name)
-                                          : std::string(name);
+    const std::string point = layer_ >= 0
+                                  ? "layer." + std::to_string(layer_) + "." + std::string(name)
+                                  : std::string(name);
     Capture c;
     c.point = point;
     c.layer = layer_;

@@ -97,5 +97,36 @@ void CpuBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_st
     cpu::gated_rmsnorm(y, z, z_stride, T, I, group_size, weight, eps, norm_before_gate, out);
 }
 
+void CpuBackend::scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, float s) {
+    cpu::scale(x, x_stride, T, n, s);
+}
+void CpuBackend::add_scaled(float* y, const float* x, float s, std::int64_t n) {
+    cpu::add_scaled(y, x, s, n);
+}
+void CpuBackend::glu(const float* gate, std::int64_t gate_stride, const float* up,
+                     std::int64_t up_stride, std::int64_t T, std::int64_t F, Activation act,
+                     float* out) {
+    cpu::glu(gate, gate_stride, up, up_stride, T, F, act, out);
+}
+void CpuBackend::rope(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+                      std::int64_t head_dim, std::int64_t rotary_dim, std::int64_t pos0,
+                      const float* inv_freq) {
+    cpu::rope(x, x_stride, T, n_heads, head_dim, rotary_dim, pos0, inv_freq);
+}
+void CpuBackend::attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
+                           std::int64_t kv_stride, std::int64_t T, std::int64_t pos0,
+                           std::int64_t n_heads, std::int64_t n_kv_heads, std::int64_t head_dim,
+                           float scale, std::int64_t window, float* out, std::int64_t out_stride) {
+    cpu::attention(q, q_stride, k, v, kv_stride, T, pos0, n_heads, n_kv_heads, head_dim, scale,
+                   window, out, out_stride);
+}
+void CpuBackend::moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t k,
+                           RouterScoring scoring, const float* correction_bias,
+                           std::int64_t n_group, std::int64_t topk_group, bool normalize,
+                           float route_scale, std::int32_t* experts, float* weights) {
+    cpu::moe_route(logits, T, E, k, scoring, correction_bias, n_group, topk_group, normalize,
+                   route_scale, experts, weights);
+}
+
 }  // namespace cpu
 }  // namespace statescope::kernels

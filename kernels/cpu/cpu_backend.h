@@ -58,6 +58,21 @@ class CpuBackend final : public Backend {
     void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride, std::int64_t T,
                        std::int64_t I, std::int64_t group_size, const float* weight, float eps,
                        bool norm_before_gate, float* out) override;
+    void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, float s) override;
+    void add_scaled(float* y, const float* x, float s, std::int64_t n) override;
+    void glu(const float* gate, std::int64_t gate_stride, const float* up, std::int64_t up_stride,
+             std::int64_t T, std::int64_t F, Activation act, float* out) override;
+    void rope(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+              std::int64_t head_dim, std::int64_t rotary_dim, std::int64_t pos0,
+              const float* inv_freq) override;
+    void attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
+                   std::int64_t kv_stride, std::int64_t T, std::int64_t pos0, std::int64_t n_heads,
+                   std::int64_t n_kv_heads, std::int64_t head_dim, float scale, std::int64_t window,
+                   float* out, std::int64_t out_stride) override;
+    void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t k,
+                   RouterScoring scoring, const float* correction_bias, std::int64_t n_group,
+                   std::int64_t topk_group, bool normalize, float route_scale,
+                   std::int32_t* experts, float* weights) override;
 };
 
 }  // namespace statescope::kernels::cpu

@@ -41,6 +41,28 @@ void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const f
               std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
               float* state, float* y);
 
+// activation.cpp
+void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, float s);
+void add_scaled(float* y, const float* x, float s, std::int64_t n);
+void glu(const float* gate, std::int64_t gate_stride, const float* up, std::int64_t up_stride,
+         std::int64_t T, std::int64_t F, Activation act, float* out);
+
+// rope.cpp
+void rope(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+          std::int64_t head_dim, std::int64_t rotary_dim, std::int64_t pos0, const float* inv_freq);
+
+// attention.cpp
+void attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
+               std::int64_t kv_stride, std::int64_t T, std::int64_t pos0, std::int64_t n_heads,
+               std::int64_t n_kv_heads, std::int64_t head_dim, float scale, std::int64_t window,
+               float* out, std::int64_t out_stride);
+
+// moe.cpp
+void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t k,
+               RouterScoring scoring, const float* correction_bias, std::int64_t n_group,
+               std::int64_t topk_group, bool normalize, float route_scale, std::int32_t* experts,
+               float* weights);
+
 // Threading: the kernels use OpenMP; OpenBLAS is held to one thread so that the two pools never
 // fight over the two cores (matmul.cpp splits sgemm across OpenMP threads itself).
 void init_threads();

@@ -364,3 +364,12 @@ void CudaBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_s
 
 }  // namespace cuda
 }  // namespace statescope::kernels
+
+namespace statescope::kernels::cuda {
+
+void CudaBackend::missing(const char* op) {
+    throw std::runtime_error(std::string("the CUDA backend has no ") + op +
+                             " kernel yet: attention, MLP and MoE layers run on --backend cpu");
+}
+
+}  // namespace statescope::kernels::cuda

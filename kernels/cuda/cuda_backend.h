@@ -81,7 +81,34 @@ class CudaBackend final : public Backend {
                        std::int64_t I, std::int64_t group_size, const float* weight, float eps,
                        bool norm_before_gate, float* out) override;
 
+    // Not on the GPU yet (issue 5): attention, MLP and MoE layers. Model::load refuses such models
+    // on this backend (has_hybrid_ops), and each op throws rather than run anything wrong.
+    bool has_hybrid_ops() const override { return false; }
+    void scale(float*, std::int64_t, std::int64_t, std::int64_t, float) override {
+        missing("scale");
+    }
+    void add_scaled(float*, const float*, float, std::int64_t) override { missing("add_scaled"); }
+    void glu(const float*, std::int64_t, const float*, std::int64_t, std::int64_t, std::int64_t,
+             Activation, float*) override {
+        missing("glu");
+    }
+    void rope(float*, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+              std::int64_t, const float*) override {
+        missing("rope");
+    }
+    void attention(const float*, std::int64_t, const float*, const float*, std::int64_t,
+                   std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, float,
+                   std::int64_t, float*, std::int64_t) override {
+        missing("attention");
+    }
+    void moe_route(const float*, std::int64_t, std::int64_t, std::int64_t, RouterScoring,
+                   const float*, std::int64_t, std::int64_t, bool, float, std::int32_t*,
+                   float*) override {
+        missing("moe_route");
+    }
+
   private:
+    [[noreturn]] static void missing(const char* op);
     void lt_matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W, float* y,
                    std::int64_t y_stride);
     // Grows `buf` to at least `bytes` (prefill only: decode sizes never grow it).

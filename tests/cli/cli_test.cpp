@@ -101,6 +101,34 @@ TEST_F(Cli, InfoDescribesTheCheckpoint) {
     EXPECT_EQ(nlohmann::json::parse(neox.out)["has_tokenizer"], true);
 }
 
+// Memory accounting, computed from the config by hand: nemotron_h-tiny is M*-ME with hidden 64,
+// 8 Mamba heads of 16, 2 groups of d_state 16, conv 4, and 2 kv heads of 16 in its attention layer.
+TEST_F(Cli, InfoAccountsMemoryAndPattern) {
+    const fs::path dir = kGolden / "nemotron_h-tiny";
+    CliRun r = run({"info", "--model", dir.string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    auto cfg = nlohmann::json::parse(slurp(dir / "config.json"));
+    EXPECT_EQ(j["layer_pattern"], "M*-ME");
+    const std::int64_t H = cfg["mamba_num_heads"], P = cfg["mamba_head_dim"],
+                       N = cfg["ssm_state_size"];
+    const std::int64_t G = cfg["n_groups"], K = cfg["conv_kernel"];
+    const std::int64_t conv_dim = H * P + 2 * G * N;
+    // two Mamba layers: conv state [K-1, conv_dim] and SSM state [H, P, N], fp32
+    EXPECT_EQ(j["recurrent_state_bytes_per_sequence"], 2 * ((K - 1) * conv_dim + H * P * N) * 4);
+    // one attention layer: keys and values of n_kv_heads * head_dim floats per token
+    const std::int64_t kv =
+        cfg["num_key_value_heads"].get<std::int64_t>() * cfg["head_dim"].get<std::int64_t>();
+    EXPECT_EQ(j["kv_cache_bytes_per_token"], 2 * kv * 4);
+    EXPECT_EQ(j["weight_bytes"].get<std::int64_t>(),
+              j["n_params"].get<std::int64_t>() * 4);  // all F32
+    CliRun llama = run({"info", "--model", (kGolden / "llama-tiny").string()});
+    auto l = nlohmann::json::parse(llama.out);
+    EXPECT_EQ(l["layer_pattern"], "*-*-*-");
+    EXPECT_EQ(l["recurrent_state_bytes_per_sequence"], 0);
+    EXPECT_EQ(l["layer_kinds"][0], "attention+mlp");
+}
+
 TEST_F(Cli, LogitsOnePassAndDecodeFromAgree) {
     const std::string ids = golden_ids_csv("mamba2-tiny");
     CliRun a = run({"logits", "--model", (kGolden / "mamba2-tiny").string(), "--ids", ids, "--out",

@@ -54,7 +54,7 @@ TEST(ModelSpec, MambaTiny) {
     EXPECT_EQ(spec.n_layers(), cfg["num_hidden_layers"].get<std::int64_t>());
     EXPECT_TRUE(spec.tied_embeddings);  // mamba ties by default and save_pretrained drops lm_head
     EXPECT_EQ(spec.lm_head, spec.embedding);
-    const auto& m = std::get<Mamba1Spec>(spec.blocks[0].mixer);
+    const auto& m = std::get<Mamba1Spec>(spec.blocks[0].parts[0].mixer);
     EXPECT_EQ(m.d_state, cfg["state_size"].get<std::int64_t>());
     EXPECT_FALSE(m.dt_bc_rmsnorm);
 }
@@ -67,7 +67,8 @@ TEST(ModelSpec, TimeStepRankAuto) {
     // tensors.
     cfg["time_step_rank"] = "auto";
     if ((hidden + 15) / 16 == rank) {
-        EXPECT_EQ(std::get<Mamba1Spec>(spec_with_config("mamba-tiny", cfg).blocks[0].mixer).dt_rank,
+        EXPECT_EQ(std::get<Mamba1Spec>(spec_with_config("mamba-tiny", cfg).blocks[0].parts[0].mixer)
+                      .dt_rank,
                   rank);
     } else {
         EXPECT_NE(error_of([&] {
@@ -83,21 +84,22 @@ TEST(ModelSpec, TimeStepRankAuto) {
 TEST(ModelSpec, FalconMambaHasWeightlessNorms) {
     auto store = WeightStore::open_dir(kGolden / "falcon_mamba-tiny");
     auto spec = load_model_spec(kGolden / "falcon_mamba-tiny", store);
-    EXPECT_TRUE(std::get<Mamba1Spec>(spec.blocks[0].mixer).dt_bc_rmsnorm);
+    EXPECT_TRUE(std::get<Mamba1Spec>(spec.blocks[0].parts[0].mixer).dt_bc_rmsnorm);
 }
 
 TEST(ModelSpec, Mamba2TimeStepLimitAndGroups) {
     auto store = WeightStore::open_dir(kGolden / "mamba2-tiny");
     auto spec = load_model_spec(kGolden / "mamba2-tiny", store);
     auto cfg = read_json(kGolden / "mamba2-tiny" / "config.json");
-    const auto& m = std::get<Mamba2Spec>(spec.blocks[0].mixer);
+    const auto& m = std::get<Mamba2Spec>(spec.blocks[0].parts[0].mixer);
     EXPECT_EQ(m.n_groups, cfg["n_groups"].get<std::int64_t>());
     EXPECT_EQ(m.dt_min, 0.0);
     EXPECT_TRUE(std::isinf(m.dt_max));        // {"__float__": "Infinity"}
     EXPECT_EQ(m.norm_group_size, m.d_inner);  // HF's full-width gated norm
     EXPECT_FALSE(spec.tied_embeddings);
     cfg["time_step_limit"] = {0.001, 0.1};
-    const auto& m2 = std::get<Mamba2Spec>(spec_with_config("mamba2-tiny", cfg).blocks[0].mixer);
+    const auto& m2 =
+        std::get<Mamba2Spec>(spec_with_config("mamba2-tiny", cfg).blocks[0].parts[0].mixer);
     EXPECT_DOUBLE_EQ(m2.dt_min, 0.001);
     EXPECT_DOUBLE_EQ(m2.dt_max, 0.1);
     cfg["time_step_limit"] = "fast";

@@ -17,20 +17,21 @@ std::string shape_text(std::initializer_list<std::int64_t> shape) {
 }
 }  // namespace
 
-void expect_shape(const WeightStore& w, const std::string& name, std::initializer_list<std::int64_t> shape,
-                  const std::string& why) {
+void expect_shape(const WeightStore& w, const std::string& name,
+                  std::initializer_list<std::int64_t> shape, const std::string& why) {
     const TensorInfo& t = w.get(name);
     if (t.shape != std::vector<std::int64_t>(shape))
         throw Error("cannot load model: tensor \"" + name + "\" has shape " + t.shape_string() +
                     ", expected " + shape_text(shape) + " (" + why + ")");
-    if (t.dtype != StDType::F32 && t.dtype != StDType::BF16 && t.dtype != StDType::F16) t.weight_dtype();
+    if (t.dtype != StDType::F32 && t.dtype != StDType::BF16 && t.dtype != StDType::F16)
+        t.weight_dtype();
 }
 
 const TensorInfo& expect_rank(const WeightStore& w, const std::string& name, std::size_t rank) {
     const TensorInfo& t = w.get(name);
     if (t.shape.size() != rank)
-        throw Error("cannot load model: tensor \"" + name + "\" has shape " + t.shape_string() + ", expected " +
-                    std::to_string(rank) + " dimensions");
+        throw Error("cannot load model: tensor \"" + name + "\" has shape " + t.shape_string() +
+                    ", expected " + std::to_string(rank) + " dimensions");
     return t;
 }
 
@@ -53,8 +54,8 @@ void fill_common(ModelSpec& spec, const Config& cfg, const WeightStore& w) {
 
 void resolve_lm_head(ModelSpec& spec, const Config& cfg, const WeightStore& w, bool tie_default,
                      const std::string& lm_head_name) {
-    // MODELS.md §1.8: use lm_head.weight when present and not tied; a tie flag (or a missing lm_head)
-    // means the embedding matrix is the output projection.
+    // MODELS.md §1.8: use lm_head.weight when present and not tied; a tie flag (or a missing
+    // lm_head) means the embedding matrix is the output projection.
     const bool tied = cfg.get_bool("tie_word_embeddings", tie_default);
     if (!tied && w.find(lm_head_name) != nullptr) {
         spec.lm_head = lm_head_name;
