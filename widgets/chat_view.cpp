@@ -1,6 +1,8 @@
 #include "widgets/chat_view.h"
 
 #include <QHBoxLayout>
+#include <QTextDocument>
+#include <cmath>
 #include <QScrollBar>
 #include <QTimer>
 #include <QToolButton>
@@ -26,6 +28,36 @@ QString role_title(const QString& role) {
 }
 
 }  // namespace
+
+MessageText::MessageText(QWidget* parent) : QTextBrowser(parent) {
+    setReadOnly(true);
+    setOpenExternalLinks(true);
+    setFrameShape(QFrame::NoFrame);
+    setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+    viewport()->setAutoFillBackground(false);
+    setStyleSheet("QTextBrowser { background: transparent; }");
+    document()->setDocumentMargin(2);
+    connect(document(), &QTextDocument::contentsChanged, this, [this] { fit_height(); });
+}
+
+void MessageText::setMarkdownText(const QString& markdown) { setMarkdown(markdown); }
+
+QSize MessageText::sizeHint() const { return {200, height()}; }
+QSize MessageText::minimumSizeHint() const { return {50, height()}; }
+
+void MessageText::resizeEvent(QResizeEvent* event) {
+    QTextBrowser::resizeEvent(event);
+    fit_height();
+}
+
+void MessageText::fit_height() {
+    document()->setTextWidth(viewport()->width());
+    const int h = int(std::ceil(document()->size().height())) + frameWidth() * 2;
+    if (h != height()) setFixedHeight(h);
+}
 
 MessageBubble::MessageBubble(const ChatMessageItem& item, QWidget* parent)
     : QFrame(parent), item_(item) {
@@ -70,13 +102,8 @@ MessageBubble::MessageBubble(const ChatMessageItem& item, QWidget* parent)
     }
     v->addLayout(header);
 
-    body_ = new QLabel(this);
+    body_ = new MessageText(this);
     body_->setObjectName("messageBody");
-    body_->setTextFormat(Qt::MarkdownText);
-    body_->setWordWrap(true);
-    body_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::LinksAccessibleByMouse);
-    body_->setOpenExternalLinks(true);
-    body_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
     v->addWidget(body_);
 
     stats_ = new QLabel(this);
@@ -94,7 +121,7 @@ void MessageBubble::render_body() {
     QString shown = item_.text;
     if (item_.streaming) shown += QStringLiteral(" ▍");
     if (shown.isEmpty()) shown = tr("*(empty)*");
-    body_->setText(shown);
+    body_->setMarkdownText(shown);
     body_->setAccessibleDescription(item_.text);
 }
 
@@ -116,6 +143,7 @@ void MessageBubble::setStreaming(bool streaming) {
 
 ChatView::ChatView(QWidget* parent) : QScrollArea(parent) {
     setWidgetResizable(true);
+    setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     setAccessibleName(tr("Conversation"));
     column_ = new QWidget(this);
     layout_ = new QVBoxLayout(column_);

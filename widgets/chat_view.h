@@ -5,6 +5,7 @@
 
 #include <QLabel>
 #include <QScrollArea>
+#include <QTextBrowser>
 #include <QVector>
 
 class QVBoxLayout;
@@ -21,6 +22,23 @@ struct ChatMessageItem {
     bool streaming = false;
 };
 
+// Read-only Markdown that wraps anywhere (model output can be one long run) and is exactly as
+// tall as its text, so the chat column scrolls, not each message.
+class MessageText : public QTextBrowser {
+    Q_OBJECT
+  public:
+    explicit MessageText(QWidget* parent = nullptr);
+    void setMarkdownText(const QString& markdown);
+    QSize sizeHint() const override;
+    QSize minimumSizeHint() const override;
+
+  protected:
+    void resizeEvent(QResizeEvent* event) override;
+
+  private:
+    void fit_height();
+};
+
 class MessageBubble : public QFrame {
     Q_OBJECT
   public:
@@ -29,7 +47,7 @@ class MessageBubble : public QFrame {
     void appendText(const QString& text);
     void setStats(const QString& stats);
     void setStreaming(bool streaming);
-    QLabel* body() const { return body_; }
+    MessageText* body() const { return body_; }
 
   signals:
     void editRequested(int node);
@@ -39,7 +57,7 @@ class MessageBubble : public QFrame {
   private:
     void render_body();
     ChatMessageItem item_;
-    QLabel* body_ = nullptr;
+    MessageText* body_ = nullptr;
     QLabel* stats_ = nullptr;
 };
 

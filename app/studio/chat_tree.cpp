@@ -10,7 +10,7 @@ int ChatTree::add(int parent, ChatNode node) {
     const int index = static_cast<int>(nodes_.size());
     nodes_.push_back(std::move(node));
     if (parent >= 0) nodes_[std::size_t(parent)].children.push_back(index);
-    head_ = index;
+    set_head(index);
     return index;
 }
 
@@ -34,10 +34,19 @@ std::vector<int> ChatTree::siblings(int node) const {
     return out;
 }
 
+void ChatTree::set_head(int node) {
+    head_ = node;
+    for (int n = node; n >= 0 && nodes_[std::size_t(n)].parent >= 0; n = nodes_[std::size_t(n)].parent)
+        nodes_[std::size_t(nodes_[std::size_t(n)].parent)].active_child = n;
+}
+
 void ChatTree::switch_to(int node) {
     int n = node;
-    while (!nodes_[std::size_t(n)].children.empty()) n = nodes_[std::size_t(n)].children.back();
-    head_ = n;
+    while (!nodes_[std::size_t(n)].children.empty()) {
+        const ChatNode& c = nodes_[std::size_t(n)];
+        n = c.active_child >= 0 ? c.active_child : c.children.back();
+    }
+    set_head(n);
 }
 
 ChatTree ChatTree::from_session(const Session& session) {
@@ -59,7 +68,7 @@ ChatTree ChatTree::from_session(const Session& session) {
     }
     if (session.head_message_id) {
         auto it = index_of.find(*session.head_message_id);
-        if (it != index_of.end()) tree.head_ = it->second;
+        if (it != index_of.end()) tree.set_head(it->second);
     }
     return tree;
 }

@@ -21,6 +21,7 @@ struct ChatNode {
     std::optional<Generation> generation;
     RowRef row;  // in the store; null when not stored
     std::vector<int> children;
+    int active_child = -1;  // the child last on screen: switching back shows that branch again
 };
 
 class ChatTree {
@@ -30,7 +31,7 @@ class ChatTree {
     const ChatNode& node(int i) const { return nodes_[std::size_t(i)]; }
     bool empty() const { return nodes_.empty(); }
     int head() const { return head_; }
-    void set_head(int node) { head_ = node; }
+    void set_head(int node);  // and remembers the path to it as the branch on screen
     void clear() {
         nodes_.clear();
         head_ = -1;
@@ -42,7 +43,8 @@ class ChatTree {
     std::vector<int> path() const;
     // `node` and its siblings (same parent, same role), oldest first.
     std::vector<int> siblings(int node) const;
-    // Shows `node`'s branch: the head becomes its newest descendant along last children.
+    // Shows `node`'s branch: the head becomes its descendant along the children last on screen
+    // (the newest where none was).
     void switch_to(int node);
 
     // From a stored session: ids map to nodes, the session's head becomes the head.

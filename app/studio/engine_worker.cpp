@@ -173,9 +173,14 @@ void EngineWorker::generate(const GenerationRequest& request) {
         auto flush = [&](bool final_text, const std::string* whole) {
             std::string text = whole ? *whole : tokenizer_->decode(out_ids, true);
             if (!final_text) {
-                // Hold back a character split across tokens and what may begin a stop string.
-                if (text.find("\xEF\xBF\xBD", sent.size()) != std::string::npos) return;
+                // Hold back what may begin a stop string, and a trailing U+FFFD or three: a
+                // character split across tokens decodes as those until its last byte arrives.
+                // (Replacement characters inside the text are bytes that are not UTF-8 at all.)
                 text.resize(text.size() > hold ? text.size() - hold : 0);
+                for (int i = 0; i < 3 && text.size() >= 3 &&
+                                text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0;
+                     ++i)
+                    text.resize(text.size() - 3);
             }
             if (text.size() > sent.size() && text.compare(0, sent.size(), sent) == 0) {
                 emit textReady(request.id, QString::fromStdString(text.substr(sent.size())));

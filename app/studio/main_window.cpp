@@ -502,7 +502,12 @@ void MainWindow::build_sampling_dock() {
     repeat_penalty_ = dspin(tr("Repeat penalty"), 0.5, 2, 0.05, 1.1, "sampling/repetition_penalty");
     max_new_ = ispin(tr("Max new tokens"), 1, 1'000'000, 256, "sampling/max_new_tokens");
     seed_ = ispin(tr("Seed (0: random)"), 0, 2'000'000'000, 0, "sampling/seed");
-    dock->setWidget(w);
+    auto* outer = new QWidget(dock);
+    auto* ov = new QVBoxLayout(outer);
+    ov->addWidget(w);
+    ov->addStretch(1);
+    outer->setMaximumWidth(340);
+    dock->setWidget(outer);
     addDockWidget(Qt::RightDockWidgetArea, dock);
 }
 
@@ -697,6 +702,8 @@ void MainWindow::start_reply(int parent_node) {
         reply.row = store_->begin_message(session_row_, tree_.node(parent_node).row, start);
     }
     reply_node_ = tree_.add(parent_node, std::move(reply));
+    stored_text_.clear();
+    store_streaming_ = true;
     generating_ = true;
     update_actions();
     rebuild_chat();
@@ -705,9 +712,16 @@ void MainWindow::start_reply(int parent_node) {
 
 void MainWindow::on_text(quint64 id, const QString& text) {
     if (id != current_request_ || reply_node_ < 0) return;
-    tree_.node(reply_node_).text += text.toStdString();
-    if (store_ && !tree_.node(reply_node_).row.is_null())
-        store_->append_text(tree_.node(reply_node_).row, text.toStdString());
+    const std::string piece = text.toStdString();
+    tree_.node(reply_node_).text += piece;
+    // Into the store as it streams, up to the first replacement character: text before one is
+    // final, while bytes that are not (yet) UTF-8 may decode differently once more arrive. The
+    // rest goes in at the end, from the final text.
+    if (piece.find("\xEF\xBF\xBD") != std::string::npos) store_streaming_ = false;
+    if (store_streaming_ && store_ && !tree_.node(reply_node_).row.is_null()) {
+        store_->append_text(tree_.node(reply_node_).row, piece);
+        stored_text_ += piece;
+    }
     progress_->hide();
     chat_view_->appendToLast(text);
 }
@@ -716,11 +730,12 @@ void MainWindow::on_finished(quint64 id, const ReplyStats& stats) {
     if (id != current_request_ || reply_node_ < 0) return;
     ChatNode& n = tree_.node(reply_node_);
     // The final text is authoritative: it is cut before a stop string the batches may have held.
-    const std::string final_text = stats.text.toStdString();
-    if (final_text.size() > n.text.size() && final_text.compare(0, n.text.size(), n.text) == 0 &&
-        store_ && !n.row.is_null())
-        store_->append_text(n.row, final_text.substr(n.text.size()));
-    if (!final_text.empty() || stats.stop_reason != "cancelled") n.text = final_text;
+    std::string final_text = stats.text.toStdString();
+    if (final_text.empty() && stats.stop_reason == "cancelled") final_text = n.text;
+    if (final_text.compare(0, stored_text_.size(), stored_text_) != 0) final_text = n.text;
+    if (store_ && !n.row.is_null() && final_text.size() > stored_text_.size())
+        store_->append_text(n.row, final_text.substr(stored_text_.size()));
+    n.text = final_text;
     const bool cancelled = stats.stop_reason == "cancelled";
     n.status = cancelled ? MessageStatus::Cancelled : MessageStatus::Complete;
     n.generation->stats = to_store_stats(stats);
@@ -821,7 +836,7 @@ void MainWindow::newSession() {
     session_row_ = RowRef();
     edit_node_ = -1;
     edit_label_->hide();
-    session_list_->clearSelection();
+    session_list_->setCurrentItem(nullptr);
     rebuild_chat();
     composer_->setFocus();
 }
@@ -845,9 +860,6 @@ void MainWindow::openSession(std::int64_t id) {
 
 void MainWindow::refresh_sessions() {
     if (!reader_) return;
-    const auto keep = session_list_->currentItem()
-                          ? std::optional<qlonglong>(session_list_->currentItem()->data(Qt::UserRole).toLongLong())
-                          : std::nullopt;
     session_list_->clear();
     try {
         const QString query = search_->text().trimmed();
@@ -875,7 +887,7 @@ void MainWindow::refresh_sessions() {
     const auto cur = currentSessionId();
     for (int i = 0; i < session_list_->count(); ++i) {
         const qlonglong id = session_list_->item(i)->data(Qt::UserRole).toLongLong();
-        if ((keep && id == *keep) || (cur && id == *cur)) session_list_->setCurrentRow(i);
+        if (cur && id == *cur) session_list_->setCurrentRow(i);
     }
 }
 

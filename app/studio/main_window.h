@@ -132,6 +132,8 @@ class MainWindow : public QMainWindow {
     bool model_ready_ = false;
     quint64 next_request_ = 1, current_request_ = 0;
     int reply_node_ = -1;
+    std::string stored_text_;  // of the reply in progress, what the store has
+    bool store_streaming_ = true;
     int edit_node_ = -1;
     LoadedModel model_;
     QString cuda_reason_;

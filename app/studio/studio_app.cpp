@@ -60,8 +60,12 @@ int run_screenshot(QApplication& app, MainWindow& window, const ScreenshotJob& j
         return 1;
     }
     if (!job.prompt.isEmpty()) {
-        SamplerSettings greedy;  // a screenshot is reproducible
-        window.setSampling(greedy, job.max_new_tokens);
+        // A fixed seed: the same screenshot every time. (Greedy would do too, but the random-weight
+        // demo model then repeats one byte token, which shows as replacement characters.)
+        SamplerSettings sampler;
+        sampler.temperature = 1.0f;
+        sampler.seed = 42;
+        window.setSampling(sampler, job.max_new_tokens);
         bool finished = false;
         QObject::connect(&window, &MainWindow::replyFinished, [&] { finished = true; });
         window.sendMessage(job.prompt);
