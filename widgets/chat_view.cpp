@@ -108,6 +108,7 @@ MessageBubble::MessageBubble(const ChatMessageItem& item, QWidget* parent)
 
     stats_ = new QLabel(this);
     stats_->setObjectName("messageStats");
+    stats_->setWordWrap(true);
     QFont f = stats_->font();
     f.setPointSizeF(f.pointSizeF() * 0.85);
     stats_->setFont(f);

@@ -189,8 +189,14 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     QString start = options_.model;
     if (start.isEmpty()) start = settings.value("models/last").toString();
     if (start.isEmpty() || !QFileInfo(start).isDir()) {
-        const QStringList demos = demo_model_dirs();
-        start = demos.isEmpty() ? QString() : demos.first();
+        start.clear();
+        for (const QString& d : demo_model_dirs()) {
+            const auto found = scan_folder(d, "demo");
+            if (!found.isEmpty()) {
+                start = found.first().path;
+                break;
+            }
+        }
     }
     if (!start.isEmpty()) loadModel(start);
 }
@@ -506,7 +512,7 @@ void MainWindow::build_sampling_dock() {
     auto* ov = new QVBoxLayout(outer);
     ov->addWidget(w);
     ov->addStretch(1);
-    outer->setMaximumWidth(340);
+    outer->setMaximumWidth(300);
     dock->setWidget(outer);
     addDockWidget(Qt::RightDockWidgetArea, dock);
 }

@@ -134,10 +134,7 @@ ModelCard describe_model(const QString& dir_q) {
             card.layer_pattern += b.kind == MixerKind::Mamba1 ? QChar('M') : QChar('2');
             card.state_bytes += state_floats(b) * 4;
         }
-        std::error_code ec;
-        for (const auto& e : fs::directory_iterator(dir, ec))
-            if (e.path().extension() == ".safetensors")
-                card.weight_bytes += static_cast<std::int64_t>(e.file_size(ec));
+        card.weight_bytes = static_cast<std::int64_t>(weights.total_bytes());
         card.has_tokenizer = fs::exists(dir / "tokenizer.json");
         card.has_chat_template = fs::exists(dir / "chat_template.jinja");
         if (!card.has_chat_template && fs::exists(dir / "tokenizer_config.json")) {

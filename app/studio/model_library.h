@@ -21,7 +21,7 @@ struct ModelCard {
     QString model_type, architecture, weight_dtype;
     QString layer_pattern;  // one letter per block: M (Mamba-1), 2 (Mamba-2)
     std::int64_t n_layers = 0, d_model = 0, vocab_size = 0, n_params = 0;
-    std::int64_t weight_bytes = 0;  // safetensors files (memory-mapped)
+    std::int64_t weight_bytes = 0;  // the checkpoint's weight files (memory-mapped)
     std::int64_t state_bytes = 0;   // recurrent state of one conversation, fp32
     bool has_tokenizer = false, has_chat_template = false;
 };

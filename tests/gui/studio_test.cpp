@@ -7,6 +7,7 @@
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QSignalSpy>
+#include <QTabWidget>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -98,6 +99,11 @@ void StudioTest::modelLibraryShowsTheDemoModel() {
     QVERIFY(window_->backendBanner()->isVisible());
     QVERIFY(window_->backendBanner()->text().contains("CPU"));
     QVERIFY(window_->backendBanner()->text().contains("cuda"));
+    auto* tabs = window_->findChild<QTabWidget*>();
+    QVERIFY(tabs);
+    tabs->setCurrentIndex(1);
+    shot("01-models");
+    tabs->setCurrentIndex(0);
 }
 
 void StudioTest::folderThatCannotLoadSaysWhy() {
