@@ -1,12 +1,12 @@
 #include "widgets/chat_view.h"
 
 #include <QHBoxLayout>
-#include <QTextDocument>
-#include <cmath>
 #include <QScrollBar>
+#include <QTextDocument>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <cmath>
 
 namespace statescope::widgets {
 
@@ -43,10 +43,16 @@ MessageText::MessageText(QWidget* parent) : QTextBrowser(parent) {
     connect(document(), &QTextDocument::contentsChanged, this, [this] { fit_height(); });
 }
 
-void MessageText::setMarkdownText(const QString& markdown) { setMarkdown(markdown); }
+void MessageText::setMarkdownText(const QString& markdown) {
+    setMarkdown(markdown);
+}
 
-QSize MessageText::sizeHint() const { return {200, height()}; }
-QSize MessageText::minimumSizeHint() const { return {50, height()}; }
+QSize MessageText::sizeHint() const {
+    return {200, height()};
+}
+QSize MessageText::minimumSizeHint() const {
+    return {50, height()};
+}
 
 void MessageText::resizeEvent(QResizeEvent* event) {
     QTextBrowser::resizeEvent(event);
@@ -61,8 +67,9 @@ void MessageText::fit_height() {
 
 MessageBubble::MessageBubble(const ChatMessageItem& item, QWidget* parent)
     : QFrame(parent), item_(item) {
-    setObjectName(item.role == "user" ? "userBubble" : item.role == "system" ? "systemBubble"
-                                                                             : "assistantBubble");
+    setObjectName(item.role == "user"     ? "userBubble"
+                  : item.role == "system" ? "systemBubble"
+                                          : "assistantBubble");
     setFrameShape(QFrame::StyledPanel);
     setAccessibleName(tr("%1 message").arg(role_title(item.role)));
     auto* v = new QVBoxLayout(this);
@@ -75,16 +82,20 @@ MessageBubble::MessageBubble(const ChatMessageItem& item, QWidget* parent)
     header->addStretch(1);
     if (item.branch_count > 1) {
         auto* prev = small_button("◀", tr("Previous branch"), this);
-        auto* pos = new QLabel(QString("%1/%2").arg(item.branch_index + 1).arg(item.branch_count), this);
+        auto* pos =
+            new QLabel(QString("%1/%2").arg(item.branch_index + 1).arg(item.branch_count), this);
         pos->setObjectName("branchPosition");
-        pos->setAccessibleName(tr("Branch %1 of %2").arg(item.branch_index + 1).arg(item.branch_count));
+        pos->setAccessibleName(
+            tr("Branch %1 of %2").arg(item.branch_index + 1).arg(item.branch_count));
         auto* next = small_button("▶", tr("Next branch"), this);
         prev->setObjectName("branchPrev");
         next->setObjectName("branchNext");
         prev->setEnabled(item.branch_index > 0);
         next->setEnabled(item.branch_index + 1 < item.branch_count);
-        connect(prev, &QToolButton::clicked, this, [this] { emit branchRequested(item_.node, -1); });
-        connect(next, &QToolButton::clicked, this, [this] { emit branchRequested(item_.node, +1); });
+        connect(prev, &QToolButton::clicked, this,
+                [this] { emit branchRequested(item_.node, -1); });
+        connect(next, &QToolButton::clicked, this,
+                [this] { emit branchRequested(item_.node, +1); });
         header->addWidget(prev);
         header->addWidget(pos);
         header->addWidget(next);
@@ -95,9 +106,11 @@ MessageBubble::MessageBubble(const ChatMessageItem& item, QWidget* parent)
         connect(edit, &QToolButton::clicked, this, [this] { emit editRequested(item_.node); });
         header->addWidget(edit);
     } else if (item.role == "assistant") {
-        auto* regen = small_button(tr("Regenerate"), tr("Regenerate this reply as a new branch"), this);
+        auto* regen =
+            small_button(tr("Regenerate"), tr("Regenerate this reply as a new branch"), this);
         regen->setObjectName("regenerateButton");
-        connect(regen, &QToolButton::clicked, this, [this] { emit regenerateRequested(item_.node); });
+        connect(regen, &QToolButton::clicked, this,
+                [this] { emit regenerateRequested(item_.node); });
         header->addWidget(regen);
     }
     v->addLayout(header);
@@ -190,10 +203,13 @@ void ChatView::setLastStreaming(bool streaming) {
     if (!bubbles_.isEmpty()) bubbles_.back()->setStreaming(streaming);
 }
 
-QString ChatView::lastText() const { return bubbles_.isEmpty() ? QString() : bubbles_.back()->item().text; }
+QString ChatView::lastText() const {
+    return bubbles_.isEmpty() ? QString() : bubbles_.back()->item().text;
+}
 
 void ChatView::scroll_to_end() {
-    QTimer::singleShot(0, this, [this] { verticalScrollBar()->setValue(verticalScrollBar()->maximum()); });
+    QTimer::singleShot(0, this,
+                       [this] { verticalScrollBar()->setValue(verticalScrollBar()->maximum()); });
 }
 
 }  // namespace statescope::widgets

@@ -14,10 +14,10 @@ class QToolButton;
 namespace statescope::widgets {
 
 struct ChatMessageItem {
-    int node = -1;       // the caller's id for the message, passed back in signals
-    QString role;        // "system", "user", "assistant"
-    QString text;        // Markdown
-    QString stats;       // one line under the message, may be empty
+    int node = -1;  // the caller's id for the message, passed back in signals
+    QString role;   // "system", "user", "assistant"
+    QString text;   // Markdown
+    QString stats;  // one line under the message, may be empty
     int branch_index = 0, branch_count = 1;
     bool streaming = false;
 };

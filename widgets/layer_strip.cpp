@@ -16,14 +16,20 @@ void LayerStrip::setPattern(const QString& pattern) {
     update();
 }
 
-QSize LayerStrip::sizeHint() const { return {240, 18}; }
+QSize LayerStrip::sizeHint() const {
+    return {240, 18};
+}
 
 QColor LayerStrip::colorFor(QChar kind) {
     switch (kind.unicode()) {
-        case 'M': return QColor(0x3b, 0x82, 0xc4);
-        case '2': return QColor(0x2f, 0xa1, 0x6b);
-        case 'A': return QColor(0xe0, 0x8a, 0x1e);
-        default: return QColor(0x8a, 0x8a, 0x8a);
+        case 'M':
+            return QColor(0x3b, 0x82, 0xc4);
+        case '2':
+            return QColor(0x2f, 0xa1, 0x6b);
+        case 'A':
+            return QColor(0xe0, 0x8a, 0x1e);
+        default:
+            return QColor(0x8a, 0x8a, 0x8a);
     }
 }
 

@@ -36,7 +36,8 @@ std::vector<int> ChatTree::siblings(int node) const {
 
 void ChatTree::set_head(int node) {
     head_ = node;
-    for (int n = node; n >= 0 && nodes_[std::size_t(n)].parent >= 0; n = nodes_[std::size_t(n)].parent)
+    for (int n = node; n >= 0 && nodes_[std::size_t(n)].parent >= 0;
+         n = nodes_[std::size_t(n)].parent)
         nodes_[std::size_t(nodes_[std::size_t(n)].parent)].active_child = n;
 }
 

@@ -138,7 +138,8 @@ void EngineWorker::generate(const GenerationRequest& request) {
         } else {
             sequence_->reset();
         }
-        const auto pre = std::span(prompt).subspan(std::size_t(reused), std::size_t(n - 1 - reused));
+        const auto pre =
+            std::span(prompt).subspan(std::size_t(reused), std::size_t(n - 1 - reused));
         ProgressFn progress = [&](std::int64_t done, std::int64_t total) {
             emit prefillProgress(request.id, reused + done, reused + total);
             return !stop_.load();

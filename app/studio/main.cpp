@@ -19,13 +19,15 @@ int main(int argc, char** argv) {
         QObject::tr("Run and look inside state-space and hybrid language models."));
     parser.addHelpOption();
     parser.addVersionOption();
-    QCommandLineOption screenshot("screenshot", QObject::tr("Save a PNG of the window and exit."), "FILE");
+    QCommandLineOption screenshot("screenshot", QObject::tr("Save a PNG of the window and exit."),
+                                  "FILE");
     QCommandLineOption model("model", QObject::tr("Model folder to load."), "DIR");
-    QCommandLineOption prompt("prompt", QObject::tr("With --screenshot: send this and wait for the reply."),
-                              "S");
+    QCommandLineOption prompt(
+        "prompt", QObject::tr("With --screenshot: send this and wait for the reply."), "S");
     QCommandLineOption view("view", QObject::tr("chat, inspector or compare."), "VIEW", "chat");
     QCommandLineOption size("size", QObject::tr("Window size, WxH."), "WxH", "1280x800");
-    QCommandLineOption db("db", QObject::tr("Session database (default: the app data folder)."), "PATH");
+    QCommandLineOption db("db", QObject::tr("Session database (default: the app data folder)."),
+                          "PATH");
     QCommandLineOption max_new("max-new", QObject::tr("Max new tokens for --prompt."), "N");
     QCommandLineOption dark("dark", QObject::tr("Dark theme."));
     parser.addOptions({screenshot, model, prompt, view, size, db, max_new, dark});

@@ -10,6 +10,8 @@
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
+#include <QFontDatabase>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QInputDialog>
@@ -27,10 +29,8 @@
 #include <QShortcut>
 #include <QSpinBox>
 #include <QSplitter>
-#include <QStandardItemModel>
-#include <QFontDatabase>
-#include <QFileInfo>
 #include <QStackedWidget>
+#include <QStandardItemModel>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTimer>
@@ -55,9 +55,13 @@ namespace statescope::studio {
 
 namespace {
 
-QString q(const std::string& s) { return QString::fromStdString(s); }
+QString q(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
-QString role_name(Role r) { return q(std::string(to_string(r))); }
+QString role_name(Role r) {
+    return q(std::string(to_string(r)));
+}
 
 QString stats_line(const Generation& g) {
     const auto& s = g.stats;
@@ -99,8 +103,10 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     worker_ = new EngineWorker;
     worker_->moveToThread(&engine_thread_);
     connect(&engine_thread_, &QThread::finished, worker_, &QObject::deleteLater);
-    connect(this, &MainWindow::requestLoad, worker_, &EngineWorker::loadModel, Qt::QueuedConnection);
-    connect(this, &MainWindow::requestGenerate, worker_, &EngineWorker::generate, Qt::QueuedConnection);
+    connect(this, &MainWindow::requestLoad, worker_, &EngineWorker::loadModel,
+            Qt::QueuedConnection);
+    connect(this, &MainWindow::requestGenerate, worker_, &EngineWorker::generate,
+            Qt::QueuedConnection);
     connect(this, &MainWindow::requestTemplate, worker_, &EngineWorker::renderTemplate,
             Qt::QueuedConnection);
     connect(worker_, &EngineWorker::modelLoaded, this, &MainWindow::on_model_loaded);
@@ -108,18 +114,20 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     connect(worker_, &EngineWorker::textReady, this, &MainWindow::on_text);
     connect(worker_, &EngineWorker::generationFinished, this, &MainWindow::on_finished);
     connect(worker_, &EngineWorker::generationFailed, this, &MainWindow::on_failed);
-    connect(worker_, &EngineWorker::prefillProgress, this, [this](quint64 id, qint64 done, qint64 total) {
-        if (id != current_request_) return;
-        progress_->setRange(0, int(total));
-        progress_->setValue(int(done));
-        progress_->setFormat(tr("reading the prompt: %v / %m tokens"));
-        progress_->setVisible(done < total);
-    });
-    connect(worker_, &EngineWorker::templateRendered, this, [this](const QString& text, qint64 tokens) {
-        if (!template_text_) return;
-        template_text_->setPlainText(text);
-        template_count_->setText(tr("%n token(s)", "", int(tokens)));
-    });
+    connect(worker_, &EngineWorker::prefillProgress, this,
+            [this](quint64 id, qint64 done, qint64 total) {
+                if (id != current_request_) return;
+                progress_->setRange(0, int(total));
+                progress_->setValue(int(done));
+                progress_->setFormat(tr("reading the prompt: %v / %m tokens"));
+                progress_->setVisible(done < total);
+            });
+    connect(worker_, &EngineWorker::templateRendered, this,
+            [this](const QString& text, qint64 tokens) {
+                if (!template_text_) return;
+                template_text_->setPlainText(text);
+                template_count_->setText(tr("%n token(s)", "", int(tokens)));
+            });
     engine_thread_.setObjectName("statescope-engine");
     engine_thread_.start();
 
@@ -128,13 +136,17 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
         StoreOptions so;
         QPointer<MainWindow> self(this);
         so.on_commit = [self](const CommitInfo&) {
-            if (self) QMetaObject::invokeMethod(self, [self] {
-                if (self && self->sessions_timer_) self->sessions_timer_->start();
-            }, Qt::QueuedConnection);
+            if (self)
+                QMetaObject::invokeMethod(
+                    self,
+                    [self] {
+                        if (self && self->sessions_timer_) self->sessions_timer_->start();
+                    },
+                    Qt::QueuedConnection);
         };
-        const std::filesystem::path db = options_.db_path.isEmpty()
-                                             ? SessionStore::default_path()
-                                             : std::filesystem::path(options_.db_path.toStdString());
+        const std::filesystem::path db =
+            options_.db_path.isEmpty() ? SessionStore::default_path()
+                                       : std::filesystem::path(options_.db_path.toStdString());
         std::filesystem::create_directories(db.parent_path());
         store_ = std::make_unique<SessionStore>(db, so);
         reader_.emplace(store_->reader());
@@ -161,7 +173,9 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     for (const QString& name : {tr("Inspector"), tr("Compare")}) {
         auto* placeholder = new QLabel(
             tr("<h3>%1</h3><p>Not built yet: this view comes with the analyses (issue 8, next "
-               "slices).</p>").arg(name), views_);
+               "slices).</p>")
+                .arg(name),
+            views_);
         placeholder->setAlignment(Qt::AlignCenter);
         placeholder->setAccessibleName(name);
         views_->addWidget(placeholder);
@@ -176,10 +190,13 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     QSettings settings;
     restoreGeometry(settings.value("window/geometry").toByteArray());
     setDarkTheme(settings.value("ui/dark", false).toBool());
-    if (!store_error_.isEmpty()) statusBar()->showMessage(store_error_);
+    if (!store_error_.isEmpty())
+        statusBar()->showMessage(store_error_);
     else if (store_->interrupted_at_open() > 0)
-        statusBar()->showMessage(tr("%n reply(s) were cut off when Statescope last stopped; they are "
-                                    "marked interrupted.", "", store_->interrupted_at_open()));
+        statusBar()->showMessage(
+            tr("%n reply(s) were cut off when Statescope last stopped; they are "
+               "marked interrupted.",
+               "", store_->interrupted_at_open()));
 
     refresh_models();
     refresh_sessions();
@@ -205,6 +222,16 @@ MainWindow::~MainWindow() {
     worker_->request_stop();
     engine_thread_.quit();
     engine_thread_.wait();
+    // A reply cut by closing the window is kept as far as it got, marked cancelled (its last
+    // batch and stats were queued to this thread, which no longer runs its event loop).
+    if (reply_node_ >= 0 && store_) {
+        ChatNode& n = tree_.node(reply_node_);
+        if (!n.row.is_null()) {
+            GenerationStats stats;
+            stats.stop_reason = "cancelled";
+            store_->finish_message(n.row, stats, MessageStatus::Cancelled);
+        }
+    }
     reader_.reset();
     store_.reset();  // flushes what is queued
 }
@@ -255,7 +282,8 @@ void MainWindow::build_menus() {
         [this] { sendMessage(composer_->toPlainText()); });
     add(chat, tr("S&top"), QKeySequence(Qt::Key_Escape), [this] { stopGeneration(); });
     add(chat, tr("&Regenerate"), QKeySequence(tr("Ctrl+R")), [this] { regenerate(); });
-    add(chat, tr("Show rendered &template"), QKeySequence(tr("Ctrl+T")), [this] { showTemplate(); });
+    add(chat, tr("Show rendered &template"), QKeySequence(tr("Ctrl+T")),
+        [this] { showTemplate(); });
     add(chat, tr("&Find in chats"), QKeySequence::Find, [this] {
         side_tabs_->setCurrentIndex(0);
         search_->setFocus();
@@ -267,7 +295,8 @@ void MainWindow::build_menus() {
     add(view, tr("&Inspector"), QKeySequence(tr("Ctrl+2")), [this] { setView("inspector"); });
     add(view, tr("C&ompare"), QKeySequence(tr("Ctrl+3")), [this] { setView("compare"); });
     view->addSeparator();
-    add(view, tr("&Dark theme"), QKeySequence(tr("Ctrl+Shift+D")), [this] { setDarkTheme(!dark_); });
+    add(view, tr("&Dark theme"), QKeySequence(tr("Ctrl+Shift+D")),
+        [this] { setDarkTheme(!dark_); });
 }
 
 QWidget* MainWindow::build_sidebar() {
@@ -313,9 +342,9 @@ QWidget* MainWindow::build_sidebar() {
         auto id = selected_id();
         if (!id) return;
         bool ok = false;
-        const QString title = QInputDialog::getText(this, tr("Rename chat"), tr("Title:"),
-                                                    QLineEdit::Normal,
-                                                    session_list_->currentItem()->text().section('\n', 0, 0), &ok);
+        const QString title =
+            QInputDialog::getText(this, tr("Rename chat"), tr("Title:"), QLineEdit::Normal,
+                                  session_list_->currentItem()->text().section('\n', 0, 0), &ok);
         if (ok && !title.trimmed().isEmpty()) renameSession(*id, title.trimmed());
     });
     button(tr("Delete"), tr("Delete the selected chat (it can be undone)"), [this, selected_id] {
@@ -422,14 +451,16 @@ QWidget* MainWindow::build_chat() {
     banner_->setObjectName("backendBanner");
     banner_->setWordWrap(true);
     banner_->setAccessibleName(tr("Backend warning"));
-    banner_->setStyleSheet("QLabel { background: #f5a623; color: #1a1a1a; padding: 6px; "
-                           "border-radius: 4px; font-weight: bold; }");
+    banner_->setStyleSheet(
+        "QLabel { background: #f5a623; color: #1a1a1a; padding: 6px; "
+        "border-radius: 4px; font-weight: bold; }");
     banner_->hide();
     v->addWidget(banner_);
 
     chat_view_ = new widgets::ChatView(page);
     chat_view_->setObjectName("chatView");
-    connect(chat_view_, &widgets::ChatView::regenerateRequested, this, [this](int n) { regenerate(n); });
+    connect(chat_view_, &widgets::ChatView::regenerateRequested, this,
+            [this](int n) { regenerate(n); });
     connect(chat_view_, &widgets::ChatView::editRequested, this, [this](int n) { beginEdit(n); });
     connect(chat_view_, &widgets::ChatView::branchRequested, this,
             [this](int n, int d) { switchBranch(n, d); });
@@ -441,7 +472,8 @@ QWidget* MainWindow::build_chat() {
     progress_->hide();
     v->addWidget(progress_);
 
-    edit_label_ = new QLabel(tr("Editing a message: sending makes a new branch. Esc cancels."), page);
+    edit_label_ =
+        new QLabel(tr("Editing a message: sending makes a new branch. Esc cancels."), page);
     edit_label_->setObjectName("editLabel");
     edit_label_->hide();
     v->addWidget(edit_label_);
@@ -457,7 +489,8 @@ QWidget* MainWindow::build_chat() {
     send_button_ = new QPushButton(tr("Send"), page);
     send_button_->setObjectName("sendButton");
     send_button_->setAccessibleName(tr("Send message"));
-    connect(send_button_, &QPushButton::clicked, this, [this] { sendMessage(composer_->toPlainText()); });
+    connect(send_button_, &QPushButton::clicked, this,
+            [this] { sendMessage(composer_->toPlainText()); });
     stop_button_ = new QPushButton(tr("Stop"), page);
     stop_button_->setObjectName("stopButton");
     stop_button_->setAccessibleName(tr("Stop the reply (Esc)"));
@@ -482,7 +515,8 @@ void MainWindow::build_sampling_dock() {
     system_prompt_->setMaximumHeight(80);
     system_prompt_->setPlainText(s.value("chat/system_prompt").toString());
     form->addRow(tr("System"), system_prompt_);
-    auto dspin = [&](const QString& label, double lo, double hi, double step, double def, const char* key) {
+    auto dspin = [&](const QString& label, double lo, double hi, double step, double def,
+                     const char* key) {
         auto* b = new QDoubleSpinBox(w);
         b->setRange(lo, hi);
         b->setSingleStep(step);
@@ -538,7 +572,8 @@ void MainWindow::show_card(const QString& dir) {
     } else {
         card_->setText(
             tr("<b>%1</b><br>%2 · %3<br>%4 layers · d_model %5 · vocab %6<br>%7 parameters · %8<br>"
-               "memory: weights %9 (mapped) + state %10 per chat<br>tokenizer: %11 · chat template: %12")
+               "memory: weights %9 (mapped) + state %10 per chat<br>tokenizer: %11 · chat "
+               "template: %12")
                 .arg(QFileInfo(dir).fileName().toHtmlEscaped(), c.model_type, c.architecture)
                 .arg(c.n_layers)
                 .arg(c.d_model)
@@ -580,13 +615,15 @@ void MainWindow::on_model_loaded(const LoadedModel& model) {
     model_ = model;
     model_ready_ = true;
     progress_->hide();
-    model_label_->setText(tr("<b>%1</b> · %2 · %3").arg(model.name, model.model_type, model.backend));
+    model_label_->setText(
+        tr("<b>%1</b> · %2 · %3").arg(model.name, model.model_type, model.backend));
     QSettings().setValue("models/last", model.dir);
     if (store_) {
         try {
             model_row_ = store_->touch_model(model_info_for(model.dir.toStdString()));
         } catch (const std::exception& e) {
-            statusBar()->showMessage(tr("The model is not recorded in the session store: %1").arg(e.what()));
+            statusBar()->showMessage(
+                tr("The model is not recorded in the session store: %1").arg(e.what()));
         }
     }
     update_banner();
@@ -608,8 +645,9 @@ void MainWindow::update_banner() {
         banner_->hide();
         return;
     }
-    banner_->setText(tr("⚠ Running on the CPU, not CUDA: %1. Replies are slower than on a GPU.")
-                         .arg(cuda_reason_.isEmpty() ? tr("the CPU backend was chosen") : cuda_reason_));
+    banner_->setText(
+        tr("⚠ Running on the CPU, not CUDA: %1. Replies are slower than on a GPU.")
+            .arg(cuda_reason_.isEmpty() ? tr("the CPU backend was chosen") : cuda_reason_));
     banner_->show();
 }
 
@@ -796,7 +834,8 @@ void MainWindow::switchBranch(int node, int delta) {
     const int i = int(it - sibs.begin()) + delta;
     if (i < 0 || i >= int(sibs.size())) return;
     tree_.switch_to(sibs[std::size_t(i)]);
-    if (store_ && !session_row_.is_null()) store_->set_head(session_row_, tree_.node(tree_.head()).row);
+    if (store_ && !session_row_.is_null())
+        store_->set_head(session_row_, tree_.node(tree_.head()).row);
     rebuild_chat();
 }
 
@@ -871,7 +910,8 @@ void MainWindow::refresh_sessions() {
         const QString query = search_->text().trimmed();
         if (query.isEmpty()) {
             for (const SessionSummary& s : reader_->list_sessions(500)) {
-                const QString when = QDateTime::fromMSecsSinceEpoch(s.updated_at_ms).toString("yyyy-MM-dd hh:mm");
+                const QString when =
+                    QDateTime::fromMSecsSinceEpoch(s.updated_at_ms).toString("yyyy-MM-dd hh:mm");
                 auto* it = new QListWidgetItem(
                     tr("%1\n%2 · %n message(s)", "", int(s.message_count)).arg(q(s.title), when),
                     session_list_);
@@ -882,8 +922,8 @@ void MainWindow::refresh_sessions() {
             for (const SearchHit& h : reader_->search(query.toStdString(), 200)) {
                 if (seen[h.session_id]) continue;
                 seen[h.session_id] = true;
-                auto* it = new QListWidgetItem(QString("%1\n…%2…").arg(q(h.session_title), q(h.snippet)),
-                                               session_list_);
+                auto* it = new QListWidgetItem(
+                    QString("%1\n…%2…").arg(q(h.session_title), q(h.snippet)), session_list_);
                 it->setData(Qt::UserRole, qlonglong(h.session_id));
             }
         }
@@ -968,7 +1008,8 @@ std::optional<std::int64_t> MainWindow::importSession(const QString& file) {
         if (!in) throw Error("cannot open " + file.toStdString());
         std::stringstream buf;
         buf << in.rdbuf();
-        const std::int64_t id = store_->import_document(document_from_text(buf.str(), file.toStdString()));
+        const std::int64_t id =
+            store_->import_document(document_from_text(buf.str(), file.toStdString()));
         refresh_sessions();
         return id;
     } catch (const std::exception& e) {
@@ -987,7 +1028,8 @@ void MainWindow::export_current(const QString& format) {
 }
 
 void MainWindow::import_dialog() {
-    const QString file = QFileDialog::getOpenFileName(this, tr("Import chat"), QString(), tr("JSON (*.json)"));
+    const QString file =
+        QFileDialog::getOpenFileName(this, tr("Import chat"), QString(), tr("JSON (*.json)"));
     if (file.isEmpty()) return;
     if (auto id = importSession(file)) openSession(*id);
 }

@@ -60,7 +60,8 @@ QVector<ModelEntry> scan_hf_cache(const QString& hub_dir) {
         if (ref.open(QIODevice::ReadOnly)) rev = QString::fromUtf8(ref.readAll()).trimmed();
         QDir snaps(repo_dir.filePath("snapshots"));
         if (rev.isEmpty() || !snaps.exists(rev)) {
-            const QStringList by_time = snaps.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
+            const QStringList by_time =
+                snaps.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
             if (by_time.isEmpty()) continue;
             rev = by_time.first();
         }
@@ -98,7 +99,8 @@ QString actionable(const fs::path& dir, const std::string& what) {
         msg += QObject::tr("\nPick the folder that holds config.json and the .safetensors files.");
     else if (!has_st && has_bin)
         msg += QObject::tr(
-            "\nThis folder has only PyTorch .bin weights. Statescope reads safetensors: download the "
+            "\nThis folder has only PyTorch .bin weights. Statescope reads safetensors: download "
+            "the "
             "safetensors revision, or convert once with transformers "
             "(model.save_pretrained(dir, safe_serialization=True)).");
     else if (!has_st)
@@ -139,13 +141,15 @@ ModelCard describe_model(const QString& dir_q) {
         card.has_chat_template = fs::exists(dir / "chat_template.jinja");
         if (!card.has_chat_template && fs::exists(dir / "tokenizer_config.json")) {
             try {
-                card.has_chat_template = Config::load(dir / "tokenizer_config.json").has("chat_template");
+                card.has_chat_template =
+                    Config::load(dir / "tokenizer_config.json").has("chat_template");
             } catch (const std::exception&) {
             }
         }
         if (!card.has_tokenizer)
-            card.error = QObject::tr("%1 has no tokenizer.json: the weights load, but chat needs "
-                                     "the tokenizer. Copy tokenizer.json from the model's repository.")
+            card.error = QObject::tr(
+                             "%1 has no tokenizer.json: the weights load, but chat needs "
+                             "the tokenizer. Copy tokenizer.json from the model's repository.")
                              .arg(dir_q);
     } catch (const std::exception& e) {
         card.error = actionable(dir, e.what());

@@ -70,7 +70,8 @@ int run_screenshot(QApplication& app, MainWindow& window, const ScreenshotJob& j
         QObject::connect(&window, &MainWindow::replyFinished, [&] { finished = true; });
         window.sendMessage(job.prompt);
         if (!wait_for(finished, job.timeout_ms)) {
-            std::fprintf(stderr, "statescope: --screenshot: no reply within %d s\n", job.timeout_ms / 1000);
+            std::fprintf(stderr, "statescope: --screenshot: no reply within %d s\n",
+                         job.timeout_ms / 1000);
             return 1;
         }
     }
@@ -80,7 +81,8 @@ int run_screenshot(QApplication& app, MainWindow& window, const ScreenshotJob& j
     wait_for(settled, 1000);
     const QPixmap shot = window.grab();
     if (shot.isNull() || !shot.save(job.file, "PNG")) {
-        std::fprintf(stderr, "statescope: --screenshot: cannot write %s\n", job.file.toLocal8Bit().constData());
+        std::fprintf(stderr, "statescope: --screenshot: cannot write %s\n",
+                     job.file.toLocal8Bit().constData());
         return 1;
     }
     app.processEvents();

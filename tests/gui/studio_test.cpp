@@ -2,17 +2,20 @@
 // the bundled tiny model and check what the widgets show. Each state is also saved as a PNG under
 // the build folder (tests/gui/screenshots) for a person to look at.
 #include <QApplication>
+#include <QDialog>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QListWidget>
 #include <QPlainTextEdit>
+#include <QRegularExpression>
 #include <QSignalSpy>
-#include <QTabWidget>
 #include <QStandardPaths>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QToolButton>
 #include <QtTest>
+#include <ctime>
 #include <memory>
 
 #include "app/studio/main_window.h"
@@ -22,6 +25,14 @@
 #include "widgets/chat_view.h"
 
 using statescope::SamplerSettings;
+
+namespace {
+double thread_cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
+}
+}  // namespace
 using statescope::studio::MainWindow;
 
 class StudioTest : public QObject {
@@ -38,6 +49,7 @@ class StudioTest : public QObject {
     void editMakesABranch();
     void searchFindsAndReopensASession();
     void deleteUndoExportImport();
+    void templateShowsTheRenderedPrompt();
     void darkTheme();
 
     void cleanup();
@@ -86,7 +98,9 @@ void StudioTest::cleanup() {
     }
 }
 
-void StudioTest::cleanupTestCase() { window_.reset(); }
+void StudioTest::cleanupTestCase() {
+    window_.reset();
+}
 
 void StudioTest::modelLibraryShowsTheDemoModel() {
     QListWidget* models = window_->modelList();
@@ -94,7 +108,8 @@ void StudioTest::modelLibraryShowsTheDemoModel() {
     QVERIFY(models->item(0)->text().contains("mamba-neox"));
     auto* card = window_->findChild<QLabel*>("architectureCard");
     QVERIFY(card);
-    QVERIFY2(card->text().contains("mamba") && card->text().contains("2 layers"), qPrintable(card->text()));
+    QVERIFY2(card->text().contains("mamba") && card->text().contains("2 layers"),
+             qPrintable(card->text()));
     // The banner says loudly that CUDA is not used, and why.
     QVERIFY(window_->backendBanner()->isVisible());
     QVERIFY(window_->backendBanner()->text().contains("CPU"));
@@ -126,16 +141,25 @@ void StudioTest::sendStreamsTextWithoutStallingTheUi() {
     window_->newSession();
     SamplerSettings greedy;
     window_->setSampling(greedy, 150);
-    // A timer on the UI thread: the longest gap between its ticks while the reply streams.
+    // A timer on the UI thread: the longest gap between its ticks while the reply streams, in wall
+    // time and in the UI thread's own CPU time. The CPU time is what the UI thread spent on work
+    // between two ticks (the thing that must stay short); the wall time also counts the scheduler
+    // giving the core to someone else, which on a loaded 2-core machine can exceed 50 ms alone.
     QElapsedTimer clock;
     qint64 last = -1, worst = 0;
+    double last_cpu = -1, worst_cpu = 0;
     int ticks = 0;
     QTimer probe;
     probe.setInterval(5);
     connect(&probe, &QTimer::timeout, [&] {
         const qint64 now = clock.elapsed();
-        if (last >= 0 && window_->isGenerating()) worst = std::max(worst, now - last);
+        const double cpu = thread_cpu_ms();
+        if (last >= 0 && window_->isGenerating()) {
+            worst = std::max(worst, now - last);
+            worst_cpu = std::max(worst_cpu, cpu - last_cpu);
+        }
         last = now;
+        last_cpu = cpu;
         ++ticks;
     });
     clock.start();
@@ -143,22 +167,29 @@ void StudioTest::sendStreamsTextWithoutStallingTheUi() {
     window_->sendMessage("Hello there, tiny Mamba");
     QVERIFY(window_->isGenerating());
     // Text shows up while the reply is still being generated.
-    QTRY_VERIFY_WITH_TIMEOUT(!window_->chatView()->lastText().isEmpty() || !window_->isGenerating(), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(!window_->chatView()->lastText().isEmpty() || !window_->isGenerating(),
+                             30000);
     QVERIFY2(window_->isGenerating(), "the reply finished before any batch was shown");
     probe.stop();  // the screenshot itself (grab + PNG encoding) is the test's time, not the UI's
     shot("02-streaming");
     last = -1;
+    last_cpu = -1;
     probe.start();
     wait_reply();
     probe.stop();
     QCOMPARE(last_stop_, QString("max_tokens"));
-    qInfo("UI thread: %d ticks, longest gap %lld ms while streaming", ticks, worst);
-    QVERIFY2(worst < 50, qPrintable(QString("the UI thread stalled for %1 ms").arg(worst)));
+    qInfo("UI thread: %d ticks while streaming, longest gap %lld ms wall, %.1f ms of its own CPU",
+          ticks, worst, worst_cpu);
+    QVERIFY2(worst_cpu < 50, qPrintable(QString("the UI thread worked %1 ms without returning to "
+                                                "its event loop")
+                                            .arg(worst_cpu)));
+    QVERIFY2(worst < 250, qPrintable(QString("the UI thread stalled for %1 ms").arg(worst)));
     auto* view = window_->chatView();
     QCOMPARE(view->count(), 2);
     QCOMPARE(view->bubble(0)->item().text, QString("Hello there, tiny Mamba"));
     QVERIFY(!view->lastText().isEmpty());
-    QVERIFY2(view->bubble(1)->item().stats.contains("150 generated"), qPrintable(view->bubble(1)->item().stats));
+    QVERIFY2(view->bubble(1)->item().stats.contains("150 generated"),
+             qPrintable(view->bubble(1)->item().stats));
     QVERIFY(view->bubble(1)->item().stats.contains("TTFT"));
     QVERIFY(view->bubble(1)->item().stats.contains("cpu"));
     shot("03-reply");
@@ -249,7 +280,8 @@ void StudioTest::searchFindsAndReopensASession() {
     for (int i = 0; i < window_->chatView()->count(); ++i)
         after << window_->chatView()->bubble(i)->item().text;
     QCOMPARE(after, before);
-    QCOMPARE(window_->chatView()->bubble(1)->findChild<QLabel*>("branchPosition")->text(), QString("1/2"));
+    QCOMPARE(window_->chatView()->bubble(1)->findChild<QLabel*>("branchPosition")->text(),
+             QString("1/2"));
     window_->setSearchText("");
     shot("08-reopened");
 }
@@ -278,6 +310,23 @@ void StudioTest::deleteUndoExportImport() {
     QCOMPARE(count(), n + 1);
 }
 
+void StudioTest::templateShowsTheRenderedPrompt() {
+    window_->newSession();
+    window_->composer()->setPlainText("What is a state space?");
+    window_->showTemplate();
+    QDialog* dialog = window_->findChild<QDialog*>();
+    QVERIFY(dialog);
+    QTRY_VERIFY(dialog->findChild<QLabel*>()->text().contains("token"));
+    const QString text = dialog->findChild<QPlainTextEdit*>()->toPlainText();
+    // The demo model has no chat template: the plain transcript it gets instead.
+    QCOMPARE(text, QString("User: What is a state space?\nAssistant:"));
+    QVERIFY(dialog->findChild<QLabel*>()->text().contains(QRegularExpression("^\\d+ token")));
+    QDir().mkpath(STATESCOPE_SCREENSHOT_DIR);
+    QVERIFY(dialog->grab().save(STATESCOPE_SCREENSHOT_DIR "/11-template.png", "PNG"));
+    dialog->close();
+    window_->composer()->clear();
+}
+
 void StudioTest::darkTheme() {
     window_->setDarkTheme(true);
     QVERIFY(qApp->palette().color(QPalette::Window).lightness() < 80);
@@ -287,7 +336,8 @@ void StudioTest::darkTheme() {
 }
 
 int main(int argc, char** argv) {
-    qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
+    qputenv("QT_QPA_PLATFORM",
+            qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
     QApplication app(argc, argv);
     statescope::studio::init_application();
     StudioTest test;
