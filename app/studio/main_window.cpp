@@ -73,6 +73,7 @@ QString stats_line(const Generation& g) {
         parts << QObject::tr("prefill %1 tok/s").arg(*s.prefill_tok_s, 0, 'f', 0);
     if (s.decode_tok_s && *s.decode_tok_s > 0)
         parts << QObject::tr("decode %1 tok/s").arg(*s.decode_tok_s, 0, 'f', 1);
+    if (s.state_bytes) parts << QObject::tr("state %1").arg(format_bytes(*s.state_bytes));
     if (!g.params.backend.empty()) parts << q(g.params.backend);
     if (!s.stop_reason.empty()) parts << QObject::tr("stop: %1").arg(q(s.stop_reason));
     return parts.join(QStringLiteral(" · "));

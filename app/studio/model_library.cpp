@@ -110,9 +110,10 @@ QString actionable(const fs::path& dir, const std::string& what) {
 
 std::int64_t state_floats(const BlockSpec& b) {
     if (const auto* m1 = std::get_if<Mamba1Spec>(&b.mixer))
-        return m1->d_inner * (m1->d_state + m1->d_conv);  // ssm_state [I, N] + conv_state [I, K]
+        return m1->d_inner * (m1->d_state + m1->d_conv - 1);  // ssm [I, N] + conv [K-1, I]
     const auto& m2 = std::get<Mamba2Spec>(b.mixer);
-    return m2.n_heads * m2.head_dim * m2.d_state + m2.conv_dim() * m2.d_conv;
+    // ssm_state [H, P, N] + conv_state [K-1, conv_dim], as the mixers allocate them
+    return m2.n_heads * m2.head_dim * m2.d_state + m2.conv_dim() * (m2.d_conv - 1);
 }
 
 }  // namespace

@@ -108,6 +108,8 @@ void StudioTest::modelLibraryShowsTheDemoModel() {
     QVERIFY(models->item(0)->text().contains("mamba-neox"));
     auto* card = window_->findChild<QLabel*>("architectureCard");
     QVERIFY(card);
+    // 2 layers x (ssm_state [32, 16] + conv_state [3, 32]) x 4 bytes = 4864 bytes.
+    QVERIFY2(card->text().contains("state 4.9 kB"), qPrintable(card->text()));
     QVERIFY2(card->text().contains("mamba") && card->text().contains("2 layers"),
              qPrintable(card->text()));
     // The banner says loudly that CUDA is not used, and why.
@@ -261,7 +263,8 @@ void StudioTest::searchFindsAndReopensASession() {
     QVERIFY(id);
     QVector<QString> before;
     for (int i = 0; i < window_->chatView()->count(); ++i)
-        before << window_->chatView()->bubble(i)->item().text;
+        before << window_->chatView()->bubble(i)->item().text
+               << window_->chatView()->bubble(i)->item().stats;
     window_->store().flush();
     window_->newSession();
     QCOMPARE(window_->chatView()->count(), 0);
@@ -278,7 +281,8 @@ void StudioTest::searchFindsAndReopensASession() {
     QCOMPARE(window_->currentSessionId(), id);
     QVector<QString> after;
     for (int i = 0; i < window_->chatView()->count(); ++i)
-        after << window_->chatView()->bubble(i)->item().text;
+        after << window_->chatView()->bubble(i)->item().text
+              << window_->chatView()->bubble(i)->item().stats;
     QCOMPARE(after, before);
     QCOMPARE(window_->chatView()->bubble(1)->findChild<QLabel*>("branchPosition")->text(),
              QString("1/2"));
@@ -308,6 +312,13 @@ void StudioTest::deleteUndoExportImport() {
     const auto imported = window_->importSession(json);
     QVERIFY(imported);
     QCOMPARE(count(), n + 1);
+    window_->renameSession(*imported, "Imported story");
+    window_->store().flush();
+    window_->setSearchText("");
+    bool found = false;
+    for (int i = 0; i < window_->sessionList()->count(); ++i)
+        found |= window_->sessionList()->item(i)->text().startsWith("Imported story\n");
+    QVERIFY2(found, "the renamed session is not in the list");
 }
 
 void StudioTest::templateShowsTheRenderedPrompt() {
