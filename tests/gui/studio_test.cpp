@@ -43,6 +43,7 @@ class StudioTest : public QObject {
     void cleanupTestCase();
     void modelLibraryShowsTheDemoModel();
     void folderThatCannotLoadSaysWhy();
+    void hfCacheSnapshotsResolve();
     void sendStreamsTextWithoutStallingTheUi();
     void stopEndsTheReplyMidway();
     void regenerateMakesABranchAndSwitchesBack();
@@ -137,6 +138,33 @@ void StudioTest::folderThatCannotLoadSaysWhy() {
     bin.close();
     card = statescope::studio::describe_model(empty.path());
     QVERIFY2(card.error.contains("safetensors"), qPrintable(card.error));
+}
+
+void StudioTest::hfCacheSnapshotsResolve() {
+    QTemporaryDir hub;
+    QDir d(hub.path());
+    // refs/main names the snapshot to use, even when an older one is there too.
+    QVERIFY(d.mkpath("models--state-spaces--mamba-130m-hf/snapshots/aaa"));
+    QVERIFY(d.mkpath("models--state-spaces--mamba-130m-hf/snapshots/bbb"));
+    QVERIFY(d.mkpath("models--state-spaces--mamba-130m-hf/refs"));
+    for (const char* rev : {"aaa", "bbb"}) {
+        QFile f(d.filePath(
+            QString("models--state-spaces--mamba-130m-hf/snapshots/%1/config.json").arg(rev)));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+    }
+    QFile ref(d.filePath("models--state-spaces--mamba-130m-hf/refs/main"));
+    QVERIFY(ref.open(QIODevice::WriteOnly));
+    ref.write("aaa\n");
+    ref.close();
+    QVERIFY(d.mkpath("models--broken--download/snapshots/ccc"));  // no config.json: not listed
+    const auto found = statescope::studio::scan_hf_cache(hub.path());
+    QCOMPARE(found.size(), 1);
+    QCOMPARE(found[0].name, QString("state-spaces/mamba-130m-hf"));
+    QVERIFY(found[0].path.endsWith("/snapshots/aaa"));
+    QCOMPARE(found[0].source, QString("HF cache"));
+    qputenv("HF_HUB_CACHE", hub.path().toLocal8Bit());
+    QCOMPARE(statescope::studio::hf_hub_cache_dir(), hub.path());
+    qunsetenv("HF_HUB_CACHE");
 }
 
 void StudioTest::sendStreamsTextWithoutStallingTheUi() {
