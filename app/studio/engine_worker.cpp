@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "app/studio/model_library.h"
 #include "core/chat/chat_template.h"
 #include "core/error.h"
 #include "core/model/config.h"
@@ -84,7 +85,7 @@ void EngineWorker::loadModel(const QString& dir_q, const QString& backend_name) 
     } catch (const std::exception& e) {
         model_.reset();
         sequence_.reset();
-        emit modelFailed(dir_q, QString::fromStdString(e.what()));
+        emit modelFailed(dir_q, explain_load_error(dir_q, e.what()));
     }
 }
 

@@ -83,10 +83,8 @@ QVector<ModelEntry> scan_models(const QStringList& user_folders) {
     return out;
 }
 
-namespace {
-
-// The engine's message says what is wrong; add what to do about it when we know.
-QString actionable(const fs::path& dir, const std::string& what) {
+QString explain_load_error(const QString& dir_q, const std::string& what) {
+    const fs::path dir(dir_q.toStdString());
     QString msg = QString::fromStdString(what);
     bool has_st = false, has_bin = false;
     std::error_code ec;
@@ -107,6 +105,8 @@ QString actionable(const fs::path& dir, const std::string& what) {
         msg += QObject::tr("\nNo .safetensors weights here: the download may be incomplete.");
     return msg;
 }
+
+namespace {
 
 std::int64_t state_floats(const BlockSpec& b) {
     if (const auto* m1 = std::get_if<Mamba1Spec>(&b.mixer))
@@ -153,7 +153,7 @@ ModelCard describe_model(const QString& dir_q) {
                              "the tokenizer. Copy tokenizer.json from the model's repository.")
                              .arg(dir_q);
     } catch (const std::exception& e) {
-        card.error = actionable(dir, e.what());
+        card.error = explain_load_error(dir_q, e.what());
     }
     return card;
 }

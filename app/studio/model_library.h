@@ -38,6 +38,8 @@ QVector<ModelEntry> scan_hf_cache(const QString& hub_dir);
 QVector<ModelEntry> scan_models(const QStringList& user_folders);
 
 ModelCard describe_model(const QString& dir);
+// The engine's message (what is wrong) plus what to do about it, when the folder shows it.
+QString explain_load_error(const QString& dir, const std::string& what);
 QString format_bytes(std::int64_t bytes);
 QString format_count(std::int64_t n);  // 1.2M, 130M, 2.7B
 

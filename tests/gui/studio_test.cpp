@@ -10,6 +10,7 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -52,6 +53,7 @@ class StudioTest : public QObject {
     void deleteUndoExportImport();
     void templateShowsTheRenderedPrompt();
     void darkTheme();
+    void aModelThatCannotLoadSaysSo();
 
     void cleanup();
 
@@ -372,6 +374,23 @@ void StudioTest::darkTheme() {
     shot("10-dark");
     window_->setDarkTheme(false);
     QVERIFY(qApp->palette().color(QPalette::Window).lightness() > 180);
+}
+
+void StudioTest::aModelThatCannotLoadSaysSo() {
+    QTemporaryDir empty;
+    QSignalSpy failed(window_.get(), &MainWindow::modelLoadFailed);
+    window_->loadModel(empty.path());
+    QVERIFY(failed.wait(30000));
+    QVERIFY2(failed.first().at(0).toString().contains("config.json"),
+             qPrintable(failed.first().at(0).toString()));
+    QVERIFY(!window_->hasModel());
+    QVERIFY(window_->statusBar()->currentMessage().contains("Cannot load"));
+    window_->sendMessage("nobody answers");  // ignored: there is no model
+    QVERIFY(!window_->isGenerating());
+    shot("12-load-failed");
+    QSignalSpy ready(window_.get(), &MainWindow::modelReady);
+    window_->loadModel(STATESCOPE_DEMO_MODEL);
+    QVERIFY(ready.wait(30000));
 }
 
 int main(int argc, char** argv) {
