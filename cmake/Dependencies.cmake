@@ -13,3 +13,37 @@ endif()
 if(STATESCOPE_BENCH)
   find_package(benchmark REQUIRED)                  # libbenchmark-dev
 endif()
+
+# The studio (app/studio, widgets/): Qt 6 widgets and QCustomPlot, only when STATESCOPE_GUI allows.
+# qt6-base-dev + qt6-base-dev-tools (moc, rcc), qt6-qpa-plugins (the offscreen platform the GUI
+# tests use), libqcustomplot-dev (Debian's Qt 6 build: libQCustomPlotQt6.so, /usr/include/qcustomplot.h).
+set(STATESCOPE_HAVE_GUI OFF)
+if(NOT STATESCOPE_GUI STREQUAL "OFF" AND NOT STATESCOPE_ONLY_FUZZ)
+  if(STATESCOPE_GUI STREQUAL "ON")
+    set(_gui_required REQUIRED)
+  else()
+    set(_gui_required QUIET)
+  endif()
+  find_package(Qt6 6.2 ${_gui_required} COMPONENTS Core Gui Widgets PrintSupport Test)  # PrintSupport: QCustomPlot links it
+  find_package(QCustomPlotQt6 CONFIG QUIET)
+  if(NOT TARGET QCustomPlotQt6::QCustomPlotQt6)
+    # No CMake package (older Debian, other distributions): the header and the Qt 6 library.
+    find_path(QCUSTOMPLOT_INCLUDE_DIR qcustomplot.h)
+    find_library(QCUSTOMPLOT_LIBRARY NAMES QCustomPlotQt6 qcustomplot-qt6)
+    if(QCUSTOMPLOT_INCLUDE_DIR AND QCUSTOMPLOT_LIBRARY AND Qt6_FOUND)
+      add_library(QCustomPlotQt6::QCustomPlotQt6 UNKNOWN IMPORTED)
+      set_target_properties(QCustomPlotQt6::QCustomPlotQt6 PROPERTIES
+        IMPORTED_LOCATION "${QCUSTOMPLOT_LIBRARY}"
+        INTERFACE_INCLUDE_DIRECTORIES "${QCUSTOMPLOT_INCLUDE_DIR}"
+        INTERFACE_LINK_LIBRARIES "Qt6::Widgets;Qt6::PrintSupport")
+    endif()
+  endif()
+  if(Qt6_FOUND AND TARGET QCustomPlotQt6::QCustomPlotQt6)
+    set(STATESCOPE_HAVE_GUI ON)
+  elseif(STATESCOPE_GUI STREQUAL "ON")
+    message(FATAL_ERROR "STATESCOPE_GUI=ON but QCustomPlot for Qt 6 was not found (apt-get install libqcustomplot-dev)")
+  else()
+    message(STATUS "Statescope studio: not built (Qt 6 Widgets/Test or QCustomPlot for Qt 6 not found; "
+                   "apt-get install qt6-base-dev qt6-base-dev-tools libqcustomplot-dev)")
+  endif()
+endif()

@@ -2,8 +2,8 @@
 # Set up, build and run Statescope on Debian 12 from a fresh clone. Idempotent: a second run installs
 # nothing and rebuilds only what changed.
 #
-#   tools/bootstrap.sh run    install what is missing, build, start the studio (today: the CLI on the
-#                             bundled tiny model, until the GUI lands)
+#   tools/bootstrap.sh run    install what is missing, build, start the studio on the bundled tiny
+#                             model (with no display: the CLI on that model, saying why)
 #   tools/bootstrap.sh test   install what is missing, build, run the whole test suite through ctest
 #                             (including the fuzz targets for a bounded time when clang is there)
 set -euo pipefail
@@ -27,6 +27,12 @@ packages=(
   libsqlite3-dev          # the session store (WAL, FTS5)
   libgtest-dev            # tests
   libbenchmark-dev        # benchmarks
+  qt6-base-dev            # the studio (statescope): Qt 6 Core, Gui, Widgets, Test
+  qt6-base-dev-tools      # moc and rcc for the studio
+  qt6-qpa-plugins         # Qt platform plugins, among them offscreen for the GUI tests without a display
+  libqcustomplot-dev      # plots in the studio (Debian's Qt 6 build: libqcustomplot2.1-qt6)
+  libqt6svg6              # the SVG icon engine (the studio's window icon is an SVG)
+  libgl-dev               # OpenGL headers Qt6Gui's CMake package asks for
 )
 if [ "$mode" = test ]; then
   packages+=(clang libclang-rt-14-dev libomp-dev)   # libFuzzer + sanitizers (and OpenMP for clang) for the fuzz targets
@@ -49,6 +55,17 @@ cmake --build "$build" -j "$jobs"
 
 if [ "$mode" = run ]; then
   demo="$root/tests/data/golden/mamba-neox"
+  studio="$build/app/studio/statescope"
+  if [ -x "$studio" ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
+    echo "== statescope --model $demo"
+    exec "$studio" --model "$demo"
+  fi
+  if [ ! -x "$studio" ]; then
+    echo "statescope: the studio was not built (Qt 6 or QCustomPlot missing, see the cmake output); running the CLI demo instead" >&2
+  else
+    echo "statescope: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so not starting the studio; running the CLI demo instead." >&2
+    echo "statescope: a picture of the studio without a display: QT_QPA_PLATFORM=offscreen $studio --screenshot shot.png --prompt 'Hello'" >&2
+  fi
   echo "== statescope-cli info --model $demo"
   "$build/app/statescope-cli" info --model "$demo"
   echo "== statescope-cli generate (a Mamba with random weights and the real GPT-NeoX tokenizer: the text is noise)"

@@ -1,0 +1,52 @@
+// Plain values that travel between the UI thread and the engine worker by queued signals.
+#pragma once
+
+#include <QMetaType>
+#include <QString>
+#include <QVector>
+#include <cstdint>
+
+#include "core/runtime/sampler.h"
+
+namespace statescope::studio {
+
+struct ChatTurn {
+    QString role;  // "system", "user", "assistant"
+    QString text;
+};
+
+struct GenerationRequest {
+    quint64 id = 0;
+    QVector<ChatTurn> turns;  // the visible branch, system message first when there is one
+    SamplerSettings sampler;
+    std::int64_t max_new_tokens = 256;
+};
+
+struct ReplyStats {
+    std::int64_t prompt_tokens = 0;
+    std::int64_t reused_tokens = 0;  // prompt tokens whose state came from a snapshot
+    std::int64_t generated_tokens = 0;
+    double ttft_s = 0;
+    double prefill_s = 0;
+    double decode_s = 0;
+    double prefill_tok_s = 0;
+    double decode_tok_s = 0;
+    std::int64_t state_bytes = 0;
+    QString backend;
+    QString stop_reason;  // "eos", "max_new_tokens", "stop_string", "cancelled"
+    QString text;         // the whole reply
+};
+
+struct LoadedModel {
+    QString dir;
+    QString name;
+    QString model_type;
+    QString backend;
+    bool has_chat_template = false;
+};
+
+}  // namespace statescope::studio
+
+Q_DECLARE_METATYPE(statescope::studio::GenerationRequest)
+Q_DECLARE_METATYPE(statescope::studio::ReplyStats)
+Q_DECLARE_METATYPE(statescope::studio::LoadedModel)

@@ -1,0 +1,92 @@
+#include "app/studio/studio_app.h"
+
+#include <QApplication>
+#include <QEventLoop>
+#include <QIcon>
+#include <QPixmap>
+#include <QTimer>
+#include <cstdio>
+
+#include "app/studio/engine_types.h"
+#include "app/studio/main_window.h"
+
+namespace statescope::studio {
+
+void init_application() {
+    QCoreApplication::setOrganizationName("statescope");
+    QCoreApplication::setApplicationName("statescope");
+    QCoreApplication::setApplicationVersion(STATESCOPE_VERSION);
+    QGuiApplication::setDesktopFileName("io.github.statescope.Statescope");
+    QApplication::setWindowIcon(QIcon(":/statescope/icons/statescope.svg"));
+    qRegisterMetaType<GenerationRequest>();
+    qRegisterMetaType<ReplyStats>();
+    qRegisterMetaType<LoadedModel>();
+}
+
+namespace {
+
+// Runs the event loop until `done` is set or the time is up.
+bool wait_for(bool& done, int timeout_ms) {
+    QEventLoop loop;
+    QTimer timer;
+    timer.setSingleShot(true);
+    QObject::connect(&timer, &QTimer::timeout, &loop, &QEventLoop::quit);
+    timer.start(timeout_ms);
+    QTimer poll;
+    QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
+        if (done) loop.quit();
+    });
+    poll.start(20);
+    if (!done) loop.exec();
+    return done;
+}
+
+}  // namespace
+
+int run_screenshot(QApplication& app, MainWindow& window, const ScreenshotJob& job) {
+    bool loaded = window.hasModel(), failed = false;
+    QString failure;
+    QObject::connect(&window, &MainWindow::modelReady, [&] { loaded = true; });
+    QObject::connect(&window, &MainWindow::modelLoadFailed, [&](const QString& m) {
+        failed = true;
+        failure = m;
+    });
+    bool ready = loaded;
+    QObject::connect(&window, &MainWindow::modelReady, [&] { ready = true; });
+    QObject::connect(&window, &MainWindow::modelLoadFailed, [&] { ready = true; });
+    if (!wait_for(ready, job.timeout_ms) || failed) {
+        std::fprintf(stderr, "statescope: --screenshot: the model did not load: %s\n",
+                     failure.isEmpty() ? "timed out" : failure.toLocal8Bit().constData());
+        return 1;
+    }
+    if (!job.prompt.isEmpty()) {
+        // A fixed seed: the same screenshot every time. (Greedy would do too, but the random-weight
+        // demo model then repeats one byte token, which shows as replacement characters.)
+        SamplerSettings sampler;
+        sampler.temperature = 1.0f;
+        sampler.seed = 42;
+        window.setSampling(sampler, job.max_new_tokens);
+        bool finished = false;
+        QObject::connect(&window, &MainWindow::replyFinished, [&] { finished = true; });
+        window.sendMessage(job.prompt);
+        if (!wait_for(finished, job.timeout_ms)) {
+            std::fprintf(stderr, "statescope: --screenshot: no reply within %d s\n",
+                         job.timeout_ms / 1000);
+            return 1;
+        }
+    }
+    window.setView(job.view);
+    bool settled = false;
+    QTimer::singleShot(150, [&] { settled = true; });  // let layouts and the scroll position settle
+    wait_for(settled, 1000);
+    const QPixmap shot = window.grab();
+    if (shot.isNull() || !shot.save(job.file, "PNG")) {
+        std::fprintf(stderr, "statescope: --screenshot: cannot write %s\n",
+                     job.file.toLocal8Bit().constData());
+        return 1;
+    }
+    app.processEvents();
+    return 0;
+}
+
+}  // namespace statescope::studio
