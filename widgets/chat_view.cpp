@@ -1,5 +1,7 @@
 #include "widgets/chat_view.h"
 
+#include <QTextCursor>
+
 #include <QHBoxLayout>
 #include <QScrollBar>
 #include <QTextDocument>
@@ -45,6 +47,16 @@ MessageText::MessageText(QWidget* parent) : QTextBrowser(parent) {
 
 void MessageText::setMarkdownText(const QString& markdown) {
     setMarkdown(markdown);
+}
+
+void MessageText::setStreamingText(const QString& text) {
+    setPlainText(text);
+}
+
+void MessageText::appendStreamingText(const QString& text) {
+    QTextCursor c(document());
+    c.movePosition(QTextCursor::End);
+    c.insertText(text);
 }
 
 QSize MessageText::sizeHint() const {
@@ -141,7 +153,16 @@ void MessageBubble::render_body() {
 
 void MessageBubble::appendText(const QString& text) {
     item_.text += text;
-    render_body();
+    if (!item_.streaming) {
+        render_body();
+        return;
+    }
+    if (!streaming_plain_) {
+        body_->setStreamingText(item_.text);
+        streaming_plain_ = true;
+    } else {
+        body_->appendStreamingText(text);
+    }
 }
 
 void MessageBubble::setStats(const QString& stats) {
@@ -152,6 +173,7 @@ void MessageBubble::setStats(const QString& stats) {
 
 void MessageBubble::setStreaming(bool streaming) {
     item_.streaming = streaming;
+    streaming_plain_ = false;
     render_body();
 }
 

@@ -29,6 +29,10 @@ class MessageText : public QTextBrowser {
   public:
     explicit MessageText(QWidget* parent = nullptr);
     void setMarkdownText(const QString& markdown);
+    // While a reply streams: the text as plain text, then each batch appended at the end (cost of
+    // the batch, not of the whole reply; Markdown is rendered once, when the reply ends).
+    void setStreamingText(const QString& text);
+    void appendStreamingText(const QString& text);
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
@@ -57,6 +61,7 @@ class MessageBubble : public QFrame {
   private:
     void render_body();
     ChatMessageItem item_;
+    bool streaming_plain_ = false;  // the body holds plain text being appended to
     MessageText* body_ = nullptr;
     QLabel* stats_ = nullptr;
 };

@@ -12,7 +12,10 @@ LayerStrip::LayerStrip(QWidget* parent) : QWidget(parent) {
 void LayerStrip::setPattern(const QString& pattern) {
     pattern_ = pattern;
     setAccessibleDescription(tr("Layer pattern: %1").arg(pattern));
-    setToolTip(tr("%n layer(s): M Mamba-1, 2 Mamba-2, A attention", "", int(pattern.size())));
+    setToolTip(
+        tr("%n layer part(s) in Nemotron-H's letters: M Mamba, * attention, - MLP, E MoE, "
+           "H Zamba2 shared block",
+           "", int(pattern.size())));
     update();
 }
 
@@ -24,10 +27,14 @@ QColor LayerStrip::colorFor(QChar kind) {
     switch (kind.unicode()) {
         case 'M':
             return QColor(0x3b, 0x82, 0xc4);
-        case '2':
-            return QColor(0x2f, 0xa1, 0x6b);
-        case 'A':
+        case '*':
             return QColor(0xe0, 0x8a, 0x1e);
+        case '-':
+            return QColor(0x2f, 0xa1, 0x6b);
+        case 'E':
+            return QColor(0x9b, 0x59, 0xb6);
+        case 'H':
+            return QColor(0xc0, 0x39, 0x2b);
         default:
             return QColor(0x8a, 0x8a, 0x8a);
     }

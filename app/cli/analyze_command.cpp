@@ -304,7 +304,7 @@ int run_analyze(const AnalyzeArgs& a) {
                 const BlockSpec& b = spec.blocks[std::size_t(l.index)];
                 json shape = l.kind == MixerKind::Mamba2
                                  ? json({l.channels, l.head_dim, l.d_state})
-                                 : json({std::get<Mamba1Spec>(b.mixer).d_inner, l.d_state});
+                                 : json({std::get<Mamba1Spec>(b.main().mixer).d_inner, l.d_state});
                 json states = json::array();
                 for (const auto& st : l.states)
                     states.push_back(
@@ -408,9 +408,12 @@ int run_analyze(const AnalyzeArgs& a) {
             }
             json next = json::array();
             for (float p : l.next_prob) next.push_back(std::isfinite(p) ? json(p) : json(nullptr));
-            json j = {{"index", l.index},  {"mixer", spec.blocks[std::size_t(l.index)].kind_name()},
-                      {"top_ids", top},    {"top_probs", probs},
-                      {"next_prob", next}, {"next_rank", l.next_rank}};
+            json j = {{"index", l.index},
+                      {"mixer", spec.blocks[std::size_t(l.index)].main().kind_name()},
+                      {"top_ids", top},
+                      {"top_probs", probs},
+                      {"next_prob", next},
+                      {"next_rank", l.next_rank}};
             if (tok) j["top_text"] = std::move(text);
             layers.push_back(std::move(j));
         }

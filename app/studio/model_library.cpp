@@ -108,12 +108,14 @@ QString explain_load_error(const QString& dir_q, const std::string& what) {
 
 namespace {
 
-std::int64_t state_floats(const BlockSpec& b) {
-    if (const auto* m1 = std::get_if<Mamba1Spec>(&b.mixer))
+// The recurrent state of one Mamba part (0 for other parts: their KV cache grows with the context).
+std::int64_t state_floats(const PartSpec& p) {
+    if (const auto* m1 = std::get_if<Mamba1Spec>(&p.mixer))
         return m1->d_inner * (m1->d_state + m1->d_conv - 1);  // ssm [I, N] + conv [K-1, I]
-    const auto& m2 = std::get<Mamba2Spec>(b.mixer);
-    // ssm_state [H, P, N] + conv_state [K-1, conv_dim], as the mixers allocate them
-    return m2.n_heads * m2.head_dim * m2.d_state + m2.conv_dim() * (m2.d_conv - 1);
+    if (const auto* m2 = std::get_if<Mamba2Spec>(&p.mixer))
+        // ssm_state [H, P, N] + conv_state [K-1, conv_dim], as the mixers allocate them
+        return m2->n_heads * m2->head_dim * m2->d_state + m2->conv_dim() * (m2->d_conv - 1);
+    return 0;
 }
 
 }  // namespace
@@ -133,10 +135,10 @@ ModelCard describe_model(const QString& dir_q) {
         card.d_model = spec.d_model;
         card.vocab_size = spec.vocab_size;
         card.n_params = spec.n_params;
-        for (const auto& b : spec.blocks) {
-            card.layer_pattern += b.kind == MixerKind::Mamba1 ? QChar('M') : QChar('2');
-            card.state_bytes += state_floats(b) * 4;
-        }
+        // One cell per part; '+' (a part running beside the previous one) is not a cell.
+        card.layer_pattern = QString::fromStdString(spec.layer_pattern()).remove(QChar('+'));
+        for (const auto& b : spec.blocks)
+            for (const auto& part : b.parts) card.state_bytes += state_floats(part) * 4;
         card.weight_bytes = static_cast<std::int64_t>(weights.total_bytes());
         card.has_tokenizer = fs::exists(dir / "tokenizer.json");
         card.has_chat_template = fs::exists(dir / "chat_template.jinja");

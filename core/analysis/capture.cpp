@@ -18,7 +18,7 @@ LayerCapture* Captures::find(std::int64_t layer) {
 std::vector<std::int64_t> ssm_layers(const ModelSpec& spec) {
     std::vector<std::int64_t> out;
     for (std::int64_t i = 0; i < spec.n_layers(); ++i) {
-        const auto kind = spec.blocks[std::size_t(i)].kind;
+        const auto kind = spec.blocks[std::size_t(i)].main().kind;
         if (kind == MixerKind::Mamba1 || kind == MixerKind::Mamba2) out.push_back(i);
     }
     return out;
@@ -26,8 +26,9 @@ std::vector<std::int64_t> ssm_layers(const ModelSpec& spec) {
 
 std::vector<float> layer_A(const Model& model, std::int64_t layer) {
     const BlockSpec& b = model.spec().blocks.at(std::size_t(layer));
-    const std::string& prefix = b.kind == MixerKind::Mamba1 ? std::get<Mamba1Spec>(b.mixer).prefix
-                                                            : std::get<Mamba2Spec>(b.mixer).prefix;
+    const std::string& prefix = b.main().kind == MixerKind::Mamba1
+                                    ? std::get<Mamba1Spec>(b.main().mixer).prefix
+                                    : std::get<Mamba2Spec>(b.main().mixer).prefix;
     std::vector<float> a = model.weights().get(prefix + "A_log").to_f32();
     for (auto& v : a) v = -std::exp(v);  // fp32, as Mamba1Mixer / Mamba2Mixer at load
     return a;
@@ -47,20 +48,20 @@ CaptureCollector::CaptureCollector(const Model& model, CaptureOptions options)
         const BlockSpec& b = spec.blocks[std::size_t(i)];
         LayerCapture lc;
         lc.index = i;
-        lc.kind = b.kind;
-        if (b.kind == MixerKind::Mamba1) {
-            const auto& m = std::get<Mamba1Spec>(b.mixer);
+        lc.kind = b.main().kind;
+        if (b.main().kind == MixerKind::Mamba1) {
+            const auto& m = std::get<Mamba1Spec>(b.main().mixer);
             lc.channels = m.d_inner;
             lc.d_state = m.d_state;
-        } else if (b.kind == MixerKind::Mamba2) {
-            const auto& m = std::get<Mamba2Spec>(b.mixer);
+        } else if (b.main().kind == MixerKind::Mamba2) {
+            const auto& m = std::get<Mamba2Spec>(b.main().mixer);
             lc.channels = m.n_heads;
             lc.d_state = m.d_state;
             lc.head_dim = m.head_dim;
             lc.n_groups = m.n_groups;
         } else {
-            throw Error(std::string("layer ") + std::to_string(i) + " is a " + b.kind_name() +
-                        " layer; this capture needs a Mamba layer");
+            throw Error(std::string("layer ") + std::to_string(i) + " is a " +
+                        b.main().kind_name() + " layer; this capture needs a Mamba layer");
         }
         lc.A = layer_A(model, i);
         lc.delta_sum.assign(std::size_t(lc.channels), 0.0);

@@ -246,15 +246,15 @@ std::vector<PerturbationLayer> measure_perturbation(Model& model, std::span<cons
             res[l].index = l;
             LayerCapture lc;
             lc.index = l;
-            lc.kind = model.spec().blocks[std::size_t(l)].kind;
+            lc.kind = model.spec().blocks[std::size_t(l)].main().kind;
             lc.A = layer_A(model, l);
             const BlockSpec& b = model.spec().blocks[std::size_t(l)];
             if (lc.kind == MixerKind::Mamba1) {
-                lc.channels = std::get<Mamba1Spec>(b.mixer).d_inner;
-                lc.d_state = std::get<Mamba1Spec>(b.mixer).d_state;
+                lc.channels = std::get<Mamba1Spec>(b.main().mixer).d_inner;
+                lc.d_state = std::get<Mamba1Spec>(b.main().mixer).d_state;
             } else {
-                lc.channels = std::get<Mamba2Spec>(b.mixer).n_heads;
-                lc.d_state = std::get<Mamba2Spec>(b.mixer).d_state;
+                lc.channels = std::get<Mamba2Spec>(b.main().mixer).n_heads;
+                lc.d_state = std::get<Mamba2Spec>(b.main().mixer).d_state;
             }
             a_unit[l] = unit_A(lc);
         }

@@ -251,10 +251,10 @@ void LongMambaFilter::check(const ModelSpec& spec) const {
         if (l.index >= spec.n_layers())
             throw Error("LongMamba calibration names layer " + std::to_string(l.index));
         const BlockSpec& b = spec.blocks[std::size_t(l.index)];
-        const std::int64_t units = b.kind == MixerKind::Mamba1
-                                       ? std::get<Mamba1Spec>(b.mixer).d_inner
-                                       : std::get<Mamba2Spec>(b.mixer).n_heads;
-        if (b.kind != l.kind || static_cast<std::int64_t>(l.decay.size()) != units)
+        const std::int64_t units = b.main().kind == MixerKind::Mamba1
+                                       ? std::get<Mamba1Spec>(b.main().mixer).d_inner
+                                       : std::get<Mamba2Spec>(b.main().mixer).n_heads;
+        if (b.main().kind != l.kind || static_cast<std::int64_t>(l.decay.size()) != units)
             throw Error("LongMamba calibration layer " + std::to_string(l.index) +
                         " does not match the model (" + std::to_string(l.decay.size()) +
                         " units, the model has " + std::to_string(units) + ")");

@@ -28,6 +28,12 @@ constexpr std::pair<const char*, adapters::BuildFn> kAdapters[] = {
 
 }  // namespace
 
+const PartSpec& BlockSpec::main() const {
+    for (const PartSpec& p : parts)
+        if (p.kind == MixerKind::Mamba1 || p.kind == MixerKind::Mamba2) return p;
+    return parts.at(0);
+}
+
 const char* PartSpec::kind_name() const {
     switch (kind) {
         case MixerKind::Mamba1:

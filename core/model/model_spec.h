@@ -170,6 +170,9 @@ struct PartSpec {
 // parts.
 struct BlockSpec {
     std::vector<PartSpec> parts;
+
+    // The layer's Mamba part when it has one (what the analyses read), else its first part.
+    const PartSpec& main() const;
 };
 
 struct ModelSpec {

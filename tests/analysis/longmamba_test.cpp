@@ -89,10 +89,11 @@ Calibration all_global(const Model& model, std::int64_t layer, double threshold)
     c.lengths = {4000};
     CalibrationLayer l;
     l.index = layer;
-    l.kind = model.spec().blocks[std::size_t(layer)].kind;
+    l.kind = model.spec().blocks[std::size_t(layer)].main().kind;
     const BlockSpec& b = model.spec().blocks[std::size_t(layer)];
-    const std::int64_t U = l.kind == MixerKind::Mamba2 ? std::get<Mamba2Spec>(b.mixer).n_heads
-                                                       : std::get<Mamba1Spec>(b.mixer).d_inner;
+    const std::int64_t U = l.kind == MixerKind::Mamba2
+                               ? std::get<Mamba2Spec>(b.main().mixer).n_heads
+                               : std::get<Mamba1Spec>(b.main().mixer).d_inner;
     l.decay.assign(std::size_t(U), 1.0);
     l.log_tA_prod.assign(std::size_t(U), 0.0);  // tA_prod = 1 > c: every unit global
     l.log_tA_prod[0] = -100;                    // ... but unit 0 local
