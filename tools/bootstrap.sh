@@ -80,7 +80,8 @@ if command -v clang++ >/dev/null 2>&1; then
   fuzz_build="${build}-fuzz"
   cmake -S "$root" -B "$fuzz_build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DSTATESCOPE_FUZZ=ON -DSTATESCOPE_TESTS=ON -DSTATESCOPE_BENCH=OFF -DSTATESCOPE_ONLY_FUZZ=ON
+    -DSTATESCOPE_FUZZ=ON -DSTATESCOPE_TESTS=ON -DSTATESCOPE_BENCH=OFF -DSTATESCOPE_ONLY_FUZZ=ON \
+    -DSTATESCOPE_CUDA=OFF -DSTATESCOPE_GUI=OFF
   cmake --build "$fuzz_build" -j "$jobs"
   ctest --test-dir "$fuzz_build" --output-on-failure -L fuzz
 else
