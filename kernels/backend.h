@@ -40,13 +40,12 @@ class Recording {
 enum class Activation { Silu, Gelu, Relu2 };
 
 // How a mixture-of-experts router turns E logits into k (expert, weight) pairs.
-//   SoftmaxTopK (Jamba):          p = softmax(logits); pick the k largest p; weights = those p (not
-//   renormalised) TopKSoftmax (Granite 4.0-H):  pick the k largest logits; weights = softmax over
-//   those k logits Sigmoid (Nemotron-H, DeepSeek-V3): s = sigmoid(logits); choose by s +
-//   correction_bias (restricted to
-//                                  the topk_group best of n_group groups, a group scored by the sum
-//                                  of its two best s + bias); weights = s of the chosen (without
-//                                  the bias)
+// - SoftmaxTopK (Jamba): p = softmax(logits); pick the k largest p; weights = those p, not
+//   renormalised.
+// - TopKSoftmax (Granite 4.0-H): pick the k largest logits; weights = softmax over those k.
+// - Sigmoid (Nemotron-H, DeepSeek-V3): s = sigmoid(logits); choose by s + correction_bias,
+//   restricted to the topk_group best of n_group groups (a group scores the sum of its two best
+//   s + bias); weights = s of the chosen, without the bias.
 enum class RouterScoring { SoftmaxTopK, TopKSoftmax, Sigmoid };
 
 // Memory owned by a backend (host or device); freed when the last owner goes.
@@ -97,14 +96,13 @@ class Backend {
 
     // out[t, :] = float(table[ids[t], :])                        table: [V, D]; out: [T, D]
     // ids is HOST memory (token ids come from the tokenizer or the sampler); a device backend
-    // stages them itself.
+    // stages them itself. Every id is in [0, V): the runtime checks before calling.
     virtual void embedding(const Weight& table, const std::int32_t* ids, std::int64_t T,
                            float* out) = 0;
 
-    // y[t, o] = sum_i x[t, i] * W[o, i] + bias[o]                 x: [T, W.cols] (row stride
-    // x_stride)
-    //                                                             y: [T, W.rows] (row stride
-    //                                                             y_stride)
+    // y[t, o] = sum_i x[t, i] * W[o, i] + bias[o]
+    // x: [T, W.cols] (row stride x_stride); y: [T, W.rows] (row stride y_stride); y must not
+    // overlap x.
     // bias may be null.
     virtual void matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
                         const float* bias, float* y, std::int64_t y_stride) = 0;
@@ -144,7 +142,7 @@ class Backend {
                                 std::int64_t I, std::int64_t N, float* state, float* y) = 0;
 
     // Mamba-2 SSD recurrence for H heads of head_dim P, G groups of d_state N (head h uses group
-    // g = h / (H / G)):
+    // g = h / (H / G); H is a multiple of G):
     //   S[h,p,n] = exp(delta[t,h] * A[h]) * S[h,p,n] + delta[t,h] * x[t,h,p] * B[t,g,n]
     //   y[t,h,p] = sum_n S[h,p,n] * C[t,g,n] + D[h] * x[t,h,p]
     // x: [T, H*P] (row stride x_stride); delta: [T, H]; B, C: [T, G*N] (row stride bc_stride);
@@ -165,13 +163,11 @@ class Backend {
                                const float* weight, float eps, bool norm_before_gate,
                                float* out) = 0;
 
-    // x[t, i] *= s for i < n                                         x: [T, n] (row stride
-    // x_stride)
+    // x[t, i] *= s for i < n                 x: [T, n] (row stride x_stride)
     virtual void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n,
                        float s) = 0;
 
-    // y[i] += s * x[i] for i < n                                     (weighted residual / expert
-    // sum)
+    // y[i] += s * x[i] for i < n              (weighted residual / expert sum)
     virtual void add_scaled(float* y, const float* x, float s, std::int64_t n) = 0;
 
     // out[t, i] = act(gate[t, i]) * up[t, i]  (or act(gate[t, i]) when up is null)
@@ -193,9 +189,8 @@ class Backend {
 
     // Causal attention of T queries at positions pos0 .. pos0+T-1 over the cached keys/values of
     // positions 0 .. pos0+T-1; query head h reads kv head h / (n_heads / n_kv_heads) (GQA):
-    //   s[j] = scale * sum_d q[t, h, d] * k[j, g, d]    for j <= pos0 + t (and pos0 + t - j <
-    //   window
-    //                                                    when window > 0: sliding-window attention)
+    //   s[j] = scale * sum_d q[t, h, d] * k[j, g, d]   for j <= pos0 + t, and, when window > 0,
+    //          pos0 + t - j < window (sliding-window attention)
     //   out[t, h, :] = sum_j softmax(s)[j] * v[j, g, :]
     // q: [T, n_heads * head_dim] (row stride q_stride); k, v: [pos0 + T, n_kv_heads * head_dim]
     // (row stride kv_stride); out: [T, n_heads * head_dim] (row stride out_stride).
