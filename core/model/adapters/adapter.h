@@ -73,6 +73,10 @@ PartSpec norm_part(MixerKind kind, const std::string& norm, double eps, const We
                    std::int64_t d_model);
 // A layer-type list as letters M * - E H.
 std::string layer_letters(const Config& cfg, const std::string& key);
+// The fields every hybrid adapter starts from: model_type, hidden_size (d_model) and
+// num_hidden_layers (returned in n_layers, both checked positive); residuals in the activations'
+// dtype.
+ModelSpec hybrid_spec_start(const Config& cfg, std::int64_t& n_layers);
 
 ModelSpec build_bamba(const Config& cfg, const WeightStore& w);
 ModelSpec build_nemotron_h(const Config& cfg, const WeightStore& w);

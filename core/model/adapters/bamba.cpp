@@ -8,13 +8,8 @@
 namespace statescope::adapters {
 
 ModelSpec build_bamba(const Config& cfg, const WeightStore& w) {
-    ModelSpec spec;
-    spec.model_type = cfg.get_string("model_type");
-    spec.d_model = cfg.get_int("hidden_size");
-    spec.residual_in_fp32 = false;
-    const std::int64_t n_layers = cfg.get_int("num_hidden_layers");
-    if (spec.d_model <= 0 || n_layers <= 0)
-        throw Error(cfg.source() + ": hidden_size and num_hidden_layers must be positive");
+    std::int64_t n_layers = 0;
+    ModelSpec spec = hybrid_spec_start(cfg, n_layers);
     const double eps = cfg.get_float("rms_norm_eps", 1e-5);
     std::vector<std::int64_t> attn_layers;
     if (cfg.has("attn_layer_indices") && !cfg.json()["attn_layer_indices"].is_null()) {

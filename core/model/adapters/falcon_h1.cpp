@@ -31,13 +31,8 @@ std::vector<double> float_list(const Config& cfg, const std::string& key,
 }  // namespace
 
 ModelSpec build_falcon_h1(const Config& cfg, const WeightStore& w) {
-    ModelSpec spec;
-    spec.model_type = cfg.get_string("model_type");
-    spec.d_model = cfg.get_int("hidden_size");
-    spec.residual_in_fp32 = false;
-    const std::int64_t n_layers = cfg.get_int("num_hidden_layers");
-    if (spec.d_model <= 0 || n_layers <= 0)
-        throw Error(cfg.source() + ": hidden_size and num_hidden_layers must be positive");
+    std::int64_t n_layers = 0;
+    ModelSpec spec = hybrid_spec_start(cfg, n_layers);
     const double eps = cfg.get_float("rms_norm_eps", 1e-5);
     spec.embedding_multiplier = cfg.get_float("embedding_multiplier", 1.0);
     spec.logits_multiplier = cfg.get_float("lm_head_multiplier", 1.0);

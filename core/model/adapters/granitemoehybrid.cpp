@@ -9,13 +9,8 @@
 namespace statescope::adapters {
 
 ModelSpec build_granitemoehybrid(const Config& cfg, const WeightStore& w) {
-    ModelSpec spec;
-    spec.model_type = cfg.get_string("model_type");
-    spec.d_model = cfg.get_int("hidden_size");
-    spec.residual_in_fp32 = false;
-    const std::int64_t n_layers = cfg.get_int("num_hidden_layers");
-    if (spec.d_model <= 0 || n_layers <= 0)
-        throw Error(cfg.source() + ": hidden_size and num_hidden_layers must be positive");
+    std::int64_t n_layers = 0;
+    ModelSpec spec = hybrid_spec_start(cfg, n_layers);
     std::string letters(std::size_t(n_layers), 'M');  // layer_types absent: all mamba
     if (cfg.has("layer_types") && !cfg.json()["layer_types"].is_null()) {
         letters = layer_letters(cfg, "layer_types");

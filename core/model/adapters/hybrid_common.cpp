@@ -131,4 +131,15 @@ std::string layer_letters(const Config& cfg, const std::string& key) {
     return out;
 }
 
+ModelSpec hybrid_spec_start(const Config& cfg, std::int64_t& n_layers) {
+    ModelSpec spec;
+    spec.model_type = cfg.get_string("model_type");
+    spec.d_model = cfg.get_int("hidden_size");
+    spec.residual_in_fp32 = false;
+    n_layers = cfg.get_int("num_hidden_layers");
+    if (spec.d_model <= 0 || n_layers <= 0)
+        throw Error(cfg.source() + ": hidden_size and num_hidden_layers must be positive");
+    return spec;
+}
+
 }  // namespace statescope::adapters

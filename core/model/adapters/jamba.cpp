@@ -49,13 +49,8 @@ Mamba1Spec read_jamba_mamba(const Config& cfg, const WeightStore& w, const std::
 }  // namespace
 
 ModelSpec build_jamba(const Config& cfg, const WeightStore& w) {
-    ModelSpec spec;
-    spec.model_type = cfg.get_string("model_type");
-    spec.d_model = cfg.get_int("hidden_size");
-    spec.residual_in_fp32 = false;
-    const std::int64_t n_layers = cfg.get_int("num_hidden_layers");
-    if (spec.d_model <= 0 || n_layers <= 0)
-        throw Error(cfg.source() + ": hidden_size and num_hidden_layers must be positive");
+    std::int64_t n_layers = 0;
+    ModelSpec spec = hybrid_spec_start(cfg, n_layers);
     const std::int64_t attn_period = cfg.get_int("attn_layer_period", 8);
     const std::int64_t attn_offset = cfg.get_int("attn_layer_offset", 4);
     if (attn_period <= 0) throw Error(cfg.field("attn_layer_period") + "must be positive");
