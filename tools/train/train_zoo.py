@@ -13,8 +13,9 @@ mixed with two synthetic recall tasks in the formats of ANALYSES.md §5: phone-b
 then a query) and passkey retrieval. The synthetic rows are where pure SSMs are expected to forget and
 attention to recall.
 
-Mamba-1 training: transformers' slow path is a Python loop over tokens; `use_mambapy=True` makes it use the
-mamba.py parallel scan (pscan) in PyTorch instead, which is what we rely on here.
+Training speed: without mamba_ssm, transformers' Mamba layers fall back to scans that loop over tokens in Python
+(2.5 s per step for Mamba-1, 0.57 s for Mamba-2 on an H200, against 0.05 s for the Transformer); fast_scan.py
+beside this swaps in chunked parallel scans for training only, after checking them against the original forward.
 
 usage:
   train_zoo.py tokenizer CORPUS_DIR OUT_DIR            byte-level BPE on the corpus -> OUT_DIR/tokenizer/
@@ -71,17 +72,18 @@ PASSKEY_BLOCK = "The grass is green. The sky is blue. The sun is yellow. Here we
 PASSKEY_NEEDLE = "The passkey is {k}. Remember it. {k} is the passkey.\n"
 PASSKEY_SUFFIX = "\nWhat is the pass key? The passkey is"
 
-# Shapes chosen so the four together stay under 24 MB in bf16 (about 2.8-3.0M parameters each, embeddings tied).
+# Shapes chosen so the four together stay under 24 MB in bf16 (about 2.4-2.6M parameters each, embeddings tied,
+# d_model 240): at d_model 256 the four came to 23.9 MB with the tokenizer files, too close to the limit.
 CONFIGS = {
-    "mamba": dict(model_type="mamba", hidden_size=256, state_size=16, num_hidden_layers=4, expand=2,
-                  conv_kernel=4, time_step_rank=16, use_mambapy=True),
-    "mamba2": dict(model_type="mamba2", hidden_size=256, num_heads=16, head_dim=32, state_size=64, n_groups=1,
+    "mamba": dict(model_type="mamba", hidden_size=240, state_size=16, num_hidden_layers=4, expand=2,
+                  conv_kernel=4, time_step_rank=15),
+    "mamba2": dict(model_type="mamba2", hidden_size=240, num_heads=15, head_dim=32, state_size=64, n_groups=1,
                    expand=2, num_hidden_layers=4, chunk_size=64),
-    "llama": dict(model_type="llama", hidden_size=256, intermediate_size=352, num_hidden_layers=4,
-                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048),
-    "hybrid": dict(model_type="nemotron_h", hidden_size=256, hybrid_override_pattern="M*M-M-", mamba_num_heads=16,
+    "llama": dict(model_type="llama", hidden_size=240, intermediate_size=352, num_hidden_layers=4,
+                  num_attention_heads=4, num_key_value_heads=2, head_dim=60, max_position_embeddings=2048),
+    "hybrid": dict(model_type="nemotron_h", hidden_size=240, hybrid_override_pattern="M*M-M-", mamba_num_heads=15,
                    mamba_head_dim=32, ssm_state_size=64, n_groups=1, chunk_size=64, num_attention_heads=4,
-                   num_key_value_heads=2, head_dim=64, intermediate_size=384, mlp_hidden_act="relu2",
+                   num_key_value_heads=2, head_dim=60, intermediate_size=384, mlp_hidden_act="relu2",
                    max_position_embeddings=2048, use_mamba_kernels=False),
 }
 DESCRIPTION = {
@@ -251,10 +253,15 @@ def build_model(name, transformers, torch):
     model_type = kw.pop("model_type")
     cfg = transformers.AutoConfig.for_model(model_type, vocab_size=VOCAB, tie_word_embeddings=True,
                                             bos_token_id=EOT, eos_token_id=END, pad_token_id=EOT, **kw)
-    return transformers.AutoModelForCausalLM.from_config(cfg)
+    model = transformers.AutoModelForCausalLM.from_config(cfg)
+    # NemotronH in transformers 5.17 keeps its own lm_head despite tie_word_embeddings: share it by hand
+    head, emb = model.get_output_embeddings(), model.get_input_embeddings()
+    if head is not None and head.weight is not emb.weight:
+        head.weight = emb.weight
+    return model
 
 
-def agree_on_steps(out_dir, name, step_s, budget_s, max_steps, n_models=4, wait_s=240):
+def agree_on_steps(out_dir, name, step_s, budget_s, max_steps, n_models=4, wait_s=300):
     """Every process writes its measured seconds per step; each then reads all four and takes the same budget:
     the steps the slowest model fits into budget_s. A model that never reports is left out after wait_s."""
     tdir = os.path.join(out_dir, "timing")
@@ -272,7 +279,7 @@ def agree_on_steps(out_dir, name, step_s, budget_s, max_steps, n_models=4, wait_
         with open(p) as f:
             times[os.path.basename(p)[:-5]] = json.load(f)["step_s"]
     slowest = max(times.values())
-    steps = max(200, min(max_steps, int(budget_s / slowest) // 100 * 100))
+    steps = max(100, min(max_steps, int(budget_s / slowest) // 50 * 50))
     return steps, times
 
 
@@ -293,7 +300,7 @@ def greedy(model, torch, ids, max_new):
     return out[0, len(ids):].tolist()
 
 
-def recall_eval(model, torch, tok, seed, sizes=(5, 10, 20, 40), samples=30):
+def recall_eval(model, torch, tok, seed, sizes=(5, 10, 20, 40), samples=20):
     """Phone-book accuracy by book size (first line of the continuation, stripped, equals the number)."""
     rng = random.Random(seed)
     res = {}
@@ -334,6 +341,9 @@ def train(name, corpus_dir, out_dir, budget_s, max_steps, seed, lr):
     model = build_model(name, transformers, torch).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"[{name}] {type(model).__name__}: {n_params:,} parameters on {device}", flush=True)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fast_scan
+    n_patched = fast_scan.patch_mixers(model, log=lambda m: print(f"[{name}]{m}", flush=True))
     rows = Rows(tok, corpus_dir, seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
     model.train()
@@ -359,20 +369,33 @@ def train(name, corpus_dir, out_dir, budget_s, max_steps, seed, lr):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if step % 100 == 0 or step == (steps or 0) - 1:
-            log.append((step, float(loss)))
-            print(f"[{name}] step {step} loss {float(loss):.3f} ({time.time() - t_start:.0f} s)", flush=True)
+            log.append((step, loss.item()))
+            print(f"[{name}] step {step} loss {log[-1][1]:.3f} ({time.time() - t_start:.0f} s)", flush=True)
         step += 1
     train_s = time.time() - t_start
+    fast_scan.unpatch_mixers(model)  # generation and export go through transformers' own forward
     final_loss = sum(l for _, l in log[-3:]) / len(log[-3:])
-    vloss = validation_loss(model, torch, rows, device)
-    recall = recall_eval(model, torch, tok, seed=1234)
-    print(f"[{name}] done: {steps} steps in {train_s:.0f} s, valid loss {vloss:.3f}, recall {recall}", flush=True)
-    export(name, model, torch, transformers, tok, out_dir, dict(
-        steps=steps, batch=BATCH, seq=SEQ, tokens_seen=steps * BATCH * SEQ, train_seconds=round(train_s, 1),
-        final_train_loss=round(final_loss, 4), valid_loss=round(vloss, 4), parameters=n_params,
-        recall_by_book_size={str(k): v for k, v in recall.items()}, seed=seed, lr=lr, loss_log=log,
-        torch=torch.__version__, transformers=transformers.__version__, device=torch.cuda.get_device_name(0)
-        if device == "cuda" else "cpu"))
+    print(f"[{name}] trained: {steps} steps in {train_s:.0f} s, last loss {final_loss:.3f}", flush=True)
+    stats = dict(steps=steps, batch=BATCH, seq=SEQ, tokens_seen=steps * BATCH * SEQ, train_seconds=round(train_s, 1),
+                 final_train_loss=round(final_loss, 4), parameters=n_params, seed=seed, lr=lr, loss_log=log,
+                 mixers_on_chunked_scan=n_patched,
+                 torch=torch.__version__, transformers=transformers.__version__,
+                 device=torch.cuda.get_device_name(0) if device == "cuda" else "cpu")
+    # save first: the evaluations below are extras and must not cost the trained weights
+    d = export(name, model, torch, transformers, tok, out_dir, stats)
+    model = model.to(device).float()
+    for what, fn in (("valid_loss", lambda: round(validation_loss(model, torch, rows, device), 4)),
+                     ("recall_by_book_size", lambda: {str(k): v for k, v in
+                                                      recall_eval(model, torch, tok, seed=1234).items()})):
+        t0 = time.time()
+        try:
+            stats[what] = fn()
+        except Exception as e:
+            stats[what] = f"failed: {type(e).__name__}: {e}"
+            traceback.print_exc()
+        print(f"[{name}] {what}: {stats[what]} ({time.time() - t0:.0f} s)", flush=True)
+        with open(os.path.join(d, "training.json"), "w") as f:
+            json.dump(stats, f, indent=1)
 
 
 def export(name, model, torch, transformers, tok, out_dir, stats):
@@ -385,10 +408,25 @@ def export(name, model, torch, transformers, tok, out_dir, stats):
     model.generation_config.eos_token_id = [END, EOT]
     model.generation_config.pad_token_id = EOT
     model.generation_config.bos_token_id = EOT
+    head, emb = model.get_output_embeddings(), model.get_input_embeddings()
+    tied = head is not None and head.weight is emb.weight
+    if tied:  # save_pretrained would refuse (or duplicate) a shared tensor it was not told about
+        head.weight = torch.nn.Parameter(emb.weight.detach().clone())
     model.save_pretrained(d, safe_serialization=True)
+    if tied:
+        from safetensors.torch import load_file
+        path = os.path.join(d, "model.safetensors")
+        tensors = load_file(path)
+        head_keys = [k for k in tensors if k.endswith("lm_head.weight")]
+        for k in head_keys:
+            del tensors[k]
+        save_file(tensors, path, metadata={"format": "pt"})
+        print(f"[{name}] tied: dropped {head_keys} from model.safetensors", flush=True)
     for f in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(os.path.join(out_dir, "tokenizer", f), os.path.join(d, f))
     ref = type(model).from_pretrained(d, dtype=torch.float32).eval()
+    if tied:  # whatever the loader did with the missing lm_head, a tied model's head is its embedding matrix
+        ref.get_output_embeddings().weight = ref.get_input_embeddings().weight
     ids = tok.encode(REFERENCE_PROMPT).ids
     with torch.no_grad():
         logits = ref(input_ids=torch.tensor([ids])).logits[0].float().contiguous()
@@ -403,13 +441,14 @@ def export(name, model, torch, transformers, tok, out_dir, stats):
     with open(os.path.join(d, "training.json"), "w") as f:
         json.dump(stats, f, indent=1)
     print(f"[{name}] saved {d}; reference continuation: {tok.decode(cont)!r}", flush=True)
+    return d
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("verb", choices=["tokenizer", "train"])
     ap.add_argument("args", nargs="+")
-    ap.add_argument("--budget-s", type=float, default=240)
+    ap.add_argument("--budget-s", type=float, default=150)
     ap.add_argument("--max-steps", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--lr", type=float, default=2e-3)
