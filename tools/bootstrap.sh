@@ -36,6 +36,7 @@ packages=(
 )
 if [ "$mode" = test ]; then
   packages+=(clang libclang-rt-14-dev libomp-dev)   # libFuzzer + sanitizers (and OpenMP for clang) for the fuzz targets
+  packages+=(desktop-file-utils appstream)          # tests/packaging/check_deb.sh validates the desktop entry and metainfo
 fi
 
 missing=()

@@ -10,9 +10,15 @@
 #include "app/studio/engine_types.h"
 #include "app/studio/main_window.h"
 
+// The icons are compiled into statescope_studio, a static library: nothing references the rcc object, so
+// the linker would drop it and ":/statescope/..." would not resolve. Q_INIT_RESOURCE keeps it (and must
+// be called outside any namespace).
+static void init_statescope_resources() { Q_INIT_RESOURCE(statescope); }
+
 namespace statescope::studio {
 
 void init_application() {
+    init_statescope_resources();
     QCoreApplication::setOrganizationName("statescope");
     QCoreApplication::setApplicationName("statescope");
     QCoreApplication::setApplicationVersion(STATESCOPE_VERSION);
