@@ -241,8 +241,49 @@ std::string golden_param_name(const ::testing::TestParamInfo<GoldenParam>& p) {
     return s;
 }
 
-// The pure SSMs on both backends; the hybrids and the Transformers on the CPU (the CUDA backend
-// has no attention / MLP / MoE ops yet).
+// Weights rounded to bf16 at load (--dtype bf16) against the same fp32-weight reference: the
+// rounding of every weight (2^-9 relative) and, on CUDA, of the matmul inputs for the tensor cores
+// move the logits by about 1e-2 of their scale. The bound: every reference row within 2e-2
+// (row_rel_error), and the argmax of at least 99% of the rows unchanged.
+class GoldenBf16 : public ::testing::TestWithParam<GoldenParam> {};
+
+TEST_P(GoldenBf16, LogitsWithinBf16Bounds) {
+    const auto& [name, backend_name] = GetParam();
+    std::unique_ptr<kernels::Backend> backend;
+    try {
+        backend = make_backend(backend_name);
+    } catch (const Error& e) {
+        GTEST_SKIP() << e.what();
+    }
+    LoadOptions bf16;
+    bf16.weight_dtype = kernels::DType::BF16;
+    auto model = Model::load(kGolden / name, *backend, bf16);
+    const Golden golden = load_golden(name);
+    Sequence seq(*model);
+    std::vector<float> logits;
+    model->forward(seq, golden.input_ids, LogitRows::All, &logits);
+    const std::int64_t V = model->spec().vocab_size, T = std::int64_t(golden.input_ids.size());
+    const std::int64_t first = T - golden.logit_rows;
+    double worst = 0;
+    std::int64_t agree = 0;
+    for (std::int64_t t = first; t < T; ++t) {
+        const float* got = logits.data() + t * V;
+        const float* want = golden.logits.data() + (t - first) * V;
+        const double err = row_rel_error(got, want, V);
+        worst = std::max(worst, err);
+        EXPECT_LE(err, 2e-2) << name << " bf16 on " << backend_name << ", position " << t;
+        agree += argmax(std::span<const float>(got, std::size_t(V))) ==
+                 argmax(std::span<const float>(want, std::size_t(V)));
+    }
+    const double share = double(agree) / double(golden.logit_rows);
+    EXPECT_GE(share, 0.99) << name << " bf16 on " << backend_name << ": argmax of " << agree
+                           << " of " << golden.logit_rows << " rows unchanged";
+    std::printf(
+        "[golden-bf16] %s on %s: worst row relative error %.3g, argmax agreement %lld/%lld\n",
+        name.c_str(), backend_name.c_str(), worst, (long long)agree, (long long)golden.logit_rows);
+}
+
+// Every model_type on both backends (cuda skips with its reason where there is no GPU).
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenModel,
                          ::testing::Combine(::testing::Values("mamba-tiny", "falcon_mamba-tiny",
                                                               "mamba2-tiny", "mamba-neox"),
@@ -253,7 +294,15 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values("llama-tiny", "qwen3-tiny", "bamba-tiny", "zamba2-tiny",
                                          "nemotron_h-tiny", "granitemoehybrid-tiny", "jamba-tiny",
                                          "falcon_h1-tiny"),
-                       ::testing::Values("cpu")),
+                       ::testing::Values("cpu", "cuda")),
+    golden_param_name);
+INSTANTIATE_TEST_SUITE_P(
+    Golden, GoldenBf16,
+    ::testing::Combine(::testing::Values("mamba-tiny", "falcon_mamba-tiny", "mamba2-tiny",
+                                         "llama-tiny", "qwen3-tiny", "bamba-tiny", "zamba2-tiny",
+                                         "nemotron_h-tiny", "granitemoehybrid-tiny", "jamba-tiny",
+                                         "falcon_h1-tiny"),
+                       ::testing::Values("cpu", "cuda")),
     golden_param_name);
 
 }  // namespace
