@@ -102,7 +102,7 @@ TEST(CudaHybridOps, GluMatchesCpu) {
 std::vector<float> inv_freq_for(const std::string& rope_json, std::int64_t head_dim,
                                 double partial) {
     const Config cfg = Config::parse(rope_json, "test config");
-    return read_rope(cfg, head_dim, partial).inv_freq;
+    return adapters::read_rope(cfg, head_dim, partial).inv_freq;
 }
 
 // Both backends round the same fp32 angle's cos/sin (from double) and rotate the pair; the rotation
@@ -225,8 +225,9 @@ TEST(CudaHybridOps, AttentionDecodeMatchesCpuAndPrefill) {
     cuda().attention(dq.get(), qw, dk.get(), dv.get(), kvw, L, 0, c.n_heads, c.n_kv_heads,
                      c.head_dim, scale, 0, all.get(), qw);
     const std::vector<float> prefill = all.host();
-    for (std::int64_t p : {1, 31, 32, 1000, L - 1}) {
-        Dev one(std::vector<float>(std::size_t(qw)));
+    for (std::int64_t p :
+         {std::int64_t(1), std::int64_t(31), std::int64_t(32), std::int64_t(1000), L - 1}) {
+        Dev one{std::vector<float>(static_cast<std::size_t>(qw))};
         cuda().attention(dq.get() + p * qw, qw, dk.get(), dv.get(), kvw, 1, p, c.n_heads,
                          c.n_kv_heads, c.head_dim, scale, 0, one.get(), qw);
         std::vector<float> want(prefill.begin() + p * qw, prefill.begin() + (p + 1) * qw);
@@ -338,12 +339,13 @@ TEST(CudaHybridOps, ArgmaxMatchesCpuIncludingTies) {
                 for (int j = 0; j < ties; ++j) row[rng.integer(0, V - 1)] = 25.0f;
                 if (t == 2 && ties == 0) row[V - 1] = 30.0f;  // the maximum in the last slot
             }
-            std::vector<std::int32_t> want(std::size_t(T)), cpu_out(std::size_t(T));
+            std::vector<std::int32_t> want(static_cast<std::size_t>(T)),
+                cpu_out(static_cast<std::size_t>(T));
             for (std::int64_t t = 0; t < T; ++t)
                 want[t] = statescope::argmax(std::span<const float>(x.data() + t * stride, V));
             cpu().argmax(x.data(), stride, T, V, cpu_out.data());
             EXPECT_EQ(cpu_out, want) << "cpu argmax V=" << V;
-            Dev dx(x), dout(std::vector<float>(std::size_t(T)));
+            Dev dx(x), dout{std::vector<float>(static_cast<std::size_t>(T))};
             cuda().argmax(dx.get(), stride, T, V, reinterpret_cast<std::int32_t*>(dout.get()));
             EXPECT_EQ(ints_of(dout.host()), want) << "cuda argmax V=" << V << " ties=" << ties;
         }
