@@ -235,6 +235,24 @@ TEST_P(GoldenModel, GreedyIdsMatch) {
     EXPECT_EQ(out, golden_.greedy);
 }
 
+// The backend's argmax of a step (what greedy decoding on a device copies back) equals the host
+// argmax of the same step's logits, through prefill and decode steps (recorded ones included).
+TEST_P(GoldenModel, ForwardArgmaxMatchesHostArgmax) {
+    const std::int64_t T = std::int64_t(golden_.input_ids.size());
+    std::span<const std::int32_t> ids(golden_.input_ids);
+    Sequence a(*model_), b(*model_);
+    std::vector<float> logits;
+    const std::int64_t P = T / 2;
+    model_->forward(a, ids.first(std::size_t(P)), LogitRows::Last, &logits);
+    EXPECT_EQ(model_->forward_argmax(b, ids.first(std::size_t(P))), argmax(logits));
+    for (std::int64_t t = P; t < T; ++t) {
+        model_->forward(a, ids.subspan(std::size_t(t), 1), LogitRows::Last, &logits);
+        EXPECT_EQ(model_->forward_argmax(b, ids.subspan(std::size_t(t), 1)), argmax(logits))
+            << "position " << t;
+    }
+    EXPECT_EQ(b.position(), T);
+}
+
 std::string golden_param_name(const ::testing::TestParamInfo<GoldenParam>& p) {
     std::string s = std::get<0>(p.param) + "_" + std::get<1>(p.param);
     std::replace(s.begin(), s.end(), '-', '_');
