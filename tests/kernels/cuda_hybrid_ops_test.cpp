@@ -106,8 +106,9 @@ std::vector<float> inv_freq_for(const std::string& rope_json, std::int64_t head_
 }
 
 // Both backends round the same fp32 angle's cos/sin (from double) and rotate the pair; the rotation
-// itself may fuse differently (1 ulp of the terms): 2e-6 relative, floored at 0.05 of the largest
-// value where the two products cancel. Positions up to 200000 check the fp32 angle product.
+// itself may fuse differently (half an ulp of the larger product, up to 1.2e-7 at |x| < 2, plus the
+// last rounding): 5e-6 relative, floored at 0.05 of the largest value where the two products
+// cancel (1.1e-6 at worst there). Positions up to 200000 check the fp32 angle product.
 TEST(CudaHybridOps, RopeMatchesCpu) {
     STATESCOPE_REQUIRE_CUDA();
     Rng rng(24);
@@ -141,7 +142,7 @@ TEST(CudaHybridOps, RopeMatchesCpu) {
                     Dev dx(x), dinv(inv);
                     cpu().rope(x.data(), stride, T, n_heads, c.head_dim, rotary, pos0, inv.data());
                     cuda().rope(dx.get(), stride, T, n_heads, c.head_dim, rotary, pos0, dinv.get());
-                    expect_near_cpu(dx.host(), x, 2e-6, 0.05,
+                    expect_near_cpu(dx.host(), x, 5e-6, 0.05,
                                     std::string("rope ") + c.name + " heads=" + sz(n_heads) +
                                         " T=" + sz(T) + " pos0=" + sz(pos0));
                 }
@@ -153,9 +154,12 @@ struct AttnCase {
 };
 
 // Attention of T queries at pos0.. over a random cache of pos0 + T positions, CPU vs CUDA.
-// Both accumulate in fp32, in different orders, and the CUDA kernel rescales its running sum per
-// tile of 32 keys (online softmax): a few ulp of the output's terms. 2e-5 relative, floored at 0.02
-// of the largest output (an average of random values can cancel to near zero).
+// Both accumulate sum_j p_j v_j in fp32 one key at a time, in different orders (the CUDA kernel
+// rescales its running sum per tile of 32 keys): each add rounds by eps/2 of the running sum, a
+// random walk of ~sqrt(n) eps over n keys, 2e-6 of the output's typical size at 4099 keys; and
+// the two sides' expf differ by an ulp or two. 5e-5 relative, floored at 0.2 of the largest output
+// (an average of random values can cancel to near zero). A missed or extra key (a mask off by one)
+// moves an output by ~p_j |v_j|, above 1e-2 of that floor at these lengths.
 void check_attention(const AttnCase& c, std::int64_t T, std::int64_t pos0, std::int64_t window,
                      Rng& rng, const std::string& tag) {
     const std::int64_t qw = c.n_heads * c.head_dim, kvw = c.n_kv_heads * c.head_dim;
@@ -172,7 +176,7 @@ void check_attention(const AttnCase& c, std::int64_t T, std::int64_t pos0, std::
     Dev dq(q), dk(k), dv(v), dout(std::vector<float>(want.size(), -7.0f));
     cuda().attention(dq.get(), q_stride, dk.get(), dv.get(), kv_stride, T, pos0, c.n_heads,
                      c.n_kv_heads, c.head_dim, scale, window, dout.get(), out_stride);
-    expect_near_cpu(dout.host(), want, 2e-5, 0.02,
+    expect_near_cpu(dout.host(), want, 5e-5, 0.2,
                     tag + " heads=" + sz(c.n_heads) + "/" + sz(c.n_kv_heads) +
                         " hd=" + sz(c.head_dim) + " T=" + sz(T) + " pos0=" + sz(pos0) +
                         " window=" + sz(window));
@@ -231,7 +235,7 @@ TEST(CudaHybridOps, AttentionDecodeMatchesCpuAndPrefill) {
         cuda().attention(dq.get() + p * qw, qw, dk.get(), dv.get(), kvw, 1, p, c.n_heads,
                          c.n_kv_heads, c.head_dim, scale, 0, one.get(), qw);
         std::vector<float> want(prefill.begin() + p * qw, prefill.begin() + (p + 1) * qw);
-        expect_near_cpu(one.host(), want, 2e-5, 0.02,
+        expect_near_cpu(one.host(), want, 5e-5, 0.2,
                         "attention decode vs prefill at position " + sz(p));
     }
 }
