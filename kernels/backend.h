@@ -81,8 +81,9 @@ class Backend {
     virtual void replay(const Recording& r, const std::int32_t* ids, std::int64_t T) {}
 
     // Whether the attention / MLP / MoE ops (scale, add_scaled, glu, rope, attention, moe_route)
-    // are implemented. A backend without them throws from each; Model::load asks first, so a
-    // hybrid or Transformer checkpoint is refused at load with the reason, not mid-forward.
+    // are implemented (both backends of this tree have them). A backend without them throws from
+    // each; Model::load asks first, so a hybrid or Transformer checkpoint is refused at load with
+    // the reason, not mid-forward.
     virtual bool has_hybrid_ops() const { return true; }
 
     // Memory. alloc() returns zeroed memory; copy_* move bytes between host and backend memory.
@@ -209,6 +210,12 @@ class Backend {
                            RouterScoring scoring, const float* correction_bias,
                            std::int64_t n_group, std::int64_t topk_group, bool normalize,
                            float route_scale, std::int32_t* experts, float* weights) = 0;
+
+    // out[t] = argmax_v x[t, v], the first maximum on ties (torch.argmax, the greedy sampler)
+    // x: [T, V] (row stride x_stride); out: [T] int32 in backend memory. Greedy decoding on a
+    // device copies this one id per token instead of the [V] row.
+    virtual void argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                        std::int32_t* out) = 0;
 };
 
 // The CPU backend: the reference, always built.

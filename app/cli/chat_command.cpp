@@ -98,8 +98,9 @@ ChatSession open_session(const GenerateArgs& a) {
     const fs::path tok_path = dir / "tokenizer.json";
     if (!fs::exists(tok_path))
         throw Error("chat needs a tokenizer, and " + tok_path.string() + " does not exist");
+    const LoadOptions load = load_options(a.dtype);
     s.backend = make_backend(a.backend);
-    s.model = Model::load(dir, *s.backend);
+    s.model = Model::load(dir, *s.backend, load);
     s.tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_file(tok_path));
     apply_generate_flags(a, s.options);
     s.options.stop_ids =

@@ -58,6 +58,20 @@ bool has_chat_template(const fs::path& dir) {
 
 }  // namespace
 
+LoadOptions load_options(const std::string& dtype) {
+    LoadOptions o;
+    if (dtype.empty()) return o;
+    if (dtype == "fp32" || dtype == "f32" || dtype == "float32")
+        o.weight_dtype = kernels::DType::F32;
+    else if (dtype == "bf16" || dtype == "bfloat16")
+        o.weight_dtype = kernels::DType::BF16;
+    else if (dtype == "fp16" || dtype == "f16" || dtype == "float16")
+        o.weight_dtype = kernels::DType::F16;
+    else
+        throw Error("--dtype " + dtype + " is not one of fp32, bf16, fp16");
+    return o;
+}
+
 std::vector<std::int32_t> parse_ids(const std::string& text, const std::string& what) {
     std::vector<std::int32_t> ids;
     std::string token;
@@ -178,8 +192,9 @@ int run_logits(const LogitsArgs& a) {
         a.ids ? parse_ids(*a.ids, "--ids") : parse_ids(read_file(*a.ids_file), *a.ids_file);
     if (ids.empty()) throw Error("logits: no token ids given");
     const auto T = static_cast<std::int64_t>(ids.size());
+    const LoadOptions load = load_options(a.dtype);
     auto backend = make_backend(a.backend);
-    auto model = Model::load(a.model_dir, *backend);
+    auto model = Model::load(a.model_dir, *backend, load);
     const std::int64_t V = model->spec().vocab_size;
     Sequence seq(*model);
     std::vector<float> all;
@@ -220,8 +235,9 @@ void apply_generate_flags(const GenerateArgs& a, GenerateOptions& opts) {
 int run_generate(const GenerateArgs& a) {
     if (a.chat) return run_generate_chat(a);
     if (a.system) throw Error("generate: --system needs --chat");
+    const LoadOptions load = load_options(a.dtype);
     auto backend = make_backend(a.backend);
-    auto model = Model::load(a.model_dir, *backend);
+    auto model = Model::load(a.model_dir, *backend, load);
     std::optional<Tokenizer> tok;
     const fs::path tok_path = fs::path(a.model_dir) / "tokenizer.json";
     if (fs::exists(tok_path)) tok = Tokenizer::from_file(tok_path);

@@ -9,7 +9,8 @@
 
 namespace statescope {
 struct GenerateOptions;
-}
+struct LoadOptions;
+}  // namespace statescope
 
 namespace statescope::cli {
 
@@ -36,6 +37,7 @@ struct LogitsArgs {
     std::optional<std::string> ids, ids_file;
     std::optional<std::int64_t> decode_from;
     std::string backend = "cpu";
+    std::string dtype;  // --dtype fp32|bf16|fp16: weights converted at load ("": as stored)
     std::string out;
 };
 struct GenerateArgs {
@@ -45,6 +47,7 @@ struct GenerateArgs {
     bool greedy = false;
     bool json = false;
     std::string backend = "cpu";
+    std::string dtype;         // --dtype fp32|bf16|fp16 ("": the checkpoint's dtype)
     float temperature = 0.0f;  // 0: greedy (the default, and what --greedy forces)
     std::int64_t top_k = 0;
     float top_p = 1.0f, min_p = 0.0f;
@@ -68,6 +71,9 @@ int run_generate(const GenerateArgs& a);
 
 // The sampling flags, max-new and stop strings of `a` as GenerateOptions (no tokenizer yet).
 void apply_generate_flags(const GenerateArgs& a, statescope::GenerateOptions& opts);
+
+// --dtype NAME -> the load options; Error naming the accepted values. "" loads weights as stored.
+statescope::LoadOptions load_options(const std::string& dtype);
 
 // "1,2, 3" or "1 2\n3" -> ids; Error naming the bad entry.
 std::vector<std::int32_t> parse_ids(const std::string& text, const std::string& what);

@@ -45,6 +45,8 @@ void add_generate_flags(CLI::App* cmd, GenerateArgs& gen) {
     cmd->add_option("--seed", gen.seed, "random seed (same seed, same output)");
     cmd->add_option("--stop", gen.stop, "stop when the reply contains this text (repeatable)");
     cmd->add_option("--backend", gen.backend, "cpu (cuda when built with it)");
+    cmd->add_option("--dtype", gen.dtype,
+                    "convert weight matrices at load: fp32, bf16 or fp16 (default: as stored)");
 }
 
 }  // namespace
@@ -88,6 +90,8 @@ int main(int argc, char** argv) {
     c_lg->add_option("--decode-from", lg.decode_from,
                      "prefill the first P tokens at once, then feed every later token alone");
     c_lg->add_option("--backend", lg.backend, "cpu (cuda when built with it)");
+    c_lg->add_option("--dtype", lg.dtype,
+                     "convert weight matrices at load: fp32, bf16 or fp16 (default: as stored)");
     c_lg->add_option("--out", lg.out, "output .npy file")->required();
 
     GenerateArgs gen;

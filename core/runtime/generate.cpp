@@ -55,8 +55,15 @@ void decode_loop(Model& model, Sequence& seq, std::span<const std::int32_t> prom
         if (options.on_text) options.on_text(piece);
     };
     auto t_last = t1;
+    // Plain greedy decoding on a device backend: the backend picks the argmax of each step's logits
+    // and one id comes back instead of the [V] row (the CPU path keeps the host sampler).
+    const SamplerSettings& ss = options.sampler;
+    const bool device_argmax = ss.temperature <= 0.0f && ss.repetition_penalty == 1.0f &&
+                               ss.presence_penalty == 0.0f && ss.frequency_penalty == 0.0f &&
+                               model.backend().name() != "cpu";
+    std::int32_t picked = -1;  // the token the backend picked from the last step, if it did
     for (std::int64_t k = 0; k < options.max_new_tokens; ++k) {
-        const std::int32_t next = sampler.sample(logits, history);
+        const std::int32_t next = picked >= 0 ? picked : sampler.sample(logits, history);
         history.push_back(next);
         ++stats.generated_tokens;
         if (out_ids) out_ids->push_back(next);
@@ -81,7 +88,10 @@ void decode_loop(Model& model, Sequence& seq, std::span<const std::int32_t> prom
         }
         if (k + 1 == options.max_new_tokens) break;  // the last token needs no forward pass
         const std::int32_t ids[1] = {next};
-        model.forward(seq, ids, LogitRows::Last, &logits);
+        if (device_argmax)
+            picked = model.forward_argmax(seq, ids);
+        else
+            model.forward(seq, ids, LogitRows::Last, &logits);
         t_last = Clock::now();
     }
     stats.decode_seconds = std::chrono::duration<double>(t_last - t1).count();

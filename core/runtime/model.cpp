@@ -7,10 +7,12 @@
 
 namespace statescope {
 
-std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, kernels::Backend& backend) {
+std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, kernels::Backend& backend,
+                                   const LoadOptions& options) {
     if (!std::filesystem::is_directory(dir))
         throw Error("cannot load model: " + dir.string() + " is not a folder");
     WeightStore weights = WeightStore::open_dir(dir);
+    weights.set_matrix_dtype(options.weight_dtype);
     ModelSpec spec = load_model_spec(dir, weights);
     if (!backend.has_hybrid_ops()) {
         for (const BlockSpec& b : spec.blocks)
@@ -111,11 +113,35 @@ std::size_t Model::kv_bytes_per_token() const {
 
 void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
                     std::vector<float>* logits) {
-    const auto T = static_cast<std::int64_t>(ids.size());
-    if (T == 0) {
+    if (ids.empty()) {
         if (logits) logits->clear();
         return;
     }
+    std::int64_t n = 0;
+    const float* out = forward_rows(seq, ids, rows, &n);
+    if (out != nullptr && logits) {
+        logits->resize(std::size_t(n * spec_.vocab_size));
+        backend_.copy_to_host(out, logits->data(), logits->size() * sizeof(float));
+    }
+}
+
+std::int32_t Model::forward_argmax(Sequence& seq, std::span<const std::int32_t> ids) {
+    if (ids.empty()) throw Error("forward_argmax: no token ids");
+    std::int64_t n = 0;
+    const float* out = forward_rows(seq, ids, LogitRows::Last, &n);
+    // int32 in a float slot (both 4 bytes), as the MoE mixer's indices
+    auto* id = reinterpret_cast<std::int32_t*>(ws_.get("argmax", 1));
+    backend_.argmax(out, spec_.vocab_size, 1, spec_.vocab_size, id);
+    std::int32_t host = 0;
+    backend_.copy_to_host(id, &host, sizeof(host));
+    return host;
+}
+
+const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
+                                 std::int64_t* n_out) {
+    const auto T = static_cast<std::int64_t>(ids.size());
+    *n_out = 0;
+    if (T == 0) return nullptr;
     const std::int64_t V = spec_.vocab_size;
     for (std::int64_t t = 0; t < T; ++t) {
         if (ids[t] < 0 || ids[t] >= V)
@@ -124,8 +150,11 @@ void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows 
                         " is outside the model's vocabulary (0.." + std::to_string(V - 1) + ")");
     }
     auto& be = backend_;
-    // Only pure SSMs replay a recorded step: attention reads its position and a KV cache that
-    // grows, and MoE routing goes through the host, so their ops cannot be replayed as recorded.
+    // Only pure SSMs replay a recorded step. Attention and MoE are not capture-safe as written:
+    // the position and the number of cached keys are kernel arguments that a replay would repeat
+    // (the step would need them read from device memory), reserve_kv reallocates the cache as it
+    // grows (the recorded pointers would dangle), and MoE routing copies the chosen experts to the
+    // host to pick the expert matmuls (a host sync inside the step).
     const bool graphable = T == 1 && seq.position() > 0 && rows == LogitRows::Last &&
                            observers_.empty() && recordable_ && be.can_record();
     const float* out = nullptr;
@@ -168,10 +197,8 @@ void Model::forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows 
     } else {
         out = run_layers(seq, ids, rows, &n);
     }
-    if (out != nullptr && logits) {
-        logits->resize(std::size_t(n * V));
-        be.copy_to_host(out, logits->data(), std::size_t(n * V) * sizeof(float));
-    }
+    *n_out = out != nullptr ? n : 0;
+    return out;
 }
 
 std::vector<const void*> Model::decode_key(Sequence& seq) const {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -26,10 +27,18 @@ enum class LogitRows { None, Last, All };
 // Called between prefill chunks with (tokens done, tokens total); return false to stop.
 using ProgressFn = std::function<bool(std::int64_t done, std::int64_t total)>;
 
+struct LoadOptions {
+    // Converts every weight matrix (embedding, projections, experts, lm_head) to this dtype at load
+    // (round to nearest even, as torch's .to()); unset: the checkpoint's own dtype. Small vectors
+    // (norms, A, D, biases, conv weights) stay fp32 as always.
+    std::optional<kernels::DType> weight_dtype;
+};
+
 class Model {
   public:
     // Loads DIR (config.json + safetensors) onto `backend`, which must outlive the model.
-    static std::unique_ptr<Model> load(const std::filesystem::path& dir, kernels::Backend& backend);
+    static std::unique_ptr<Model> load(const std::filesystem::path& dir, kernels::Backend& backend,
+                                       const LoadOptions& options = {});
     ~Model();
 
     const ModelSpec& spec() const { return spec_; }
@@ -40,6 +49,10 @@ class Model {
     // logits (host) receives [rows, vocab_size] fp32 for the requested rows.
     void forward(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
                  std::vector<float>* logits);
+
+    // forward() of `ids` that returns the argmax of the last row's logits (the first maximum on
+    // ties), computed by the backend: a device backend copies one id to the host, not [V] floats.
+    std::int32_t forward_argmax(Sequence& seq, std::span<const std::int32_t> ids);
 
     // forward() over `ids` in chunks of `chunk` tokens, reporting progress between chunks. Returns
     // false when progress asked to stop (the sequence then holds the tokens done so far). Logits of
@@ -60,6 +73,9 @@ class Model {
 
   private:
     Model(ModelSpec spec, WeightStore weights, kernels::Backend& backend);
+    // forward() up to the logits, left in backend memory ([n, V], null for LogitRows::None).
+    const float* forward_rows(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
+                              std::int64_t* n);
     // Issues the ops of one call (embedding .. logits rows) on the backend; returns the logits in
     // backend memory ([n, V], null when rows is None) and sets *n.
     const float* run_layers(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,

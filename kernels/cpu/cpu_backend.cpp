@@ -128,5 +128,10 @@ void CpuBackend::moe_route(const float* logits, std::int64_t T, std::int64_t E, 
                    route_scale, experts, weights);
 }
 
+void CpuBackend::argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                        std::int32_t* out) {
+    cpu::argmax(x, x_stride, T, V, out);
+}
+
 }  // namespace cpu
 }  // namespace statescope::kernels

@@ -73,6 +73,8 @@ class CpuBackend final : public Backend {
                    RouterScoring scoring, const float* correction_bias, std::int64_t n_group,
                    std::int64_t topk_group, bool normalize, float route_scale,
                    std::int32_t* experts, float* weights) override;
+    void argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                std::int32_t* out) override;
 };
 
 }  // namespace statescope::kernels::cpu

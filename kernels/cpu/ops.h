@@ -63,6 +63,10 @@ void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t
                std::int64_t topk_group, bool normalize, float route_scale, std::int32_t* experts,
                float* weights);
 
+// sampling.cpp
+void argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+            std::int32_t* out);
+
 // Threading: the kernels use OpenMP; OpenBLAS is held to one thread so that the two pools never
 // fight over the two cores (matmul.cpp splits sgemm across OpenMP threads itself).
 void init_threads();

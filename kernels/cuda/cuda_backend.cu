@@ -119,6 +119,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
             std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10) +
             ", runtime " + std::to_string(runtime / 1000) + "." +
             std::to_string(runtime % 1000 / 10);
+    sm_count_ = prop.multiProcessorCount;
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     check_lt(cublasLtCreate(&lt_), "create");
     lt_workspace_ = alloc(kLtWorkspaceBytes);
@@ -362,14 +363,49 @@ void CudaBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_s
                         stream_);
 }
 
-}  // namespace cuda
-}  // namespace statescope::kernels
-
-namespace statescope::kernels::cuda {
-
-void CudaBackend::missing(const char* op) {
-    throw std::runtime_error(std::string("the CUDA backend has no ") + op +
-                             " kernel yet: attention, MLP and MoE layers run on --backend cpu");
+void CudaBackend::scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, float s) {
+    cuda::scale(x, x_stride, T, n, s, stream_);
+}
+void CudaBackend::add_scaled(float* y, const float* x, float s, std::int64_t n) {
+    cuda::add_scaled(y, x, s, n, stream_);
+}
+void CudaBackend::glu(const float* gate, std::int64_t gate_stride, const float* up,
+                      std::int64_t up_stride, std::int64_t T, std::int64_t F, Activation act,
+                      float* out) {
+    cuda::glu(gate, gate_stride, up, up_stride, T, F, act, out, stream_);
+}
+void CudaBackend::rope(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+                       std::int64_t head_dim, std::int64_t rotary_dim, std::int64_t pos0,
+                       const float* inv_freq) {
+    cuda::rope(x, x_stride, T, n_heads, head_dim, rotary_dim, pos0, inv_freq, stream_);
+}
+// Split-K partials live in a scratch buffer that only grows (with a sync) when a call needs more
+// than any before; decode sizes stop growing it after the first step.
+void CudaBackend::attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
+                            std::int64_t kv_stride, std::int64_t T, std::int64_t pos0,
+                            std::int64_t n_heads, std::int64_t n_kv_heads, std::int64_t head_dim,
+                            float scale, std::int64_t window, float* out, std::int64_t out_stride) {
+    if (T == 0) return;
+    const int splits = attention_splits(T, pos0, n_heads, n_kv_heads, window, sm_count_);
+    float* partials = nullptr;
+    if (splits > 1)
+        partials = static_cast<float*>(
+            scratch(attn_partials_,
+                    attention_partial_floats(T, n_heads, head_dim, splits) * sizeof(float)));
+    cuda::attention(q, q_stride, k, v, kv_stride, T, pos0, n_heads, n_kv_heads, head_dim, scale,
+                    window, out, out_stride, splits, partials, stream_);
+}
+void CudaBackend::moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t k,
+                            RouterScoring scoring, const float* correction_bias,
+                            std::int64_t n_group, std::int64_t topk_group, bool normalize,
+                            float route_scale, std::int32_t* experts, float* weights) {
+    cuda::moe_route(logits, T, E, k, scoring, correction_bias, n_group, topk_group, normalize,
+                    route_scale, experts, weights, stream_);
+}
+void CudaBackend::argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                         std::int32_t* out) {
+    cuda::argmax_rows(x, x_stride, T, V, out, stream_);
 }
 
-}  // namespace statescope::kernels::cuda
+}  // namespace cuda
+}  // namespace statescope::kernels

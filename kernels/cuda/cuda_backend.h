@@ -81,34 +81,25 @@ class CudaBackend final : public Backend {
                        std::int64_t I, std::int64_t group_size, const float* weight, float eps,
                        bool norm_before_gate, float* out) override;
 
-    // Not on the GPU yet (issue 5): attention, MLP and MoE layers. Model::load refuses such models
-    // on this backend (has_hybrid_ops), and each op throws rather than run anything wrong.
-    bool has_hybrid_ops() const override { return false; }
-    void scale(float*, std::int64_t, std::int64_t, std::int64_t, float) override {
-        missing("scale");
-    }
-    void add_scaled(float*, const float*, float, std::int64_t) override { missing("add_scaled"); }
-    void glu(const float*, std::int64_t, const float*, std::int64_t, std::int64_t, std::int64_t,
-             Activation, float*) override {
-        missing("glu");
-    }
-    void rope(float*, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-              std::int64_t, const float*) override {
-        missing("rope");
-    }
-    void attention(const float*, std::int64_t, const float*, const float*, std::int64_t,
-                   std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, float,
-                   std::int64_t, float*, std::int64_t) override {
-        missing("attention");
-    }
-    void moe_route(const float*, std::int64_t, std::int64_t, std::int64_t, RouterScoring,
-                   const float*, std::int64_t, std::int64_t, bool, float, std::int32_t*,
-                   float*) override {
-        missing("moe_route");
-    }
+    void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, float s) override;
+    void add_scaled(float* y, const float* x, float s, std::int64_t n) override;
+    void glu(const float* gate, std::int64_t gate_stride, const float* up, std::int64_t up_stride,
+             std::int64_t T, std::int64_t F, Activation act, float* out) override;
+    void rope(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+              std::int64_t head_dim, std::int64_t rotary_dim, std::int64_t pos0,
+              const float* inv_freq) override;
+    void attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
+                   std::int64_t kv_stride, std::int64_t T, std::int64_t pos0, std::int64_t n_heads,
+                   std::int64_t n_kv_heads, std::int64_t head_dim, float scale, std::int64_t window,
+                   float* out, std::int64_t out_stride) override;
+    void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t k,
+                   RouterScoring scoring, const float* correction_bias, std::int64_t n_group,
+                   std::int64_t topk_group, bool normalize, float route_scale,
+                   std::int32_t* experts, float* weights) override;
+    void argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                std::int32_t* out) override;
 
   private:
-    [[noreturn]] static void missing(const char* op);
     void lt_matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W, float* y,
                    std::int64_t y_stride);
     // Grows `buf` to at least `bytes` (prefill only: decode sizes never grow it).
@@ -119,7 +110,8 @@ class CudaBackend final : public Backend {
     cudaStream_t stream_ = nullptr;
     cublasLtHandle_t lt_ = nullptr;
     std::shared_ptr<MemoryCounter> counter_ = std::make_shared<MemoryCounter>();
-    std::unique_ptr<Buffer> lt_workspace_, ids_, narrow_x_;
+    std::unique_ptr<Buffer> lt_workspace_, ids_, narrow_x_, attn_partials_;
+    int sm_count_ = 1;
     // Pinned staging for the ids of a recorded embedding: a recorded copy reads host memory at
     // replay time, which only page-locked memory allows.
     std::int32_t* ids_pinned_ = nullptr;

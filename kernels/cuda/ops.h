@@ -4,6 +4,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/backend.h"
@@ -50,5 +51,38 @@ void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const f
               const float* B, const float* C, std::int64_t bc_stride, const float* D,
               std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
               float* state, float* y, cudaStream_t stream);
+
+// activation.cu
+void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, float s,
+           cudaStream_t stream);
+void add_scaled(float* y, const float* x, float s, std::int64_t n, cudaStream_t stream);
+void glu(const float* gate, std::int64_t gate_stride, const float* up, std::int64_t up_stride,
+         std::int64_t T, std::int64_t F, Activation act, float* out, cudaStream_t stream);
+void rope(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+          std::int64_t head_dim, std::int64_t rotary_dim, std::int64_t pos0, const float* inv_freq,
+          cudaStream_t stream);
+
+// attention.cu. `splits` > 1 divides each row's keys among that many blocks (split-K, for decode
+// and short chunks) and needs `partials` of attention_partial_floats() floats; attention_splits()
+// picks it for a GPU of `sm_count` multiprocessors.
+int attention_splits(std::int64_t T, std::int64_t pos0, std::int64_t n_heads,
+                     std::int64_t n_kv_heads, std::int64_t window, int sm_count);
+std::size_t attention_partial_floats(std::int64_t T, std::int64_t n_heads, std::int64_t head_dim,
+                                     int splits);
+void attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
+               std::int64_t kv_stride, std::int64_t T, std::int64_t pos0, std::int64_t n_heads,
+               std::int64_t n_kv_heads, std::int64_t head_dim, float scale, std::int64_t window,
+               float* out, std::int64_t out_stride, int splits, float* partials,
+               cudaStream_t stream);
+
+// moe.cu. experts, weights: device memory.
+void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t k,
+               RouterScoring scoring, const float* correction_bias, std::int64_t n_group,
+               std::int64_t topk_group, bool normalize, float route_scale, std::int32_t* experts,
+               float* weights, cudaStream_t stream);
+
+// sampling.cu: out[t] = argmax of row t (first maximum on ties).
+void argmax_rows(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                 std::int32_t* out, cudaStream_t stream);
 
 }  // namespace statescope::kernels::cuda

@@ -157,6 +157,33 @@ TEST_F(Cli, LogitsOnePassAndDecodeFromAgree) {
     EXPECT_LE(max_err / max_ref, 1e-4);  // the golden bound, over the whole array here
 }
 
+// --dtype bf16 rounds the weight matrices at load: the logits move (a check that the flag does
+// something) but stay within the bf16 bound of the golden README (2e-2 of the row scale); an
+// unknown name is a one-line error listing the accepted ones.
+TEST_F(Cli, LogitsWithDtypeBf16StayNearTheReference) {
+    const std::string ids = golden_ids_csv("llama-tiny");
+    CliRun r = run({"logits", "--model", (kGolden / "llama-tiny").string(), "--ids", ids, "--dtype",
+                    "bf16", "--out", tmp("bf16.npy").string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::vector<std::int64_t> shape;
+    const auto got = read_npy(tmp("bf16.npy"), shape);
+    const auto golden = SafetensorsFile::open(kGolden / "llama-tiny" / "golden.safetensors");
+    const auto want = golden.find("logits")->to_f32();
+    ASSERT_EQ(got.size(), want.size());
+    double max_err = 0, max_ref = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        max_err = std::max(max_err, std::fabs(double(got[i]) - want[i]));
+        max_ref = std::max(max_ref, std::fabs(double(want[i])));
+    }
+    EXPECT_LE(max_err / max_ref, 2e-2);
+    EXPECT_GT(max_err / max_ref, 1e-6) << "bf16 weights gave the fp32 logits: not converted?";
+    CliRun bad = run({"logits", "--model", (kGolden / "llama-tiny").string(), "--ids", "1",
+                      "--dtype", "int4", "--out", tmp("x.npy").string()});
+    EXPECT_NE(bad.code, 0);
+    EXPECT_NE(bad.err.find("--dtype int4 is not one of fp32, bf16, fp16"), std::string::npos)
+        << bad.err;
+}
+
 TEST_F(Cli, TokenizeJsonlOneArrayPerLine) {
     auto cases = nlohmann::json::parse(slurp(kData / "tokenizer" / "neox-tokenize-dev.json"));
     std::ofstream in(tmp("in.jsonl"));
