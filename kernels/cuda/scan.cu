@@ -7,7 +7,9 @@
 //
 // STATESCOPE_CUDA_SCAN picks the prefill path (for measuring one against the other in one run):
 // unset: chunked, the SSD in 3xTF32 (~fp32); "tf32": chunked, the SSD in one TF32 product per tile;
-// "sequential": the sequential kernels for every T.
+// "sequential": the sequential kernels for every T; "skip": prefill calls (T > 1) launch nothing
+// and leave y and the state as they were: wrong outputs, only to time the rest of a model's
+// prefill.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/ops.h"
 #include "kernels/cuda/scan_chunked.h"
@@ -136,12 +138,13 @@ void check_d_state(std::int64_t N) {
                                  std::to_string(32 * kMaxStatesPerLane) + " the kernels hold");
 }
 
-enum class Path { Chunked, ChunkedTf32, Sequential };
+enum class Path { Chunked, ChunkedTf32, Sequential, Skip };
 Path prefill_path() {
     static const Path p = [] {
         const char* v = std::getenv("STATESCOPE_CUDA_SCAN");
         if (v != nullptr && std::strcmp(v, "sequential") == 0) return Path::Sequential;
         if (v != nullptr && std::strcmp(v, "tf32") == 0) return Path::ChunkedTf32;
+        if (v != nullptr && std::strcmp(v, "skip") == 0) return Path::Skip;
         return Path::Chunked;
     }();
     return p;
@@ -179,7 +182,7 @@ void selective_scan(const float* x, const float* delta, const float* A, const fl
                     const float* C, std::int64_t bc_stride, const float* D, const float* z,
                     std::int64_t z_stride, std::int64_t T, std::int64_t I, std::int64_t N,
                     float* state, float* y, float* scratch, cudaStream_t stream) {
-    if (T == 0 || I == 0) return;
+    if (T == 0 || I == 0 || (T > 1 && prefill_path() == Path::Skip)) return;
     check_d_state(N);
     if (selective_chunked(T, N)) {
         selective_scan_chunked(x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, state, y,
@@ -196,7 +199,7 @@ void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const f
               const float* B, const float* C, std::int64_t bc_stride, const float* D,
               std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
               float* state, float* y, float* scratch, cudaStream_t stream) {
-    if (T == 0 || H * P == 0) return;
+    if (T == 0 || H * P == 0 || (T > 1 && prefill_path() == Path::Skip)) return;
     check_d_state(N);
     if (ssd_chunked(T, N)) {
         ssd_scan_chunked(x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N,

@@ -233,7 +233,7 @@ TEST(CudaScan, ChunkedScansCarryStateAcrossCalls) {
     }
     {
         const std::int64_t H = 4, P = 64, G = 1, N = 128, I = H * P, x_stride = I + 2 * G * N;
-        std::vector<float> A(std::size_t(H));
+        std::vector<float> A(static_cast<std::size_t>(H));
         for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
         std::vector<float> D = rng.vec(std::size_t(H)), state = rng.vec(std::size_t(I * N));
         std::vector<float> xbc = rng.vec(std::size_t(T * x_stride), -2.0f, 2.0f);
