@@ -25,7 +25,7 @@ grep -E "FAILED|PASSED" "$OUT/runtime.log" | tail -3
 bench() {  # mode shape prompts... ; appends one line, tagged with the mode, to $OUT/bench.jsonl
     local mode=$1 shape=$2
     shift 2
-    local args=(--backend cuda --shape "$shape" --decode 256 --commit "$C" --out "$OUT/bench.jsonl"
+    local args=(--backend cuda --shape "$shape" --decode "${DECODE:-256}" --commit "$C" --out "$OUT/bench.jsonl"
         --dir "/tmp/statescope-bench-$shape" --reuse --repeats "${REPEATS:-3}")
     for p in "$@"; do args+=(--prompt "$p"); done
     if STATESCOPE_CUDA_SCAN=$mode timeout 150 "$D/statescope-bench-model" "${args[@]}" \
@@ -38,11 +38,12 @@ bench() {  # mode shape prompts... ; appends one line, tagged with the mode, to 
 for s in mamba-130m mamba2-130m mamba-1.4b mamba-2.8b mamba2-2.7b; do
     bench chunked "$s" 512 4096 32768
 done
+export DECODE=16  # the variants below are about prefill
 bench tf32 mamba2-2.7b 512 4096 32768
 bench skip mamba-2.8b 512 4096 32768
 bench skip mamba2-2.7b 512 4096 32768
-REPEATS=1 bench sequential mamba-2.8b 512 4096 32768
 REPEATS=1 bench sequential mamba2-2.7b 512 4096 32768
+REPEATS=1 bench sequential mamba-2.8b 512 4096 32768
 python3 - "$OUT/bench.jsonl" << 'EOF'
 import json, sys
 print(f"{'shape':12} {'scan':10} " + " ".join(f"{p:>9}" for p in (512, 4096, 32768)) + "   decode")
