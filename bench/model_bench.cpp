@@ -2,7 +2,8 @@
 // the memory-bandwidth floor measured in the same run (docs/PERFORMANCE-ANCHORS.md §5).
 //
 //   statescope-bench-model --shape mamba-130m --dtype bf16 [--prompt 512 [--prompt 4096 ...]]
-//                          [--decode 128] [--repeats 3] [--backend cpu|cuda] [--dir /tmp/ckpt]
+//                          [--decode 128] [--repeats 3] [--backend cpu|cuda] [--dir /tmp/ckpt
+//                          [--reuse]]
 //                          [--commit SHA] [--out result.jsonl]
 // Prefill is timed for each --prompt (TTFT: from the call to the first token's logits on the host);
 // decode continues the first prompt. On CUDA the floor is the H200's HBM bandwidth from
@@ -86,6 +87,10 @@ int main(int argc, char** argv) {
     app.add_option("--dir", dir,
                    "where to write the checkpoint (default: a temp folder, removed after)");
     app.add_option("--out", out, "append the result as one JSON line to this file");
+    bool reuse = false;
+    app.add_flag("--reuse", reuse,
+                 "with --dir: use the checkpoint a previous run wrote there (same shape and dtype; "
+                 "it keeps its parameter count in statescope-bench-params) instead of writing it");
     CLI11_PARSE(app, argc, argv);
     if (prompts.empty()) prompts.push_back(512);
     std::string command;
@@ -100,7 +105,16 @@ int main(int argc, char** argv) {
             temp ? std::filesystem::temp_directory_path() /
                        ("statescope-bench-" + shape_name + "-" + dtype_name)
                  : std::filesystem::path(dir);
-        const std::int64_t params = bench::write_random_checkpoint(ckpt, shape, dtype, 1234);
+        // Writing mamba-2.8b's 5.5 GB of random weights takes longer than timing it: runs of
+        // several scan variants on one shape write it once and --reuse it.
+        const std::filesystem::path params_file = ckpt / "statescope-bench-params";
+        std::int64_t params = 0;
+        if (reuse && !temp && std::filesystem::exists(params_file)) {
+            std::ifstream(params_file) >> params;
+        } else {
+            params = bench::write_random_checkpoint(ckpt, shape, dtype, 1234);
+            if (!temp) std::ofstream(params_file) << params << "\n";
+        }
         auto backend = make_backend(backend_name);
         auto model = Model::load(ckpt, *backend);
         const double weight_bytes = double(model->weights().total_bytes());

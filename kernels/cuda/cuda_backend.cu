@@ -131,6 +131,7 @@ CudaBackend::~CudaBackend() {
     lt_workspace_.reset();
     ids_.reset();
     narrow_x_.reset();
+    scan_ws_.reset();
     if (ids_pinned_ != nullptr) cudaFreeHost(ids_pinned_);
     if (lt_ != nullptr) cublasLtDestroy(lt_);
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
@@ -348,13 +349,19 @@ void CudaBackend::selective_scan(const float* x, const float* delta, const float
                                  const float* C, std::int64_t bc_stride, const float* D,
                                  const float* z, std::int64_t z_stride, std::int64_t T,
                                  std::int64_t I, std::int64_t N, float* state, float* y) {
-    cuda::selective_scan(x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, state, y, stream_);
+    const std::size_t ws = cuda::selective_scan_scratch_bytes(T, I, N);
+    float* scratch_f = ws > 0 ? static_cast<float*>(scratch(scan_ws_, ws)) : nullptr;
+    cuda::selective_scan(x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, state, y, scratch_f,
+                         stream_);
 }
 void CudaBackend::ssd_scan(const float* x, std::int64_t x_stride, const float* delta,
                            const float* A, const float* B, const float* C, std::int64_t bc_stride,
                            const float* D, std::int64_t T, std::int64_t H, std::int64_t P,
                            std::int64_t G, std::int64_t N, float* state, float* y) {
-    cuda::ssd_scan(x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, state, y, stream_);
+    const std::size_t ws = cuda::ssd_scan_scratch_bytes(T, H, P, N);
+    float* scratch_f = ws > 0 ? static_cast<float*>(scratch(scan_ws_, ws)) : nullptr;
+    cuda::ssd_scan(x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, state, y, scratch_f,
+                   stream_);
 }
 void CudaBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride,
                                 std::int64_t T, std::int64_t I, std::int64_t group_size,

@@ -42,15 +42,17 @@ void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::i
                    std::int64_t K, const float* w, const float* bias, bool silu, float* conv_state,
                    float* y, cudaStream_t stream);
 
-// scan.cu
+// scan.cu. scratch: device memory of the *_scratch_bytes of the same shape (null when that is 0).
+std::size_t selective_scan_scratch_bytes(std::int64_t T, std::int64_t I, std::int64_t N);
 void selective_scan(const float* x, const float* delta, const float* A, const float* B,
                     const float* C, std::int64_t bc_stride, const float* D, const float* z,
                     std::int64_t z_stride, std::int64_t T, std::int64_t I, std::int64_t N,
-                    float* state, float* y, cudaStream_t stream);
+                    float* state, float* y, float* scratch, cudaStream_t stream);
+std::size_t ssd_scan_scratch_bytes(std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t N);
 void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const float* A,
               const float* B, const float* C, std::int64_t bc_stride, const float* D,
               std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
-              float* state, float* y, cudaStream_t stream);
+              float* state, float* y, float* scratch, cudaStream_t stream);
 
 // activation.cu
 void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, float s,

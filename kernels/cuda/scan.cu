@@ -1,11 +1,21 @@
-// The Mamba-1 selective scan and the Mamba-2 SSD recurrence, prefill and decode alike: a group of
-// lanes owns one state row (a channel for Mamba-1, a (head, p) pair for Mamba-2) across d_state,
-// keeps it in registers for the whole call and walks time sequentially; the sum over d_state is a
-// shuffle reduction within the group. Parallel over rows (I * N or H * P * N threads), sequential
-// in T: exact against the CPU recurrence, no chunked reformulation (the tensor-core SSD is later).
+// The Mamba-1 selective scan and the Mamba-2 SSD recurrence: the dispatch between the prefill
+// kernels, parallel over time (scan_chunked.h), and the sequential kernels here, which serve decode
+// (T = 1: the fused step) and the shapes the chunked kernels do not take. In the sequential kernels
+// a group of lanes owns one state row (a channel for Mamba-1, a (head, p) pair for Mamba-2) across
+// d_state, keeps it in registers for the whole call and walks time sequentially; the sum over
+// d_state is a shuffle reduction within the group.
+//
+// STATESCOPE_CUDA_SCAN picks the prefill path (for measuring one against the other in one run):
+// unset: chunked, the SSD in 3xTF32 (~fp32); "tf32": chunked, the SSD in one TF32 product per tile;
+// "sequential": the sequential kernels for every T; "skip": prefill calls (T > 1) launch nothing
+// and leave y and the state as they were: wrong outputs, only to time the rest of a model's
+// prefill.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/ops.h"
+#include "kernels/cuda/scan_chunked.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 namespace statescope::kernels::cuda {
@@ -128,14 +138,57 @@ void check_d_state(std::int64_t N) {
                                  std::to_string(32 * kMaxStatesPerLane) + " the kernels hold");
 }
 
+enum class Path { Chunked, ChunkedTf32, Sequential, Skip };
+Path prefill_path() {
+    static const Path p = [] {
+        const char* v = std::getenv("STATESCOPE_CUDA_SCAN");
+        if (v != nullptr && std::strcmp(v, "sequential") == 0) return Path::Sequential;
+        if (v != nullptr && std::strcmp(v, "tf32") == 0) return Path::ChunkedTf32;
+        if (v != nullptr && std::strcmp(v, "skip") == 0) return Path::Skip;
+        return Path::Chunked;
+    }();
+    return p;
+}
+// TF32 WMMA needs sm_80 or newer.
+bool tensor_cores() {
+    static const bool ok = [] {
+        int dev = 0, major = 0;
+        cudaGetDevice(&dev);
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+        return major >= 8;
+    }();
+    return ok;
+}
+// T = 1 is decode: the sequential kernel is the fused step (one token, no scratch, no extra
+// launches, and safe to record in a CUDA graph).
+bool selective_chunked(std::int64_t T, std::int64_t N) {
+    return T > 1 && N <= kSelChunkedMaxN && prefill_path() != Path::Sequential;
+}
+bool ssd_chunked(std::int64_t T, std::int64_t N) {
+    return T > 1 && N <= kSsdChunkedMaxN && tensor_cores() && prefill_path() != Path::Sequential;
+}
+
 }  // namespace
+
+std::size_t selective_scan_scratch_bytes(std::int64_t T, std::int64_t I, std::int64_t N) {
+    return selective_chunked(T, N) ? selective_scan_chunked_scratch_bytes(T, I, N) : 0;
+}
+
+std::size_t ssd_scan_scratch_bytes(std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t N) {
+    return ssd_chunked(T, N) ? ssd_scan_chunked_scratch_bytes(T, H, P, N) : 0;
+}
 
 void selective_scan(const float* x, const float* delta, const float* A, const float* B,
                     const float* C, std::int64_t bc_stride, const float* D, const float* z,
                     std::int64_t z_stride, std::int64_t T, std::int64_t I, std::int64_t N,
-                    float* state, float* y, cudaStream_t stream) {
-    if (T == 0 || I == 0) return;
+                    float* state, float* y, float* scratch, cudaStream_t stream) {
+    if (T == 0 || I == 0 || (T > 1 && prefill_path() == Path::Skip)) return;
     check_d_state(N);
+    if (selective_chunked(T, N)) {
+        selective_scan_chunked(x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, state, y,
+                               scratch, stream);
+        return;
+    }
     const int lanes = lanes_for(N);
     selective_scan_kernel<<<blocks_for(I * lanes, kThreads), kThreads, 0, stream>>>(
         x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, lanes, state, y);
@@ -145,9 +198,14 @@ void selective_scan(const float* x, const float* delta, const float* A, const fl
 void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const float* A,
               const float* B, const float* C, std::int64_t bc_stride, const float* D,
               std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
-              float* state, float* y, cudaStream_t stream) {
-    if (T == 0 || H * P == 0) return;
+              float* state, float* y, float* scratch, cudaStream_t stream) {
+    if (T == 0 || H * P == 0 || (T > 1 && prefill_path() == Path::Skip)) return;
     check_d_state(N);
+    if (ssd_chunked(T, N)) {
+        ssd_scan_chunked(x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N,
+                         prefill_path() != Path::ChunkedTf32, state, y, scratch, stream);
+        return;
+    }
     const int lanes = lanes_for(N);
     ssd_scan_kernel<<<blocks_for(H * P * lanes, kThreads), kThreads, 0, stream>>>(
         x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, lanes, state, y);

@@ -1,10 +1,16 @@
 // CUDA selective scan (Mamba-1) and SSD recurrence (Mamba-2) against the CPU ops: prefill-sized
 // calls and runs of one-token decode calls continuing the state, d_state on both sides of a warp
-// (16, 17, 64, 128) and head/channel counts no multiple of the block.
+// (16, 17, 64, 128) and head/channel counts no multiple of the block; then the chunked prefill
+// kernels (T > 1) at lengths around their chunk (64 tokens for the SSD) and far past it, from a
+// zero and a random state, and a prompt split over two calls against one call.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda_test_util.h"
@@ -22,6 +28,19 @@ std::string sz(std::int64_t v) {
 // drift apart by a few ulp per token; 1e-5 + 2e-7 per token covers T = 100 with margin.
 double scan_tol(std::int64_t T) {
     return 1e-5 + 2e-7 * double(T);
+}
+
+// STATESCOPE_CUDA_SCAN=tf32 (scan.cu) runs the SSD's products in one TF32 pass: operands rounded to
+// 10 mantissa bits (2^-11 = 4.9e-4 relative each), sums of 64-128 such products per output; 5e-3
+// of the largest |y| bounds that with margin. Otherwise (3xTF32, ~fp32) the SSD gets the fp32 scan
+// tolerance, doubled: the chunked form also computes the decay as exp(sum) instead of a product of
+// exps, and the products drop the lo*lo term (2^-22 relative).
+bool ssd_tf32() {
+    const char* v = std::getenv("STATESCOPE_CUDA_SCAN");
+    return v != nullptr && std::strcmp(v, "tf32") == 0;
+}
+double ssd_chunked_tol(std::int64_t T) {
+    return ssd_tf32() ? 5e-3 : 2.0 * scan_tol(T);
 }
 
 struct SelCase {
@@ -93,9 +112,148 @@ TEST(CudaScan, SsdScanMatchesCpu) {
                             dstate.get(), dy.get());
             const std::string what = "ssd_scan T=" + sz(T) + " H=" + sz(c.H) + " P=" + sz(c.P) +
                                      " G=" + sz(c.G) + " N=" + sz(c.N);
-            expect_near_cpu(dy.host(), want, scan_tol(c.T + 3), 1.0, what);
-            expect_near_cpu(dstate.host(), state, scan_tol(c.T + 3), 1.0, what + " state");
+            // T > 1 runs the chunked SSD (its tolerance); then the decode steps carry its state on.
+            const double tol = c.T > 1 ? ssd_chunked_tol(c.T + 3) : scan_tol(c.T + 3);
+            expect_near_cpu(dy.host(), want, tol, 1.0, what);
+            expect_near_cpu(dstate.host(), state, tol, 1.0, what + " state");
         }
+    }
+}
+
+std::vector<float> poisoned(std::size_t n) {
+    return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
+}
+
+const std::int64_t kChunkedLengths[] = {1, 2, 63, 64, 65, 1000, 4097};
+
+// Mamba-1 chunked prefill: I = 300 (no multiple of the 128-channel block), N = 16 (the models) and
+// 17 (a padded register array), gate on and off. y starts as NaN: every element must be written.
+TEST(CudaScan, SelectiveScanChunkedMatchesCpu) {
+    STATESCOPE_REQUIRE_CUDA();
+    Rng rng(31);
+    for (std::int64_t N : {std::int64_t(16), std::int64_t(17)}) {
+        for (std::int64_t T : kChunkedLengths) {
+            for (bool zero_state : {true, false}) {
+                const std::int64_t I = 300, R = 3, bc_stride = R + 2 * N, z_stride = I + 5;
+                const bool gate = T % 2 == 1;
+                std::vector<float> A(std::size_t(I * N));
+                for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
+                std::vector<float> D = rng.vec(std::size_t(I));
+                std::vector<float> state =
+                    zero_state ? std::vector<float>(A.size(), 0.0f) : rng.vec(A.size());
+                std::vector<float> x = rng.vec(std::size_t(T * I), -2.0f, 2.0f);
+                std::vector<float> delta = rng.vec(std::size_t(T * I), 0.001f, 0.5f);
+                std::vector<float> bc = rng.vec(std::size_t(T * bc_stride));
+                std::vector<float> z = rng.vec(std::size_t(T * z_stride), -4.0f, 4.0f);
+                Dev dA(A), dD(D), dstate(state), dx(x), ddelta(delta), dbc(bc), dz(z);
+                Dev dy(poisoned(std::size_t(T * I)));
+                std::vector<float> want(std::size_t(T * I));
+                cpu().selective_scan(x.data(), delta.data(), A.data(), bc.data() + R,
+                                     bc.data() + R + N, bc_stride, D.data(),
+                                     gate ? z.data() : nullptr, z_stride, T, I, N, state.data(),
+                                     want.data());
+                cuda().selective_scan(
+                    dx.get(), ddelta.get(), dA.get(), dbc.get() + R, dbc.get() + R + N, bc_stride,
+                    dD.get(), gate ? dz.get() : nullptr, z_stride, T, I, N, dstate.get(), dy.get());
+                const std::string what = "selective_scan chunked T=" + sz(T) + " N=" + sz(N) +
+                                         (zero_state ? " zero state" : " state") +
+                                         (gate ? " gate" : "");
+                expect_near_cpu(dy.host(), want, scan_tol(T), 1.0, what);
+                expect_near_cpu(dstate.host(), state, scan_tol(T), 1.0, what + " final state");
+            }
+        }
+    }
+}
+
+// Mamba-2 chunked prefill. Shapes: the models' (P = 64, N = 128, G = 1), P = 40 (a partial
+// 32-row tile), N = 17 (padded to 32 columns) with G = 2, N = 256 (the largest tile).
+TEST(CudaScan, SsdScanChunkedMatchesCpu) {
+    STATESCOPE_REQUIRE_CUDA();
+    Rng rng(32);
+    for (SsdCase c :
+         {SsdCase{0, 4, 64, 1, 128}, SsdCase{0, 6, 40, 2, 17}, SsdCase{0, 2, 64, 1, 256}}) {
+        for (std::int64_t T : kChunkedLengths) {
+            for (bool zero_state : {true, false}) {
+                if (c.N == 256 && T > 1000) continue;  // the CPU reference's time, not the GPU's
+                const std::int64_t I = c.H * c.P, x_stride = I + 2 * c.G * c.N + 3;
+                std::vector<float> A(std::size_t(c.H));
+                for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
+                std::vector<float> D = rng.vec(std::size_t(c.H));
+                std::vector<float> state = zero_state
+                                               ? std::vector<float>(std::size_t(I * c.N), 0.0f)
+                                               : rng.vec(std::size_t(I * c.N));
+                std::vector<float> xbc = rng.vec(std::size_t(T * x_stride), -2.0f, 2.0f);
+                std::vector<float> delta = rng.vec(std::size_t(T * c.H), 0.001f, 0.5f);
+                Dev dA(A), dD(D), dstate(state), dxbc(xbc), ddelta(delta);
+                Dev dy(poisoned(std::size_t(T * I)));
+                std::vector<float> want(std::size_t(T * I));
+                cpu().ssd_scan(xbc.data(), x_stride, delta.data(), A.data(), xbc.data() + I,
+                               xbc.data() + I + c.G * c.N, x_stride, D.data(), T, c.H, c.P, c.G,
+                               c.N, state.data(), want.data());
+                cuda().ssd_scan(dxbc.get(), x_stride, ddelta.get(), dA.get(), dxbc.get() + I,
+                                dxbc.get() + I + c.G * c.N, x_stride, dD.get(), T, c.H, c.P, c.G,
+                                c.N, dstate.get(), dy.get());
+                const std::string what = "ssd_scan chunked T=" + sz(T) + " H=" + sz(c.H) +
+                                         " P=" + sz(c.P) + " G=" + sz(c.G) + " N=" + sz(c.N) +
+                                         (zero_state ? " zero state" : " state");
+                expect_near_cpu(dy.host(), want, ssd_chunked_tol(T), 1.0, what);
+                expect_near_cpu(dstate.host(), state, ssd_chunked_tol(T), 1.0,
+                                what + " final state");
+            }
+        }
+    }
+}
+
+// A prompt of T tokens as T1 + (T - T1) in two calls leaves the same y and state as one call (the
+// second call starts from the first's state, as chunked prefill in the runtime does). Both sides
+// run on the GPU; the split moves chunk boundaries, so they agree to the scan tolerance, not bits.
+TEST(CudaScan, ChunkedScansCarryStateAcrossCalls) {
+    STATESCOPE_REQUIRE_CUDA();
+    Rng rng(33);
+    const std::int64_t T = 1500, T1 = 700;  // 700: not a multiple of any chunk
+    {
+        const std::int64_t I = 200, N = 16, bc_stride = 2 * N;
+        std::vector<float> A(std::size_t(I * N));
+        for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
+        std::vector<float> D = rng.vec(std::size_t(I)), state = rng.vec(A.size());
+        std::vector<float> x = rng.vec(std::size_t(T * I), -2.0f, 2.0f);
+        std::vector<float> delta = rng.vec(std::size_t(T * I), 0.001f, 0.5f);
+        std::vector<float> bc = rng.vec(std::size_t(T * bc_stride));
+        std::vector<float> z = rng.vec(std::size_t(T * I), -4.0f, 4.0f);
+        Dev dA(A), dD(D), dx(x), ddelta(delta), dbc(bc), dz(z), one_state(state), two_state(state);
+        Dev one_y(poisoned(std::size_t(T * I))), two_y(poisoned(std::size_t(T * I)));
+        cuda().selective_scan(dx.get(), ddelta.get(), dA.get(), dbc.get(), dbc.get() + N, bc_stride,
+                              dD.get(), dz.get(), I, T, I, N, one_state.get(), one_y.get());
+        for (auto [t0, n] : {std::pair{std::int64_t(0), T1}, std::pair{T1, T - T1}})
+            cuda().selective_scan(dx.get() + t0 * I, ddelta.get() + t0 * I, dA.get(),
+                                  dbc.get() + t0 * bc_stride, dbc.get() + t0 * bc_stride + N,
+                                  bc_stride, dD.get(), dz.get() + t0 * I, I, n, I, N,
+                                  two_state.get(), two_y.get() + t0 * I);
+        expect_near_cpu(two_y.host(), one_y.host(), scan_tol(T), 1.0, "selective_scan split y");
+        expect_near_cpu(two_state.host(), one_state.host(), scan_tol(T), 1.0,
+                        "selective_scan split state");
+    }
+    {
+        const std::int64_t H = 4, P = 64, G = 1, N = 128, I = H * P, x_stride = I + 2 * G * N;
+        std::vector<float> A(static_cast<std::size_t>(H));
+        for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
+        std::vector<float> D = rng.vec(std::size_t(H)), state = rng.vec(std::size_t(I * N));
+        std::vector<float> xbc = rng.vec(std::size_t(T * x_stride), -2.0f, 2.0f);
+        std::vector<float> delta = rng.vec(std::size_t(T * H), 0.001f, 0.5f);
+        Dev dA(A), dD(D), dxbc(xbc), ddelta(delta), one_state(state), two_state(state);
+        Dev one_y(poisoned(std::size_t(T * I))), two_y(poisoned(std::size_t(T * I)));
+        cuda().ssd_scan(dxbc.get(), x_stride, ddelta.get(), dA.get(), dxbc.get() + I,
+                        dxbc.get() + I + G * N, x_stride, dD.get(), T, H, P, G, N, one_state.get(),
+                        one_y.get());
+        for (auto [t0, n] : {std::pair{std::int64_t(0), T1}, std::pair{T1, T - T1}}) {
+            const float* row = dxbc.get() + t0 * x_stride;
+            cuda().ssd_scan(row, x_stride, ddelta.get() + t0 * H, dA.get(), row + I,
+                            row + I + G * N, x_stride, dD.get(), n, H, P, G, N, two_state.get(),
+                            two_y.get() + t0 * I);
+        }
+        expect_near_cpu(two_y.host(), one_y.host(), ssd_chunked_tol(T), 1.0, "ssd_scan split y");
+        expect_near_cpu(two_state.host(), one_state.host(), ssd_chunked_tol(T), 1.0,
+                        "ssd_scan split state");
     }
 }
 
