@@ -15,11 +15,12 @@
 
 #include "core/model/safetensors.h"
 #include "core/model/safetensors_writer.h"
+#include "tests/test_data.h"
 
 namespace statescope::testing_ref {
 
 namespace fs = std::filesystem;
-inline const fs::path kGolden = fs::path(STATESCOPE_TEST_DATA) / "golden";
+inline const fs::path kGolden = statescope::test::test_data_dir() / "golden";
 
 struct Tensor {
     std::vector<double> v;

@@ -9,11 +9,12 @@
 #include "core/chat/conversation.h"
 #include "core/error.h"
 #include "core/runtime/backends.h"
+#include "tests/test_data.h"
 
 namespace statescope {
 namespace {
 
-const std::filesystem::path kGolden = std::filesystem::path(STATESCOPE_TEST_DATA) / "golden";
+const std::filesystem::path kGolden = statescope::test::test_data_dir() / "golden";
 
 // ChatML-like turns ended by eos_token.
 constexpr const char* kTemplate =

@@ -17,12 +17,13 @@
 #include <thread>
 
 #include "tests/model/st_writer.h"
+#include "tests/test_data.h"
 
 namespace statescope {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kGolden = fs::path(STATESCOPE_TEST_DATA) / "golden";
+const fs::path kGolden = statescope::test::test_data_dir() / "golden";
 
 // ChatML-like turns ended by the eos token (<|endoftext|>, an added special token of this
 // tokenizer); the markers themselves are plain text for GPT-NeoX's tokenizer.

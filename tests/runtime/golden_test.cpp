@@ -262,8 +262,10 @@ std::string golden_param_name(const ::testing::TestParamInfo<GoldenParam>& p) {
 // Weights rounded to bf16 at load (--dtype bf16) against the same fp32-weight reference: the
 // rounding of every weight (2^-9 relative) and, on CUDA, of the matmul inputs for the tensor cores
 // (T > 8) move the logits by about 1e-2 of their scale. Bounds:
-// - every reference row within 2e-2 (row_rel_error); zamba2 within 5e-2: its shared transformer
-//   block runs at every hybrid layer, so its rounding compounds (3.9e-2 on the CPU backend);
+// - every reference row within 2e-2 (row_rel_error); zamba2 within 8e-2: its shared transformer
+//   block runs at every hybrid layer, so its rounding compounds (3.9e-2 on the CPU backend, 6.1e-2
+//   on CUDA on the H200 at b32443c, where fp32 weights give 4.5e-6: the gap is bf16 rounding, not a
+//   wrong op);
 // - the argmax of at least 95% of the rows unchanged. 99% would allow no flip at all in 64 rows,
 //   and the CPU backend itself flips 1 or 2 near-tie rows of 64 on six of these tiny random
 //   models (697 of 704 rows agree over all eleven), so a per-model 99% would fail on the
@@ -287,7 +289,7 @@ TEST_P(GoldenBf16, LogitsWithinBf16Bounds) {
     model->forward(seq, golden.input_ids, LogitRows::All, &logits);
     const std::int64_t V = model->spec().vocab_size, T = std::int64_t(golden.input_ids.size());
     const std::int64_t first = T - golden.logit_rows;
-    const double bound = name == "zamba2-tiny" ? 5e-2 : 2e-2;
+    const double bound = name == "zamba2-tiny" ? 8e-2 : 2e-2;
     double worst = 0;
     std::int64_t agree = 0;
     for (std::int64_t t = first; t < T; ++t) {

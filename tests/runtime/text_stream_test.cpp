@@ -5,11 +5,12 @@
 
 #include "core/runtime/text_stream.h"
 #include "core/tokenizer/tokenizer.h"
+#include "tests/test_data.h"
 
 namespace statescope {
 namespace {
 
-const std::filesystem::path kGolden = std::filesystem::path(STATESCOPE_TEST_DATA) / "golden";
+const std::filesystem::path kGolden = test::test_data_dir() / "golden";
 
 bool valid_utf8(const std::string& s) {
     for (std::size_t i = 0; i < s.size();) {

@@ -10,12 +10,13 @@
 #include <string>
 
 #include "core/store/session_store.h"
+#include "tests/test_data.h"
 
 namespace statescope::test {
 
 namespace fs = std::filesystem;
 
-inline const fs::path kStoreData = fs::path(STATESCOPE_TEST_DATA) / "store";
+inline const fs::path kStoreData = statescope::test::test_data_dir() / "store";
 
 // A fresh folder under $TMPDIR, removed with everything in it at the end of the test.
 class ScratchDir {
