@@ -8,6 +8,7 @@
 #include "app/cli/analyze_command.h"
 #include "app/cli/chat_command.h"
 #include "app/cli/commands.h"
+#include "app/cli/probe_command.h"
 #include "app/cli/sessions_command.h"
 #include "app/cli/template_command.h"
 #include "core/error.h"
@@ -140,6 +141,9 @@ int main(int argc, char** argv) {
     AnalyzeArgs analyze;
     auto* c_analyze = add_analyze_command(app, analyze);
 
+    ProbeArgs probe;
+    auto* c_probe = add_probe_command(app, probe);
+
     SessionsArgs sessions;
     auto* c_sessions = add_sessions_command(app, sessions);
 
@@ -175,6 +179,7 @@ int main(int argc, char** argv) {
     try {
         if (c_info->parsed()) return run_info(info);
         if (c_analyze->parsed()) return run_analyze(analyze);
+        if (c_probe->parsed()) return run_probe(probe);
         if (c_sessions->parsed()) return run_sessions(sessions);
         if (c_tpl->parsed()) {
             if (tpl.template_file.empty() && tpl.model_dir.empty())

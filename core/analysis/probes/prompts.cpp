@@ -79,15 +79,13 @@ ProbePrompt passkey_prompt(const TextCodec& codec, std::int64_t length, double d
     const std::int64_t fixed = codec.count(kPasskeyPrefix) + codec.count(kPasskeySuffix);
     const std::int64_t per_block = std::max<std::int64_t>(1, codec.count(kPasskeyBlock));
     std::int64_t nblocks = std::max<std::int64_t>(1, (length - fixed) / per_block);
-    ProbePrompt p;
-    p.question = std::string(kPasskeySuffix);
-    p.expected = key;
-    // Token merges across the pieces' boundaries can make the whole longer than the sum of its
-    // parts; drop blocks until it fits (at most a few rounds: each removes the excess at once).
-    for (int round = 0; round < 4; ++round) {
-        const std::int64_t at = depth_index(depth, nblocks);
+    auto build = [&](std::int64_t n) {
+        ProbePrompt p;
+        p.question = std::string(kPasskeySuffix);
+        p.expected = key;
+        const std::int64_t at = depth_index(depth, n);
         p.context = std::string(kPasskeyPrefix);
-        for (std::int64_t b = 0; b < nblocks; ++b) {
+        for (std::int64_t b = 0; b < n; ++b) {
             if (b == at) {
                 p.needle_offset = p.context.size();
                 p.context += needle;
@@ -95,13 +93,32 @@ ProbePrompt passkey_prompt(const TextCodec& codec, std::int64_t length, double d
                 p.context += kPasskeyBlock;
             }
         }
-        p.units = nblocks;
+        p.units = n;
         p.needle_unit = at;
-        const std::int64_t over = codec.count(p.text(false)) - length;
-        if (over <= 0 || nblocks == 1) break;
-        nblocks = std::max<std::int64_t>(1, nblocks - (over + per_block - 1) / per_block);
+        return p;
+    };
+    // Blocks next to each other can tokenize shorter or longer than alone (merges across the
+    // seams), so measure the whole prompt and correct the block count: the longest prompt found
+    // that fits wins (a few rounds; each moves by the measured excess or room at once).
+    ProbePrompt best;
+    std::int64_t best_tokens = -1;
+    bool best_fits = false;  // a single block may already be too long: then that is the prompt
+    for (int round = 0; round < 4; ++round) {
+        ProbePrompt p = build(nblocks);
+        const std::int64_t n = codec.count(p.text(false));
+        const bool fits = n <= length;
+        if (best_tokens < 0 || (fits && (!best_fits || n > best_tokens))) {
+            best = std::move(p);
+            best_tokens = n;
+            best_fits = fits;
+        }
+        const std::int64_t next =
+            std::max<std::int64_t>(1, fits ? nblocks + (length - n) / per_block
+                                           : nblocks - (n - length + per_block - 1) / per_block);
+        if (next == nblocks) break;
+        nblocks = next;
     }
-    return p;
+    return best;
 }
 
 std::vector<std::string> split_sentences(std::string_view text) {
