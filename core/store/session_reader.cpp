@@ -182,7 +182,7 @@ std::vector<AnalysisRun> SessionReader::analysis_runs_of_model(std::int64_t mode
         "FROM analysis_runs WHERE model_id = ?1 AND substr(kind, 1, length(?2)) = ?2 "
         "ORDER BY id");
     st.bind(1, model_id);
-    st.bind(2, kind_prefix);
+    st.bind(2, std::string(kind_prefix));  // never NULL: an empty prefix matches every kind
     return read_analysis_runs(st);
 }
 
