@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/analysis/longmamba.h"
 #include "core/analysis/probes/perplexity.h"
 #include "core/analysis/probes/probe_json.h"
 #include "core/analysis/probes/probe_rng.h"
@@ -356,6 +357,37 @@ TEST_F(ProbeRunTest, ProgressCanStopAndCancelFlagStops) {
     ProbeOptions empty = grid(ProbeKind::Passkey);
     empty.depths.clear();
     EXPECT_THROW(run_probe(*model_, codec, empty, nullptr, {}), Error);
+}
+
+TEST(probes, LongMambaFiltersEveryLongEnoughPrompt) {
+    auto backend = make_backend("cpu");
+    auto model = Model::load(kGolden / "mamba2-tiny", *backend);
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < 240; ++i) ids.push_back((i * 37 + 11) % 500);
+    CalibrationOptions co;
+    co.window = 50;
+    co.samples = 4;
+    co.lengths = {50, 100, 400};
+    LongMambaFilter filter(calibrate_longmamba(*model, ids, co), {5e-2, 1.0, 350, true});
+    const TextCodec codec = byte_codec();
+    ProbeOptions o;
+    o.lengths = {300, 400};  // prompts of 275 and 364 tokens: only the second is filtered
+    o.depths = {0.5};
+    o.max_new_tokens = 3;
+    ProbeHooks hooks;
+    hooks.longmamba = &filter;
+    const ProbeRun run = run_probe(*model, codec, o, nullptr, hooks);
+    ASSERT_EQ(run.samples.size(), 2u);
+    EXPECT_FALSE(run.samples[0].longmamba_active);
+    EXPECT_TRUE(run.samples[1].longmamba_active);
+    EXPECT_EQ(filter.target_length(), 400);
+    // The mask of the last prompt covers each of its tokens and units.
+    ASSERT_FALSE(filter.masks().empty());
+    const auto& kept = filter.masks()[0].kept;
+    EXPECT_EQ(std::int64_t(kept.size()), run.samples[1].prompt_tokens * filter.masks()[0].units);
+    // The filter is unregistered after the run: a plain prefill is not filtered.
+    const ProbeRun plain = run_probe(*model, codec, o, nullptr, {});
+    EXPECT_FALSE(plain.samples[1].longmamba_active);
 }
 
 TEST(probes, TokenNllIsTheNegativeLogSoftmax) {

@@ -74,6 +74,7 @@ json probe_run_json(const ProbeRun& run) {
                            {"got", s.got},
                            {"correct", s.correct},
                            {"generated_tokens", s.generated_tokens},
+                           {"longmamba_active", s.longmamba_active},
                            {"seconds", s.seconds}});
     }
     return {{"format", "statescope-probe"},

@@ -52,6 +52,7 @@ struct ProbeSample {
     std::string expected, got;        // got: the reply up to its first newline
     bool correct = false;
     std::int64_t generated_tokens = 0;
+    bool longmamba_active = false;  // LongMamba filtered this prompt (long enough, filter given)
     double seconds = 0;
 };
 
