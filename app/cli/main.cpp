@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
                     "the prompt is one user message rendered through the model's chat template");
     c_gen->add_option("--system", gen.system, "a system message before the prompt (with --chat)");
     c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
+    c_gen->add_option("--context-file", gen.context_file,
+                      "a document put before --prompt (with --chat: in the user message)");
+    c_gen->add_flag("--jrt", gen.jrt,
+                    "\"just read twice\": the --context-file document twice before --prompt");
     c_gen->add_option("--longmamba", gen.longmamba,
                       "filter the prompt's tokens per LongMamba with this calibration (analyze "
                       "longmamba-calibrate)");
@@ -199,6 +203,7 @@ int main(int argc, char** argv) {
         }
         if (c_gen->parsed()) {
             if (!gen.prompt && !gen.ids) throw Error("generate: give --prompt or --ids");
+            apply_context(gen);
             return run_generate(gen);
         }
     } catch (const std::exception& e) {

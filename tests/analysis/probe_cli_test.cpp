@@ -153,6 +153,24 @@ TEST_F(ProbeCli, SaveKeepsTheResultWithTheModel) {
     EXPECT_EQ(runs[0].params["lengths"], json({200}));
 }
 
+TEST_F(ProbeCli, GenerateReadsTheContextTwiceWithJrt) {
+    const fs::path ctx = dir_ / "doc.txt";
+    std::ofstream(ctx) << "Bob's phone number is 6123456789.\n";
+    const std::string gen = "generate --model " + kModel.string() + " --max-new 1 --json ";
+    ASSERT_EQ(cli(gen + "--context-file " + ctx.string() + " --prompt 'Q: Bob?' --jrt"), 0) << err_;
+    const json twice = json::parse(slurp(dir_ / "out"));
+    ASSERT_EQ(cli(gen + "--prompt \"Bob's phone number is 6123456789.\n"
+                        "Bob's phone number is 6123456789.\nQ: Bob?\""),
+              0)
+        << err_;
+    EXPECT_EQ(twice["prompt_ids"], json::parse(slurp(dir_ / "out"))["prompt_ids"]);
+    ASSERT_EQ(cli(gen + "--context-file " + ctx.string() + " --prompt 'Q: Bob?'"), 0) << err_;
+    const json once = json::parse(slurp(dir_ / "out"));
+    EXPECT_GT(twice["prompt_ids"].size(), once["prompt_ids"].size());
+    EXPECT_EQ(cli(gen + "--prompt Q --jrt"), 1);
+    EXPECT_NE(err_.find("--jrt needs --context-file"), std::string::npos) << err_;
+}
+
 TEST_F(ProbeCli, BadInputsAreOneLineErrors) {
     const std::string m = " --model " + kModel.string() + " --out " + (dir_ / "x.json").string();
     EXPECT_EQ(cli("probe passkey --lengths 1x" + m), 1);
