@@ -3,6 +3,7 @@
 //
 //   statescope-bench-probe (--shape mamba-130m [--dtype bf16] | --model DIR) [--backend cpu|cuda]
 //                          [--lengths 1k,2k,4k,8k] [--depths 0,0.5,1] [--samples 1] [--out F]
+//                          [--tokenizer FILE] [--commit SHA]
 //
 // --shape writes a random checkpoint at a public shape (bench/random_checkpoint.h) and uses the
 // GPT-NeoX tokenizer of the test data; --model uses a real folder with its own tokenizer.json.
@@ -59,7 +60,7 @@ std::string git_commit() {
 int main(int argc, char** argv) {
     CLI::App app{"time of a passkey grid"};
     std::string shape_name, dtype_name = "bf16", model_dir, backend_name = "cpu", out;
-    std::string lengths = "1k,2k,4k,8k", depths = "0,0.5,1";
+    std::string lengths = "1k,2k,4k,8k", depths = "0,0.5,1", tokenizer, commit;
     std::int64_t samples = 1;
     app.add_option("--shape", shape_name, "a random checkpoint: mamba-130m, mamba2-130m, ...");
     app.add_option("--dtype", dtype_name, "fp32, bf16 or fp16 (with --shape)");
@@ -69,6 +70,9 @@ int main(int argc, char** argv) {
     app.add_option("--depths", depths, "needle depths");
     app.add_option("--samples", samples, "prompts per cell");
     app.add_option("--out", out, "append the result as one JSON line to this file");
+    app.add_option("--tokenizer", tokenizer,
+                   "tokenizer.json for --shape (default: the test data's GPT-NeoX one)");
+    app.add_option("--commit", commit, "the commit to record (default: git rev-parse HEAD)");
     CLI11_PARSE(app, argc, argv);
     std::string command;
     for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
@@ -81,8 +85,9 @@ int main(int argc, char** argv) {
             dir = std::filesystem::temp_directory_path() /
                   ("statescope-bench-probe-" + shape_name + "-" + dtype_name);
             bench::write_random_checkpoint(dir, bench::shape_by_name(shape_name), dtype, 1234);
-            tok_file = std::filesystem::path(STATESCOPE_TEST_DATA) / "golden" / "mamba-neox" /
-                       "tokenizer.json";
+            tok_file = !tokenizer.empty() ? std::filesystem::path(tokenizer)
+                                          : std::filesystem::path(STATESCOPE_TEST_DATA) / "golden" /
+                                                "mamba-neox" / "tokenizer.json";
         } else if (model_dir.empty()) {
             std::cerr << "give --shape or --model\n";
             return 2;
@@ -145,7 +150,7 @@ int main(int argc, char** argv) {
             {"load_average_before", load_before},
             {"load_average_after", first_line("/proc/loadavg")},
             {"cpu", cpu_name()},
-            {"commit", git_commit()}};
+            {"commit", commit.empty() ? git_commit() : commit}};
         std::cout << line.dump() << "\n";
         if (!out.empty()) std::ofstream(out, std::ios::app) << line.dump() << "\n";
     } catch (const std::exception& e) {
