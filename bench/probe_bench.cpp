@@ -120,18 +120,22 @@ int main(int argc, char** argv) {
         nlohmann::json per_length = nlohmann::json::array();
         std::int64_t total_tokens = 0;
         for (auto L : o.lengths) {
-            double s = 0;
+            double s = 0, prefill = 0;
             std::int64_t tokens = 0;
             for (const auto& x : run.samples)
                 if (x.length == L) {
                     s += x.seconds;
+                    prefill += x.prefill_seconds;
                     tokens += x.prompt_tokens;
                 }
             total_tokens += tokens;
-            per_length.push_back({{"length", L},
-                                  {"seconds", s},
-                                  {"prompt_tokens", tokens},
-                                  {"tokens_per_s", s > 0 ? double(tokens) / s : 0.0}});
+            per_length.push_back(
+                {{"length", L},
+                 {"seconds", s},
+                 {"prompt_tokens", tokens},
+                 {"tokens_per_s", s > 0 ? double(tokens) / s : 0.0},
+                 {"prefill_seconds", prefill},
+                 {"prefill_tokens_per_s", prefill > 0 ? double(tokens) / prefill : 0.0}});
         }
         const nlohmann::json line = {
             {"bench", "probe-passkey-grid"},

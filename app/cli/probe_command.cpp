@@ -13,6 +13,7 @@
 #include "core/analysis/probes/perplexity.h"
 #include "core/analysis/probes/probe_json.h"
 #include "core/analysis/probes/probe_runner.h"
+#include "core/analysis/probes/probe_store.h"
 #include "core/error.h"
 #include "core/model/config.h"
 #include "core/runtime/backends.h"
@@ -269,12 +270,7 @@ int run_probe(const ProbeArgs& a) {
     params["backend"] = backend->name();
     if (a.save) {
         SessionStore store(a.db.empty() ? SessionStore::default_path() : fs::path(a.db));
-        NewAnalysisRun run;
-        run.model = store.touch_model(info);
-        run.kind = "probe." + a.kind;
-        run.params = params;
-        run.result = doc;
-        const RowRef ref = store.add_analysis_run(std::move(run));
+        const RowRef ref = save_probe_run(store, info, a.kind, params, doc);
         store.flush();
         doc["store"] = {{"db", store.path().string()}, {"analysis_run", ref.id()}};
     }

@@ -5,6 +5,8 @@
 // against one unchunked forward pass.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cmath>
 #include <random>
@@ -16,18 +18,21 @@
 #include "core/analysis/probes/probe_json.h"
 #include "core/analysis/probes/probe_rng.h"
 #include "core/analysis/probes/probe_runner.h"
+#include "core/analysis/probes/probe_store.h"
 #include "core/analysis/probes/prompts.h"
 #include "core/analysis/probes/scoring.h"
 #include "core/error.h"
 #include "core/runtime/backends.h"
 #include "core/runtime/model.h"
 #include "core/runtime/sequence.h"
+#include "core/store/session_store.h"
 #include "tests/analysis/reference.h"
 
 namespace statescope {
 namespace {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 using testing_ref::kGolden;
 
 // One token per byte (id = the byte), so a length in tokens is a length in bytes; mamba-tiny's
@@ -437,6 +442,52 @@ TEST_F(ProbeRunTest, TokenLossInChunksMatchesOneForwardPass) {
     EXPECT_EQ(j["nll"].size(), 69u);
     EXPECT_EQ(j["tokens"], 70);
     EXPECT_THROW(token_loss(*model_, std::vector<std::int32_t>{5}, po), Error);
+}
+
+json stored_doc(std::vector<std::int64_t> lengths, std::vector<double> by_length, bool jrt) {
+    return {{"probe", "passkey"},
+            {"options", {{"jrt", jrt}}},
+            {"summary",
+             {{"lengths", lengths}, {"accuracy_by_length", by_length}, {"overall", by_length[0]}}}};
+}
+
+TEST(probes, StoredRunsCompareModelsOnTheirNewestRun) {
+    const fs::path db = fs::temp_directory_path() /
+                        ("statescope_probe_store_" + std::to_string(::getpid()) + ".db");
+    {
+        SessionStore store(db);
+        const ModelInfo a{"/m/mamba-130m", "mamba", std::string(64, 'a')};
+        const ModelInfo b{"/m/zamba2-1.2b", "zamba2", std::string(64, 'b')};
+        save_probe_run(store, a, "passkey", {}, stored_doc({1024, 2048}, {0.5, 0.25}, false));
+        save_probe_run(store, b, "passkey", {}, stored_doc({1024, 4096}, {1.0, 0.75}, true));
+        save_probe_run(store, a, "passkey", {}, stored_doc({1024, 2048}, {0.75, 0.5}, true));
+        save_probe_run(store, a, "perplexity", {},
+                       {{"probe", "perplexity"}, {"perplexity", 12.5}, {"mean_nll", 2.5}});
+        store.flush();
+        SessionReader reader = store.reader();
+        const auto runs = stored_probes(reader);
+        ASSERT_EQ(runs.size(), 4u);
+        EXPECT_EQ(runs[0].probe, "passkey");
+        EXPECT_EQ(runs[0].model.info.content_hash, a.content_hash);
+        EXPECT_EQ(stored_probes(reader, {runs[0].model.id}).size(), 3u);  // model a
+        const json cmp = probe_comparison_json(runs, "passkey");
+        EXPECT_EQ(cmp["lengths"], json({1024, 2048, 4096}));
+        ASSERT_EQ(cmp["rows"].size(), 2u);
+        // Model a: its newest run (the JRT one), null where it has no such length.
+        EXPECT_EQ(cmp["rows"][0]["model"]["path"], "/m/mamba-130m");
+        EXPECT_EQ(cmp["rows"][0]["accuracy_by_length"], json({0.75, 0.5, nullptr}));
+        EXPECT_EQ(cmp["rows"][0]["jrt"], true);
+        EXPECT_EQ(cmp["rows"][1]["accuracy_by_length"], json({1.0, nullptr, 0.75}));
+        const json ppl = probe_comparison_json(runs, "perplexity");
+        ASSERT_EQ(ppl["rows"].size(), 1u);
+        EXPECT_EQ(ppl["rows"][0]["perplexity"], 12.5);
+        EXPECT_TRUE(probe_comparison_json(runs, "needle")["rows"].empty());
+    }
+    fs::remove(db);
+    fs::remove(fs::path(db.string() + "-wal"));
+    fs::remove(fs::path(db.string() + "-shm"));
+    fs::remove(fs::path(db.string() + "-lock"));
+    fs::remove_all(fs::path(db.string() + ".blobs"));
 }
 
 }  // namespace

@@ -75,7 +75,9 @@ json probe_run_json(const ProbeRun& run) {
                            {"correct", s.correct},
                            {"generated_tokens", s.generated_tokens},
                            {"longmamba_active", s.longmamba_active},
-                           {"seconds", s.seconds}});
+                           {"seconds", s.seconds},
+                           {"prefill_seconds", s.prefill_seconds},
+                           {"decode_seconds", s.decode_seconds}});
     }
     return {{"format", "statescope-probe"},
             {"version", kProbeJsonVersion},

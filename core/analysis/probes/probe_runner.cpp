@@ -150,6 +150,8 @@ ProbeRun run_probe(Model& model, const TextCodec& codec, const ProbeOptions& opt
                 out.got = st.text;
                 out.generated_tokens = st.generated_tokens;
                 out.longmamba_active = hooks.longmamba && hooks.longmamba->active();
+                out.prefill_seconds = st.prefill_seconds;
+                out.decode_seconds = st.decode_seconds;
                 out.correct = probe_correct(options.kind, out.got, out.expected);
                 out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
                 run.samples.push_back(std::move(out));

@@ -53,7 +53,8 @@ struct ProbeSample {
     bool correct = false;
     std::int64_t generated_tokens = 0;
     bool longmamba_active = false;  // LongMamba filtered this prompt (long enough, filter given)
-    double seconds = 0;
+    double seconds = 0;             // the whole sample: building the prompt, prefill, decode
+    double prefill_seconds = 0, decode_seconds = 0;
 };
 
 struct ProbeRun {
