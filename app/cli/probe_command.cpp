@@ -169,6 +169,7 @@ CLI::App* add_probe_command(CLI::App& app, ProbeArgs& a) {
     c->add_option("--db", a.db, "session database for --save (default: the user's)");
     c->add_option("--out", a.out, "output JSON file")->required();
     c->add_flag("--quiet", a.quiet, "no progress line");
+    c->add_flag("--keep-prompts", a.keep_prompts, "each sample's prompt text in the JSON");
     return c;
 }
 
@@ -226,6 +227,7 @@ int run_probe(const ProbeArgs& a) {
         o.max_new_tokens = a.max_new;
         o.prefill_chunk = a.chunk;
         o.stop_ids = eos_ids(a.model_dir, model->spec());
+        o.keep_prompts = a.keep_prompts;
         std::optional<Haystack> haystack;
         fs::path corpus;
         if (o.kind == ProbeKind::Needle) {

@@ -37,6 +37,7 @@ struct ProbeArgs {
     std::string db;
     std::string out;
     bool quiet = false;
+    bool keep_prompts = false;
 };
 
 CLI::App* add_probe_command(CLI::App& app, ProbeArgs& args);

@@ -112,9 +112,16 @@ TEST_F(ProbeCli, NeedleReadsTheShippedCorpusOrTextFile) {
 }
 
 TEST_F(ProbeCli, PhonebookAndPerplexity) {
-    json j = probe("phonebook", "--lengths 300 --depths 0,0.5,1 --max-new 3");
+    json j = probe("phonebook", "--lengths 300 --depths 0,0.5,1 --max-new 3 --keep-prompts");
     ASSERT_EQ(j["samples"].size(), 3u);
-    EXPECT_EQ(j["samples"][0]["expected"].get<std::string>().size(), 10u);
+    for (const auto& s : j["samples"]) {
+        const std::string expected = s["expected"], prompt = s["prompt"];
+        EXPECT_EQ(expected.size(), 10u);
+        // The queried name ends the prompt; its entry is in the book.
+        const std::string name = prompt.substr(prompt.rfind('\n') + 1);
+        ASSERT_EQ(name.back(), ':');
+        EXPECT_NE(prompt.find(name + " " + expected + "\n"), std::string::npos) << prompt;
+    }
     const fs::path text = dir_ / "text.txt";
     std::ofstream(text) << "Alice was beginning to get very tired of sitting by her sister on the "
                            "bank, and of having nothing to do.";

@@ -320,12 +320,20 @@ TEST_F(ProbeRunTest, GridOnMambaTinyHasTheDocumentedSchemaAndRepeats) {
             EXPECT_EQ(again.samples[i].got, run.samples[i].got);
         }
         // JRT: each prompt longer by exactly one context.
+        // The recorded seed rebuilds the prompt alone (kept here with keep_prompts).
         ProbeOptions jo = grid(kind);
         jo.jrt = true;
+        jo.keep_prompts = true;
         const ProbeRun jrt = run_probe(*model_, codec, jo, &h, {});
-        for (std::size_t i = 0; i < 8; ++i)
-            EXPECT_EQ(jrt.samples[i].prompt_tokens,
+        for (std::size_t i = 0; i < 8; ++i) {
+            const ProbeSample& s = jrt.samples[i];
+            EXPECT_EQ(s.prompt_tokens,
                       run.samples[i].prompt_tokens + run.samples[i].context_tokens);
+            EXPECT_EQ(s.prompt,
+                      build_probe_prompt(kind, codec, &h, s.length, s.depth, s.seed).text(true));
+        }
+        EXPECT_EQ(probe_run_json(jrt)["samples"][0]["prompt"], jrt.samples[0].prompt);
+        EXPECT_FALSE(j["samples"][0].contains("prompt"));
     }
 }
 

@@ -62,22 +62,24 @@ json probe_run_json(const ProbeRun& run) {
     const ProbeOptions& o = run.options;
     json samples = json::array();
     for (const auto& s : run.samples) {
-        samples.push_back({{"length", s.length},
-                           {"depth", s.depth},
-                           {"sample", s.sample},
-                           {"seed", s.seed},
-                           {"prompt_tokens", s.prompt_tokens},
-                           {"context_tokens", s.context_tokens},
-                           {"needle_token", s.needle_token},
-                           {"actual_depth", s.actual_depth},
-                           {"expected", s.expected},
-                           {"got", s.got},
-                           {"correct", s.correct},
-                           {"generated_tokens", s.generated_tokens},
-                           {"longmamba_active", s.longmamba_active},
-                           {"seconds", s.seconds},
-                           {"prefill_seconds", s.prefill_seconds},
-                           {"decode_seconds", s.decode_seconds}});
+        json j = {{"length", s.length},
+                  {"depth", s.depth},
+                  {"sample", s.sample},
+                  {"seed", s.seed},
+                  {"prompt_tokens", s.prompt_tokens},
+                  {"context_tokens", s.context_tokens},
+                  {"needle_token", s.needle_token},
+                  {"actual_depth", s.actual_depth},
+                  {"expected", s.expected},
+                  {"got", s.got},
+                  {"correct", s.correct},
+                  {"generated_tokens", s.generated_tokens},
+                  {"longmamba_active", s.longmamba_active},
+                  {"seconds", s.seconds},
+                  {"prefill_seconds", s.prefill_seconds},
+                  {"decode_seconds", s.decode_seconds}};
+        if (o.keep_prompts) j["prompt"] = s.prompt;
+        samples.push_back(std::move(j));
     }
     return {{"format", "statescope-probe"},
             {"version", kProbeJsonVersion},
@@ -90,7 +92,8 @@ json probe_run_json(const ProbeRun& run) {
               {"jrt", o.jrt},
               {"max_new_tokens",
                o.max_new_tokens > 0 ? o.max_new_tokens : default_max_new_tokens(o.kind)},
-              {"prefill_chunk", o.prefill_chunk}}},
+              {"prefill_chunk", o.prefill_chunk},
+              {"keep_prompts", o.keep_prompts}}},
             {"planned", run.planned},
             {"completed", static_cast<std::int64_t>(run.samples.size())},
             {"cancelled", run.cancelled},

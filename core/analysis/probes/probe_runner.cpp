@@ -128,7 +128,9 @@ ProbeRun run_probe(Model& model, const TextCodec& codec, const ProbeOptions& opt
                 out.seed = sample_seed(options.seed, length, depth, s);
                 const ProbePrompt p =
                     build_probe_prompt(options.kind, codec, haystack, length, depth, out.seed);
-                const std::vector<std::int32_t> ids = codec.prompt_ids(p.text(options.jrt));
+                const std::string text = p.text(options.jrt);
+                const std::vector<std::int32_t> ids = codec.prompt_ids(text);
+                if (options.keep_prompts) out.prompt = text;
                 out.prompt_tokens = static_cast<std::int64_t>(ids.size());
                 out.context_tokens = codec.count(p.context);
                 out.needle_token = static_cast<std::int64_t>(

@@ -35,6 +35,7 @@ struct ProbeOptions {
     std::int64_t max_new_tokens = 0;
     std::int64_t prefill_chunk = 512;
     std::vector<std::int64_t> stop_ids;  // the model's eos ids
+    bool keep_prompts = false;           // ProbeSample::prompt holds the prompt text
 };
 
 // The token budget a probe generates when ProbeOptions::max_new_tokens is 0.
@@ -50,6 +51,7 @@ struct ProbeSample {
     std::int64_t needle_token = 0;    // tokens before the needle (first copy with JRT)
     double actual_depth = 0;          // needle_token / context_tokens
     std::string expected, got;        // got: the reply up to its first newline
+    std::string prompt;               // with ProbeOptions::keep_prompts
     bool correct = false;
     std::int64_t generated_tokens = 0;
     bool longmamba_active = false;  // LongMamba filtered this prompt (long enough, filter given)

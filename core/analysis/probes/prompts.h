@@ -61,9 +61,9 @@ ProbePrompt needle_prompt(const TextCodec& codec, const Haystack& haystack, std:
 
 // "Repeat After Me" phone book (data_utils.py::PhoneBookDataset): "First Last: dddddddddd" lines
 // (distinct names; the phone number is one digit 6-9 then nine digits 0-9), as many as fit in
-// `length`, then two example entries and the queried name. The queried entry is number
-// int(depth * (N - 1)) of the book (the source draws it at random; a depth grid needs it
-// placed); the two examples are drawn among the others.
+// `length` (at most 3072 entries, about 35k GPT-NeoX tokens), then two example entries and the
+// queried name. The queried entry is number int(depth * (N - 1)) of the book (the source draws it
+// at random; a depth grid needs it placed); the two examples are drawn among the others.
 ProbePrompt phonebook_prompt(const TextCodec& codec, std::int64_t length, double depth,
                              ProbeRng& rng);
 
