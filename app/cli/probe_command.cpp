@@ -156,6 +156,11 @@ CLI::App* add_probe_command(CLI::App& app, ProbeArgs& a) {
     c->add_option("--max-new", a.max_new,
                   "tokens to generate at most (default: passkey 8, needle 10, phonebook 16)");
     c->add_option("--max-tokens", a.max_tokens, "perplexity: read at most this many tokens");
+    c->add_option("--windows", a.windows,
+                  "perplexity: LongMamba's protocol instead, up to 10 windows of each length "
+                  "(e.g. 2k,10k), loss on the last --pred-len tokens of each");
+    c->add_option("--pred-len", a.pred_len,
+                  "perplexity --windows: tokens scored at each window's end (default 100)");
     c->add_option("--chunk", a.chunk, "prefill chunk in tokens (default 512)");
     c->add_option("--backend", a.backend, "cpu (cuda when built with it)");
     c->add_option("--longmamba", a.longmamba,
@@ -199,6 +204,12 @@ int run_probe(const ProbeArgs& a) {
         };
     };
 
+    std::unique_ptr<LongMambaFilter> filter;
+    if (!a.longmamba.empty()) {
+        filter = std::make_unique<LongMambaFilter>(
+            calibration_from_json(json::parse(slurp(a.longmamba))),
+            LongMambaFilter::Settings{a.longmamba_c, a.longmamba_b, a.longmamba_min_tokens, false});
+    }
     json doc, params;
     if (a.kind == "perplexity") {
         const fs::path text_file =
@@ -208,14 +219,30 @@ int run_probe(const ProbeArgs& a) {
             ids.resize(std::size_t(a.max_tokens));
         PerplexityOptions po;
         po.chunk = a.chunk;
-        const TokenLoss loss = token_loss(*model, ids, po, progress("tokens"));
-        std::vector<std::string> pieces;
-        pieces.reserve(ids.size());
-        for (auto id : ids) pieces.push_back(tok.decode(std::vector<std::int32_t>{id}));
-        doc = token_loss_json(loss, ids, pieces, a.chunk);
+        po.longmamba = filter.get();
+        if (!a.windows.empty()) {
+            WindowedOptions wo;
+            wo.windows = parse_lengths(a.windows);
+            wo.pred_len = a.pred_len;
+            const WindowedLoss loss = windowed_loss(*model, ids, wo, po, progress("windows"));
+            if (loss.windows.empty())
+                throw Error("perplexity: the text has " + std::to_string(ids.size()) +
+                            " tokens, fewer than every --windows length");
+            doc = windowed_loss_json(loss, wo);
+            doc["tokens"] = static_cast<std::int64_t>(ids.size());
+        } else {
+            const TokenLoss loss = token_loss(*model, ids, po, progress("tokens"));
+            std::vector<std::string> pieces;
+            pieces.reserve(ids.size());
+            for (auto id : ids) pieces.push_back(tok.decode(std::vector<std::int32_t>{id}));
+            doc = token_loss_json(loss, ids, pieces, a.chunk);
+        }
         doc["text_file"] = text_file.string();
-        params = {
-            {"text_file", text_file.string()}, {"max_tokens", a.max_tokens}, {"chunk", a.chunk}};
+        params = {{"text_file", text_file.string()},
+                  {"max_tokens", a.max_tokens},
+                  {"chunk", a.chunk},
+                  {"windows", a.windows},
+                  {"pred_len", a.pred_len}};
     } else {
         ProbeOptions o;
         o.kind = *probe_kind_from_name(a.kind);
@@ -236,13 +263,6 @@ int run_probe(const ProbeArgs& a) {
         } else if (!a.text_file.empty()) {
             throw Error("--text-file is for needle and perplexity, not " + a.kind);
         }
-        std::unique_ptr<LongMambaFilter> filter;
-        if (!a.longmamba.empty()) {
-            filter = std::make_unique<LongMambaFilter>(
-                calibration_from_json(json::parse(slurp(a.longmamba))),
-                LongMambaFilter::Settings{a.longmamba_c, a.longmamba_b, a.longmamba_min_tokens,
-                                          false});
-        }
         ProbeHooks hooks;
         hooks.progress = progress("samples");
         hooks.longmamba = filter.get();
@@ -255,15 +275,15 @@ int run_probe(const ProbeArgs& a) {
                              {"sentences", static_cast<std::int64_t>(haystack->sentences.size())}};
             params["corpus"] = corpus.string();
         }
-        if (filter) {
-            doc["longmamba"] = {{"file", a.longmamba},
-                                {"c", a.longmamba_c},
-                                {"b", a.longmamba_b},
-                                {"min_tokens", a.longmamba_min_tokens}};
-            params["longmamba"] = doc["longmamba"];
-        } else {
-            doc["longmamba"] = nullptr;
-        }
+    }
+    if (filter) {
+        doc["longmamba"] = {{"file", a.longmamba},
+                            {"c", a.longmamba_c},
+                            {"b", a.longmamba_b},
+                            {"min_tokens", a.longmamba_min_tokens}};
+        params["longmamba"] = doc["longmamba"];
+    } else {
+        doc["longmamba"] = nullptr;
     }
     doc["model"] = {{"path", a.model_dir},
                     {"model_type", info.model_type},

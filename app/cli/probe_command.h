@@ -28,6 +28,8 @@ struct ProbeArgs {
     std::string text_file;  // needle: background text; perplexity: the text
     std::int64_t max_new = 0;
     std::int64_t max_tokens = 0;  // perplexity: read at most this many tokens (0: all)
+    std::string windows;          // perplexity: LongMamba's windowed protocol, e.g. "2k,10k"
+    std::int64_t pred_len = 100;  // perplexity --windows: scored tokens at each window's end
     std::int64_t chunk = 512;
     std::string backend = "cpu";
     std::string longmamba;

@@ -139,6 +139,12 @@ TEST_F(ProbeCli, PhonebookAndPerplexity) {
     j = probe("perplexity", "--text-file " + text.string() + " --max-tokens 8");
     EXPECT_EQ(j["tokens"], 8);
     EXPECT_EQ(j["nll"].size(), 7u);
+    j = probe("perplexity", "--text-file " + text.string() + " --windows 12,1k --pred-len 4");
+    EXPECT_EQ(j["mode"], "windows");
+    ASSERT_EQ(j["windows"].size(), 1u);  // 1k is longer than the text
+    EXPECT_EQ(j["windows"][0]["window"], 12);
+    EXPECT_EQ(j["windows"][0]["starts"][0], 0);
+    EXPECT_GT(j["average_perplexity"].get<double>(), 1.0);
 }
 
 TEST_F(ProbeCli, SaveKeepsTheResultWithTheModel) {
@@ -158,6 +164,28 @@ TEST_F(ProbeCli, SaveKeepsTheResultWithTheModel) {
     EXPECT_EQ(runs[0].result["samples"], j["samples"]);
     EXPECT_EQ(runs[0].result["summary"], j["summary"]);
     EXPECT_EQ(runs[0].params["lengths"], json({200}));
+}
+
+TEST_F(ProbeCli, LongMambaFiltersProbesAndPerplexity) {
+    const fs::path cal = dir_ / "cal.json";
+    ASSERT_EQ(cli("analyze longmamba-calibrate --model " + kModel.string() + " --text-file " +
+                  (fs::path(STATESCOPE_TEST_DATA).parent_path().parent_path() / "resources" /
+                   "corpus" / "alice.txt")
+                      .string() +
+                  " --window 200 --samples 4 --lengths 300,1000 --quiet --out " + cal.string()),
+              0)
+        << err_;
+    const std::string lm = " --longmamba " + cal.string() + " --longmamba-min-tokens 500";
+    json j = probe("passkey", "--lengths 400,1k --depths 0.5 --max-new 2" + lm);
+    EXPECT_EQ(j["longmamba"]["min_tokens"], 500);
+    ASSERT_EQ(j["samples"].size(), 2u);
+    EXPECT_EQ(j["samples"][0]["longmamba_active"], false);  // about 380 tokens
+    EXPECT_EQ(j["samples"][1]["longmamba_active"], true);   // about 1000
+    // The filter zeroes delta of some global channels: the loss changes.
+    const std::string ppl = "--max-tokens 1200 --windows 1k --pred-len 100";
+    const double filtered = probe("perplexity", ppl + lm)["average_perplexity"];
+    const double plain = probe("perplexity", ppl)["average_perplexity"];
+    EXPECT_NE(filtered, plain);
 }
 
 TEST_F(ProbeCli, GenerateReadsTheContextTwiceWithJrt) {

@@ -403,6 +403,50 @@ TEST(probes, LongMambaFiltersEveryLongEnoughPrompt) {
     EXPECT_FALSE(plain.samples[1].longmamba_active);
 }
 
+TEST_F(ProbeRunTest, WindowedLossScoresTheLastTokensOfEachWindow) {
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < 70; ++i) ids.push_back((i * 53 + 7) % 500);
+    WindowedOptions wo;
+    wo.windows = {40, 100};  // 100 > 70 tokens: left out
+    wo.pred_len = 5;
+    PerplexityOptions po;
+    po.chunk = 16;
+    std::int64_t calls = 0;
+    const WindowedLoss got = windowed_loss(*model_, ids, wo, po, [&](std::int64_t, std::int64_t t) {
+        EXPECT_EQ(t, 4);
+        ++calls;
+        return true;
+    });
+    EXPECT_EQ(calls, 4);
+    ASSERT_EQ(got.windows.size(), 1u);
+    const WindowLoss& w = got.windows[0];
+    // stride = max((70 - 40) / 10, 10) = 10: windows at 0, 10, 20, 30.
+    EXPECT_EQ(w.starts, (std::vector<std::int64_t>{0, 10, 20, 30}));
+    const auto V = std::size_t(model_->spec().vocab_size);
+    double all = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+        // Reference: the window in one forward pass, the NLL of its last 5 tokens.
+        Sequence seq(*model_);
+        std::vector<float> logits;
+        model_->forward(seq, std::span(ids).subspan(std::size_t(w.starts[k]), 40), LogitRows::All,
+                        &logits);
+        double sum = 0;
+        for (std::size_t t = 35; t < 40; ++t)
+            sum += token_nll(std::span(logits).subspan((t - 1) * V, V),
+                             ids[std::size_t(w.starts[k]) + t]);
+        EXPECT_NEAR(w.mean_nll[k], sum / 5.0, 1e-4) << k;
+        all += sum / 5.0;
+    }
+    EXPECT_NEAR(w.nll, all / 4.0, 1e-4);
+    EXPECT_NEAR(w.perplexity, std::exp(w.nll), 1e-9 * w.perplexity);
+    EXPECT_DOUBLE_EQ(got.average_perplexity, w.perplexity);
+    const json j = windowed_loss_json(got, wo);
+    EXPECT_EQ(j["mode"], "windows");
+    EXPECT_EQ(j["windows"][0]["starts"].size(), 4u);
+    wo.windows = {5};
+    EXPECT_THROW(windowed_loss(*model_, ids, wo, po), Error);  // not longer than pred_len
+}
+
 TEST(probes, TokenNllIsTheNegativeLogSoftmax) {
     const std::vector<float> logits = {0.0f, std::log(3.0f), -1000.0f};
     EXPECT_NEAR(token_nll(logits, 1), -std::log(0.75), 1e-7);

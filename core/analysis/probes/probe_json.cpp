@@ -107,6 +107,7 @@ json token_loss_json(const TokenLoss& loss, const std::vector<std::int32_t>& ids
     json j = {{"format", "statescope-probe"},
               {"version", kProbeJsonVersion},
               {"probe", "perplexity"},
+              {"mode", "tokens"},
               {"tokens", static_cast<std::int64_t>(ids.size())},
               {"scored", static_cast<std::int64_t>(loss.nll.size())},
               {"chunk", chunk},
@@ -117,6 +118,21 @@ json token_loss_json(const TokenLoss& loss, const std::vector<std::int32_t>& ids
               {"cancelled", loss.cancelled}};
     if (!pieces.empty()) j["pieces"] = pieces;
     return j;
+}
+
+json windowed_loss_json(const WindowedLoss& loss, const WindowedOptions& options) {
+    json windows = json::array();
+    for (const auto& w : loss.windows)
+        windows.push_back({{"window", w.window},
+                           {"starts", w.starts},
+                           {"mean_nll", w.mean_nll},
+                           {"nll", w.nll},
+                           {"perplexity", w.perplexity}});
+    return {{"format", "statescope-probe"}, {"version", kProbeJsonVersion},
+            {"probe", "perplexity"},        {"mode", "windows"},
+            {"pred_len", options.pred_len}, {"max_windows", options.max_windows},
+            {"windows", windows},           {"average_perplexity", loss.average_perplexity},
+            {"cancelled", loss.cancelled}};
 }
 
 }  // namespace statescope

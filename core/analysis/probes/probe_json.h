@@ -26,4 +26,8 @@ nlohmann::json probe_run_json(const ProbeRun& run);
 nlohmann::json token_loss_json(const TokenLoss& loss, const std::vector<std::int32_t>& ids,
                                const std::vector<std::string>& pieces, std::int64_t chunk);
 
+// format, version, probe = "perplexity", mode = "windows", pred_len, max_windows, windows[]
+// ({window, starts, mean_nll per window, nll, perplexity}), average_perplexity, cancelled.
+nlohmann::json windowed_loss_json(const WindowedLoss& loss, const WindowedOptions& options);
+
 }  // namespace statescope

@@ -71,7 +71,11 @@ json probe_comparison_json(const std::vector<StoredProbe>& runs, std::string_vie
                     {"created_at", r->created_at_ms}};
         const json& res = r->result;
         if (probe == "perplexity") {
-            row["perplexity"] = res.value("perplexity", json(nullptr));
+            // Per-token mode has perplexity and mean_nll; windows mode the average over lengths.
+            row["mode"] = res.value("mode", std::string("tokens"));
+            row["perplexity"] = res.contains("perplexity")
+                                    ? res["perplexity"]
+                                    : res.value("average_perplexity", json(nullptr));
             row["mean_nll"] = res.value("mean_nll", json(nullptr));
             row["tokens"] = res.value("tokens", json(nullptr));
         } else {
