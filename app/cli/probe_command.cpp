@@ -152,7 +152,9 @@ CLI::App* add_probe_command(CLI::App& app, ProbeArgs& a) {
     c->add_option("--seed", a.seed, "seed of the prompts (default 123)");
     c->add_flag("--jrt", a.jrt, "\"just read twice\": the context twice before the question");
     c->add_option("--text-file", a.text_file,
-                  "needle: background text (default: the shipped Alice); perplexity: the text");
+                  "needle: background text (default: the shipped Alice, or "
+                  "$STATESCOPE_CORPUS_DIR/alice.txt); "
+                  "perplexity: the text");
     c->add_option("--max-new", a.max_new,
                   "tokens to generate at most (default: passkey 8, needle 10, phonebook 16)");
     c->add_option("--max-tokens", a.max_tokens, "perplexity: read at most this many tokens");
