@@ -267,6 +267,13 @@ int run_probe(const ProbeArgs& a) {
         }
         ProbeHooks hooks;
         hooks.progress = progress("samples");
+        if (!a.quiet)
+            hooks.prompt_progress = [&a](std::int64_t done, std::int64_t total, std::int64_t read,
+                                         std::int64_t of) {
+                if (read < of)
+                    std::cerr << "\rprobe " << a.kind << ": samples " << done << "/" << total
+                              << " (prompt " << read << "/" << of << " tokens)" << std::flush;
+            };
         hooks.longmamba = filter.get();
         const ProbeRun run =
             statescope::run_probe(*model, codec, o, haystack ? &*haystack : nullptr, hooks);

@@ -447,6 +447,44 @@ TEST_F(ProbeRunTest, WindowedLossScoresTheLastTokensOfEachWindow) {
     EXPECT_THROW(windowed_loss(*model_, ids, wo, po), Error);  // not longer than pred_len
 }
 
+// Every architecture runs the probes, and a sample does not depend on the ones before it (the
+// sequence is reset: recurrent state and KV cache): the last cell of a grid, run alone, replies the
+// same.
+TEST(probes, EveryModelTypeRunsAndSamplesAreIndependent) {
+    const TextCodec codec = byte_codec();
+    for (const char* name : {"mamba-tiny", "mamba2-tiny", "falcon_mamba-tiny", "jamba-tiny",
+                             "bamba-tiny", "falcon_h1-tiny", "zamba2-tiny", "nemotron_h-tiny",
+                             "granitemoehybrid-tiny", "llama-tiny", "qwen3-tiny"}) {
+        SCOPED_TRACE(name);
+        auto backend = make_backend("cpu");
+        auto model = Model::load(kGolden / name, *backend);
+        ProbeOptions o;
+        o.kind = ProbeKind::PhoneBook;
+        o.lengths = {200, 300};
+        o.depths = {0.0, 1.0};
+        o.max_new_tokens = 4;
+        o.prefill_chunk = 128;
+        std::int64_t prompt_calls = 0;
+        ProbeHooks hooks;
+        hooks.prompt_progress = [&](std::int64_t, std::int64_t total, std::int64_t read,
+                                    std::int64_t of) {
+            EXPECT_EQ(total, 4);
+            EXPECT_LE(read, of);
+            ++prompt_calls;
+        };
+        const ProbeRun grid = run_probe(*model, codec, o, nullptr, hooks);
+        ASSERT_EQ(grid.samples.size(), 4u);
+        EXPECT_GE(prompt_calls, 4 * 2);  // 200-300 tokens in chunks of 128: 2-3 calls each
+        o.lengths = {300};
+        o.depths = {1.0};
+        const ProbeRun alone = run_probe(*model, codec, o, nullptr, {});
+        ASSERT_EQ(alone.samples.size(), 1u);
+        EXPECT_EQ(alone.samples[0].prompt_tokens, grid.samples[3].prompt_tokens);
+        EXPECT_EQ(alone.samples[0].got, grid.samples[3].got);
+        EXPECT_EQ(alone.samples[0].generated_tokens, grid.samples[3].generated_tokens);
+    }
+}
+
 TEST(probes, TokenNllIsTheNegativeLogSoftmax) {
     const std::vector<float> logits = {0.0f, std::log(3.0f), -1000.0f};
     EXPECT_NEAR(token_nll(logits, 1), -std::log(0.75), 1e-7);

@@ -109,7 +109,12 @@ ProbeRun run_probe(Model& model, const TextCodec& codec, const ProbeOptions& opt
     gen.stop_strings = {"\n"};
     gen.detokenize = codec.decode;
     gen.prefill_chunk = options.prefill_chunk;
-    gen.prefill_progress = [&](std::int64_t, std::int64_t) { return !cancelled(); };
+    gen.prefill_progress = [&](std::int64_t read, std::int64_t of) {
+        if (hooks.prompt_progress)
+            hooks.prompt_progress(static_cast<std::int64_t>(run.samples.size()), run.planned, read,
+                                  of);
+        return !cancelled();
+    };
     const TokenFn on_token = [&](std::int32_t) { return !cancelled(); };
 
     Sequence seq(model);

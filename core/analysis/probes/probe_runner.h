@@ -70,6 +70,10 @@ struct ProbeRun {
 struct ProbeHooks {
     // After each sample: (samples done, samples planned); return false to stop.
     std::function<bool(std::int64_t done, std::int64_t total)> progress;
+    // During each prompt's prefill: (samples done, samples planned, prompt tokens read, prompt
+    // tokens), between prefill chunks (a long prompt on a CPU takes a while).
+    std::function<void(std::int64_t done, std::int64_t total, std::int64_t read, std::int64_t of)>
+        prompt_progress;
     const std::atomic<bool>* cancel = nullptr;  // checked between chunks and tokens
     // LongMamba token filtering: registered on the model for the run, begin_prompt() per sample.
     LongMambaFilter* longmamba = nullptr;
