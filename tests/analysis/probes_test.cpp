@@ -144,8 +144,8 @@ const char* kSmallCorpus =
 TEST(probes, NeedlePromptIsPinnedForASeed) {
     const TextCodec codec = byte_codec();
     const Haystack h = Haystack::from_text(kSmallCorpus, codec);
-    ASSERT_EQ(h.sentences.size(), 5u);  // "Ok." is under 10 tokens
-    EXPECT_EQ(h.tokens[2], std::int64_t(h.sentences[2].size() + 1));
+    ASSERT_EQ(h.sentences.size(), 5u);                                // "Ok." is under 10 tokens
+    EXPECT_EQ(h.tokens[2], std::int64_t(h.sentences[2].size() + 1));  // " " + sentence
     const ProbePrompt p =
         build_probe_prompt(ProbeKind::Needle, codec, &h, 400, 0.5, sample_seed(123, 400, 0.5, 0));
     EXPECT_EQ(p.expected, "47351");
@@ -156,11 +156,12 @@ TEST(probes, NeedlePromptIsPinnedForASeed) {
               "memorize it:\nSuddenly a White Rabbit with pink eyes ran close by her. Alice was "
               "beginning to get very tired of sitting by her sister on the bank. The pass key is "
               "47351. Remember it. 47351 is the pass key. Once or twice she had peeped into the "
-              "book her sister was reading. ");
-    EXPECT_EQ(p.units, 3);
+              "book her sister was reading. It had no pictures or conversations ");
+    EXPECT_EQ(p.units, 4);  // the last sentence cut at a word to fill the length
     EXPECT_EQ(p.needle_unit, 2);
     EXPECT_EQ(p.question, "\nAnswer: ");
     EXPECT_LE(codec.count(p.text(false)), 400);
+    EXPECT_GT(codec.count(p.text(false)), 400 - 8);  // within the next word ("in")
     const std::string fact =
         "The pass key is " + p.expected + ". Remember it. " + p.expected + " is the pass key. ";
     EXPECT_EQ(p.context.substr(p.needle_offset, fact.size()), fact);

@@ -57,6 +57,28 @@ std::size_t closer_at(std::string_view s, std::size_t i) {
     return 0;
 }
 
+// The longest run of whole words at the start of `sentence` whose " " + text is at most `room`
+// tokens (binary search on the word count: the count grows with the words).
+std::string longest_fitting_prefix(const std::string& sentence, std::int64_t room,
+                                   const TextCodec& codec, std::int64_t* tokens) {
+    std::vector<std::size_t> ends;  // byte offset after each word
+    for (std::size_t i = 0; i <= sentence.size(); ++i)
+        if (i == sentence.size() || sentence[i] == ' ') ends.push_back(i);
+    std::size_t lo = 0, hi = ends.size();  // lo words fit; hi + 1 do not (unknown at first)
+    *tokens = 0;
+    while (lo < hi) {
+        const std::size_t mid = (lo + hi + 1) / 2;
+        const std::int64_t n = codec.count(" " + sentence.substr(0, ends[mid - 1]));
+        if (n <= room) {
+            lo = mid;
+            *tokens = n;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return lo == 0 ? std::string() : sentence.substr(0, ends[lo - 1]);
+}
+
 }  // namespace
 
 std::string ProbePrompt::text(bool jrt) const {
@@ -157,7 +179,7 @@ Haystack Haystack::from_text(std::string_view corpus, const TextCodec& codec,
                              std::int64_t min_tokens) {
     Haystack h;
     for (auto& s : split_sentences(corpus)) {
-        const std::int64_t n = codec.count(s + " ");
+        const std::int64_t n = codec.count(" " + s);
         if (n < min_tokens) continue;
         h.sentences.push_back(std::move(s));
         h.tokens.push_back(n);
@@ -179,17 +201,30 @@ ProbePrompt needle_prompt(const TextCodec& codec, const Haystack& haystack, std:
         1, length - codec.count(kNeedleQuestion) - fact_tokens - codec.count(kNeedleAnswer));
     const auto S = static_cast<std::int64_t>(haystack.sentences.size());
     const std::int64_t first = rng.uniform_int(0, S - 1);
-    // Sentences from `first` on, cyclically, while they fit; offsets[i] = tokens before sentence i.
-    std::vector<std::int64_t> picked, offsets;
+    // Sentences from `first` on, cyclically, while they fit; offsets[i] = tokens before piece i.
+    // Like babilong's sampler, which cuts the haystack to its exact size, the sentence that does
+    // not fit is cut at a word boundary to fill what is left.
+    std::vector<std::string> picked;
+    std::vector<std::int64_t> offsets;
     std::int64_t used = 0;
-    for (std::int64_t k = 0;; ++k) {
-        const std::int64_t s = (first + k) % S;
-        const std::int64_t n = haystack.tokens[std::size_t(s)];
-        if (!picked.empty() && used + n > budget) break;
-        picked.push_back(s);
-        offsets.push_back(used);
-        used += n;
-        if (used >= budget) break;
+    for (std::int64_t k = 0; used < budget; ++k) {
+        const auto s = static_cast<std::size_t>((first + k) % S);
+        const std::int64_t n = haystack.tokens[s];
+        if (used + n <= budget) {
+            picked.push_back(haystack.sentences[s]);
+            offsets.push_back(used);
+            used += n;
+            continue;
+        }
+        std::int64_t part_tokens = 0;
+        std::string part =
+            longest_fitting_prefix(haystack.sentences[s], budget - used, codec, &part_tokens);
+        if (!part.empty()) {
+            picked.push_back(std::move(part));
+            offsets.push_back(used);
+            used += part_tokens;
+        }
+        break;
     }
     offsets.push_back(used);  // the end: the fact may also go after the last sentence
     const double H = double(used);
@@ -214,13 +249,30 @@ ProbePrompt needle_prompt(const TextCodec& codec, const Haystack& haystack, std:
         }
     }
     ProbePrompt p;
-    p.context = std::string(kNeedleQuestion);
-    for (std::size_t i = 0; i <= picked.size(); ++i) {
-        if (std::int64_t(i) == at) {
-            p.needle_offset = p.context.size();
-            p.context += fact;
+    p.question = std::string(kNeedleAnswer);
+    auto assemble = [&] {
+        p.context = std::string(kNeedleQuestion);
+        for (std::size_t i = 0; i <= picked.size(); ++i) {
+            if (std::int64_t(i) == at) {
+                p.needle_offset = p.context.size();
+                p.context += fact;
+            }
+            if (i < picked.size()) p.context += picked[i] + " ";
         }
-        if (i < picked.size()) p.context += haystack.sentences[std::size_t(picked[i])] + " ";
+    };
+    assemble();
+    // The pieces were counted alone; merges at the seams can leave the whole a token or two
+    // over. Take words off the last piece (never the needle's) until it fits.
+    for (std::int64_t over = codec.count(p.text(false)) - length;
+         over > 0 && !picked.empty() && at < static_cast<std::int64_t>(picked.size());
+         over = codec.count(p.text(false)) - length) {
+        std::string& last = picked.back();
+        const auto space = last.rfind(' ');
+        if (space == std::string::npos)
+            picked.pop_back();
+        else
+            last.resize(space);
+        assemble();
     }
     p.question = std::string(kNeedleAnswer);
     p.expected = x;

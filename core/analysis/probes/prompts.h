@@ -43,7 +43,9 @@ ProbePrompt passkey_prompt(const TextCodec& codec, std::int64_t length, double d
 // DeciMamba's babilong_utils keeps them), with their token counts.
 struct Haystack {
     std::vector<std::string> sentences;
-    std::vector<std::int64_t> tokens;  // tokens of sentence + " "
+    // tokens of " " + sentence: in the haystack a space joins it to the one before, and a
+    // byte-level BPE counts that space with the first word
+    std::vector<std::int64_t> tokens;
     static Haystack from_text(std::string_view corpus, const TextCodec& codec,
                               std::int64_t min_tokens = 10);
 };
@@ -53,7 +55,8 @@ struct Haystack {
 std::vector<std::string> split_sentences(std::string_view text);
 
 // LongMamba's needle in a haystack (task_deci.py::deci_niah): question line, haystack sentences
-// from a random starting sentence (cyclic), the fact inserted before a sentence whose token offset
+// from a random starting sentence (cyclic; the last one cut at a word to fill the length, as
+// babilong cuts its haystack to size), the fact inserted before a sentence whose token offset
 // lies in [max(0, depth-0.1) H, min(1, depth+0.1) H - |fact|) (uniform among them; the nearest one
 // to depth H when none does), then "\nAnswer: ". The key is an integer 0..99999, not padded.
 ProbePrompt needle_prompt(const TextCodec& codec, const Haystack& haystack, std::int64_t length,
