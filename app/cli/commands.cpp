@@ -9,6 +9,7 @@
 #include "app/cli/chat_command.h"
 #include "app/cli/npy.h"
 #include "core/analysis/longmamba.h"
+#include "core/analysis/probes/prompts.h"
 #include "core/error.h"
 #include "core/model/config.h"
 #include "core/runtime/backends.h"
@@ -230,6 +231,16 @@ void apply_generate_flags(const GenerateArgs& a, GenerateOptions& opts) {
     opts.sampler.frequency_penalty = a.frequency_penalty;
     opts.sampler.seed = a.seed;
     opts.stop_strings = a.stop;
+}
+
+void apply_context(GenerateArgs& a) {
+    if (!a.context_file) {
+        if (a.jrt) throw Error("--jrt needs --context-file (the document to read twice)");
+        return;
+    }
+    if (!a.prompt) throw Error("--context-file needs --prompt (the question after the document)");
+    const std::string context = read_file(*a.context_file);
+    a.prompt = a.jrt ? jrt_prompt(context, *a.prompt) : context + *a.prompt;
 }
 
 int run_generate(const GenerateArgs& a) {

@@ -61,6 +61,10 @@ struct GenerateArgs {
     std::string longmamba;
     double longmamba_c = 5e-2, longmamba_b = 1.0;
     std::int64_t longmamba_min_tokens = 3000;
+    // --context-file F: a document put before --prompt (the question); with --jrt it is put there
+    // twice ("just read twice", core/analysis/probes/prompts.h).
+    std::optional<std::string> context_file;
+    bool jrt = false;
 };
 
 int run_info(const InfoArgs& a);
@@ -68,6 +72,9 @@ int run_tokenize(const TokenizeArgs& a);
 int run_detokenize(const DetokenizeArgs& a);
 int run_logits(const LogitsArgs& a);
 int run_generate(const GenerateArgs& a);
+
+// --context-file and --jrt folded into --prompt: context + prompt, or context + context + prompt.
+void apply_context(GenerateArgs& a);
 
 // The sampling flags, max-new and stop strings of `a` as GenerateOptions (no tokenizer yet).
 void apply_generate_flags(const GenerateArgs& a, statescope::GenerateOptions& opts);

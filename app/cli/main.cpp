@@ -8,6 +8,7 @@
 #include "app/cli/analyze_command.h"
 #include "app/cli/chat_command.h"
 #include "app/cli/commands.h"
+#include "app/cli/probe_command.h"
 #include "app/cli/sessions_command.h"
 #include "app/cli/template_command.h"
 #include "core/error.h"
@@ -107,6 +108,10 @@ int main(int argc, char** argv) {
                     "the prompt is one user message rendered through the model's chat template");
     c_gen->add_option("--system", gen.system, "a system message before the prompt (with --chat)");
     c_gen->add_flag("--json", gen.json, "print ids, text and timings as JSON");
+    c_gen->add_option("--context-file", gen.context_file,
+                      "a document put before --prompt (with --chat: in the user message)");
+    c_gen->add_flag("--jrt", gen.jrt,
+                    "\"just read twice\": the --context-file document twice before --prompt");
     c_gen->add_option("--longmamba", gen.longmamba,
                       "filter the prompt's tokens per LongMamba with this calibration (analyze "
                       "longmamba-calibrate)");
@@ -144,6 +149,9 @@ int main(int argc, char** argv) {
     AnalyzeArgs analyze;
     auto* c_analyze = add_analyze_command(app, analyze);
 
+    ProbeArgs probe;
+    auto* c_probe = add_probe_command(app, probe);
+
     SessionsArgs sessions;
     auto* c_sessions = add_sessions_command(app, sessions);
 
@@ -179,6 +187,7 @@ int main(int argc, char** argv) {
     try {
         if (c_info->parsed()) return run_info(info);
         if (c_analyze->parsed()) return run_analyze(analyze);
+        if (c_probe->parsed()) return run_probe(probe);
         if (c_sessions->parsed()) return run_sessions(sessions);
         if (c_tpl->parsed()) {
             if (tpl.template_file.empty() && tpl.model_dir.empty())
@@ -198,6 +207,7 @@ int main(int argc, char** argv) {
         }
         if (c_gen->parsed()) {
             if (!gen.prompt && !gen.ids) throw Error("generate: give --prompt or --ids");
+            apply_context(gen);
             return run_generate(gen);
         }
     } catch (const std::exception& e) {

@@ -170,6 +170,23 @@ std::vector<AnalysisRun> SessionReader::analysis_runs_of(std::int64_t session_id
         "SELECT id, session_id, message_id, model_id, kind, params, result, created_at "
         "FROM analysis_runs WHERE session_id = ?1 ORDER BY id");
     st.bind(1, session_id);
+    return read_analysis_runs(st);
+}
+
+std::vector<AnalysisRun> SessionReader::analysis_runs_of_model(std::int64_t model_id,
+                                                               std::string_view kind_prefix) {
+    ReadTransaction tx(db_);
+    // substr() rather than LIKE: a prefix with '%' or '_' in it means itself.
+    auto st = db_.prepare(
+        "SELECT id, session_id, message_id, model_id, kind, params, result, created_at "
+        "FROM analysis_runs WHERE model_id = ?1 AND substr(kind, 1, length(?2)) = ?2 "
+        "ORDER BY id");
+    st.bind(1, model_id);
+    st.bind(2, std::string(kind_prefix));  // never NULL: an empty prefix matches every kind
+    return read_analysis_runs(st);
+}
+
+std::vector<AnalysisRun> SessionReader::read_analysis_runs(Statement& st) {
     std::vector<AnalysisRun> out;
     while (st.step()) {
         AnalysisRun r;

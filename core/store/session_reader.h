@@ -50,6 +50,10 @@ class SessionReader {
     std::vector<ModelRecord> models();
     std::vector<Comparison> comparisons();
     std::vector<BenchmarkRun> benchmark_runs();
+    // Analysis runs on one model (whatever session they belong to, if any) whose kind starts with
+    // `kind_prefix` ("probe." for the probes' results), oldest first.
+    std::vector<AnalysisRun> analysis_runs_of_model(std::int64_t model_id,
+                                                    std::string_view kind_prefix = {});
     std::vector<std::uint8_t> read_blob(std::string_view hash);
 
     // The session ready for export (Error when there is no such session).
@@ -62,6 +66,7 @@ class SessionReader {
   private:
     std::vector<Message> messages_of(std::int64_t session_id);
     std::vector<AnalysisRun> analysis_runs_of(std::int64_t session_id);
+    std::vector<AnalysisRun> read_analysis_runs(Statement& st);
     std::vector<BlobRef> blobs_of(const char* sql, std::int64_t owner);
 
     Connection db_;
