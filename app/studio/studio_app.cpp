@@ -8,7 +8,9 @@
 #include <cstdio>
 
 #include "app/studio/engine_types.h"
+#include "app/studio/inspector_controller.h"
 #include "app/studio/main_window.h"
+#include "widgets/inspector/inspector_data.h"
 
 namespace statescope::studio {
 
@@ -21,6 +23,8 @@ void init_application() {
     qRegisterMetaType<GenerationRequest>();
     qRegisterMetaType<ReplyStats>();
     qRegisterMetaType<LoadedModel>();
+    qRegisterMetaType<AnalysisRequest>();
+    qRegisterMetaType<widgets::InspectorData>();
 }
 
 namespace {
@@ -71,6 +75,24 @@ int run_screenshot(QApplication& app, MainWindow& window, const ScreenshotJob& j
         window.sendMessage(job.prompt);
         if (!wait_for(finished, job.timeout_ms)) {
             std::fprintf(stderr, "statescope: --screenshot: no reply within %d s\n",
+                         job.timeout_ms / 1000);
+            return 1;
+        }
+    }
+    if (job.view == "inspector" && window.inspector()) {
+        // The analyses run on the engine thread; wait for them to reach the docks.
+        bool analysed = false;
+        QObject::connect(window.inspector(), &InspectorController::analysisReady,
+                         [&] { analysed = true; });
+        QObject::connect(
+            window.inspector(), &InspectorController::analysisFailed, [&](const QString& m) {
+                std::fprintf(stderr, "statescope: --screenshot: the analysis failed: %s\n",
+                             m.toLocal8Bit().constData());
+                analysed = true;
+            });
+        window.setView(job.view);
+        if (window.inspector()->busy() && !wait_for(analysed, job.timeout_ms)) {
+            std::fprintf(stderr, "statescope: --screenshot: no analysis within %d s\n",
                          job.timeout_ms / 1000);
             return 1;
         }

@@ -1,0 +1,161 @@
+#include "core/analysis/inspection.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/runtime/sequence.h"
+
+namespace statescope {
+
+const InspectionLayer* Inspection::find(std::int64_t layer) const {
+    for (const auto& l : layers)
+        if (l.index == layer) return &l;
+    return nullptr;
+}
+
+namespace {
+
+// Units with a map: the longest and shortest memory (Lyapunov), then evenly spaced others.
+std::vector<std::int64_t> pick_units(const LyapunovLayer& ly, std::int64_t n) {
+    std::vector<std::int64_t> out;
+    const auto U = static_cast<std::int64_t>(ly.exponents.size());
+    if (U == 0) return out;
+    out.push_back(ly.argmax);
+    const auto mn = std::min_element(ly.exponents.begin(), ly.exponents.end());
+    out.push_back(static_cast<std::int64_t>(mn - ly.exponents.begin()));
+    for (std::int64_t i = 0; static_cast<std::int64_t>(out.size()) < std::min(n, U) && i < U; ++i) {
+        const std::int64_t u = (i * U) / std::max<std::int64_t>(1, n - 2) % U;
+        if (std::find(out.begin(), out.end(), u) == out.end()) out.push_back(u);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+}  // namespace
+
+Inspection inspect(Model& model, std::span<const std::int32_t> ids, const InspectOptions& o,
+                   const ProgressFn& progress) {
+    const auto T = static_cast<std::int64_t>(ids.size());
+    if (T < 2) throw Error("inspect: needs at least 2 tokens");
+    Inspection out;
+    out.ids.assign(ids.begin(), ids.end());
+    out.tokens = T;
+    out.n_layers = model.spec().n_layers();
+    const auto mamba = ssm_layers(model.spec());
+    const auto attn = attention_layers(model.spec());
+    const std::int64_t W = std::min(o.window, T);
+    out.window_from = T - W;
+
+    const std::int64_t stages = 5;
+    std::int64_t stage = 0;
+    auto step = [&] {
+        ++stage;
+        if (progress && !progress(stage, stages)) throw Error("cancelled");
+    };
+
+    // 1. captures: delta of every token, B/C of the window, state statistics every `stride`
+    if (!mamba.empty()) {
+        CaptureOptions copt;
+        copt.keep_delta = true;
+        copt.keep_bc = true;
+        copt.state_stride =
+            std::max<std::int64_t>(2, T / std::max<std::int64_t>(1, o.state_points));
+        Captures cap = capture_prefill(model, ids, copt);
+        for (LayerCapture& lc : cap.layers) {
+            InspectionLayer il;
+            il.index = lc.index;
+            il.kind = lc.kind;
+            il.units = lc.channels;
+            il.decay = decay_layer(lc, T, std::nullopt);
+            il.lyapunov = lyapunov_exponents(lc, T);
+            il.state_stats = lc.state_stats;
+            const ReceptiveField rf = receptive_field(lc, T, o.clamp_top);
+            il.log_tA_prod = rf.log_tA_prod;
+            for (double v : rf.log_tA_prod) il.global.push_back(v > std::log(o.longmamba_c));
+            // implicit attention: the window's own delta/B/C, from a zero state at its first token
+            LayerCapture win = lc;
+            win.delta.assign(lc.delta.begin() + out.window_from * lc.channels, lc.delta.end());
+            const std::int64_t GN = lc.n_groups * lc.d_state;
+            win.B.assign(lc.B.end() - W * GN, lc.B.end());
+            win.C.assign(lc.C.end() - W * GN, lc.C.end());
+            for (std::int64_t u : pick_units(il.lyapunov, o.implicit_units))
+                out.implicit.push_back({lc.index, u, implicit_attention(win, u)});
+            il.delta = std::move(lc.delta);
+            out.layers.push_back(std::move(il));
+        }
+    }
+    step();
+
+    // 2. logit lens over every layer
+    out.lens_k = o.lens_k;
+    out.lens = logit_lens(model, ids, {}, o.lens_k, 512);
+    step();
+
+    // 3. real attention of the attention layers for the queries of the window
+    if (!attn.empty()) {
+        AttentionProbsOptions aopt;
+        for (std::int64_t t = out.window_from; t < T; ++t) aopt.queries.push_back(t);
+        aopt.key_from = out.window_from;
+        aopt.key_to = T;
+        out.attention = capture_attention_probs(model, ids, aopt);
+    }
+    step();
+
+    // 4. LongMamba: calibrate on windows of a quarter of this prompt, target length = the prompt,
+    // then run the filter on the whole prompt to get the kept-token mask.
+    const std::int64_t cw = (T - 10) / 4;
+    if (!mamba.empty() && cw >= 4) {
+        CalibrationOptions copt;
+        copt.window = cw;
+        copt.samples = 4;
+        copt.clamp_top = o.clamp_top;
+        copt.lengths = {T};
+        Calibration cal = calibrate_longmamba(model, ids, copt);
+        LongMambaFilter::Settings s;
+        s.c = o.longmamba_c;
+        s.b = o.longmamba_b;
+        s.min_tokens = 0;
+        LongMambaFilter filter(std::move(cal), s);
+        filter.begin_prompt(T);
+        Sequence seq(model);
+        model.add_observer(&filter);
+        try {
+            model.prefill(seq, ids, 512, {}, nullptr);
+        } catch (...) {
+            model.remove_observer(&filter);
+            throw;
+        }
+        model.remove_observer(&filter);
+        out.longmamba_window = cw;
+        out.longmamba_c = o.longmamba_c;
+        for (const auto& m : filter.masks())
+            for (auto& il : out.layers)
+                if (il.index == m.index) {
+                    il.kept = m.kept;
+                    il.global = m.global;
+                }
+        for (const auto& cl : filter.calibration().layers)
+            for (auto& il : out.layers)
+                if (il.index == cl.index) il.log_tA_prod = cl.log_tA_prod;
+    }
+    step();
+
+    // 5. measured perturbation growth of the state against the Lyapunov bound
+    const std::int64_t stride = std::max<std::int64_t>(2, T / 16);
+    if (!mamba.empty() && T >= 3 * stride) {
+        PerturbationOptions popt;
+        const auto n = std::min<std::int64_t>(o.perturb_layers, std::int64_t(mamba.size()));
+        for (std::int64_t i = 0; i < n; ++i)
+            popt.layers.push_back(mamba[std::size_t(i * std::int64_t(mamba.size()) / n)]);
+        popt.stride = stride;
+        popt.t0 = stride;
+        out.perturbation = measure_perturbation(model, ids, popt);
+        out.perturbation_options = popt;
+    }
+    step();
+    return out;
+}
+
+}  // namespace statescope
