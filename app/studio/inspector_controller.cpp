@@ -57,6 +57,8 @@ InspectorController::InspectorController(MainWindow* window, EngineWorker* worke
         docks_ << dock;
     }
 
+    window->setTabPosition(Qt::RightDockWidgetArea, QTabWidget::North);
+
     // progress and cancel in the status bar
     auto* box = new QWidget;
     auto* h = new QHBoxLayout(box);
@@ -124,11 +126,17 @@ QVector<ChatTurn> InspectorController::turns() const {
 }
 
 void InspectorController::setActive(bool on) {
+    if (on == active_) return;
     active_ = on;
+    // The inspector takes the right dock area from the sampling dock while it is shown.
+    if (auto* sampling = window_->findChild<QDockWidget*>("samplingDock")) {
+        if (on) sampling_visible_ = sampling->isVisible();
+        sampling->setVisible(on ? false : sampling_visible_);
+    }
     for (auto* d : docks_) d->setVisible(on);
     if (on) {
         docks_[1]->raise();
-        window_->resizeDocks({docks_[1]}, {int(window_->width() * 0.45)}, Qt::Horizontal);
+        window_->resizeDocks({docks_[1]}, {int(window_->width() * 0.5)}, Qt::Horizontal);
         window_->resizeDocks({docks_[0]}, {int(window_->height() * 0.3)}, Qt::Vertical);
         const auto t = turns();
         bool same = t.size() == analysed_.size();
@@ -190,6 +198,7 @@ int InspectorController::tokenAt(int bubble, int pos) const {
 }
 
 void InspectorController::setLongMamba(bool on) {
+    if (on == longmamba_) return;  // the two toggles report back
     longmamba_ = on;
     strip_->setLongMamba(on);
     receptive_->setLongMamba(on);

@@ -95,6 +95,7 @@ class InspectorController : public QObject {
     QVector<int> bubble_base_;  // per chat bubble: offset of its text in data_.text, -1 if absent
     bool active_ = false;
     bool longmamba_ = false;
+    bool sampling_visible_ = true;
     quint64 next_id_ = 1, pending_ = 0;
 };
 

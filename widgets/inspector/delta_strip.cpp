@@ -23,6 +23,7 @@ void DeltaStrip::setLongMamba(bool on) {
         filter_->setChecked(on);
         return;
     }
+    if (on == longmamba_) return;
     longmamba_ = on;
     if (!data_.empty()) {
         rebuild();

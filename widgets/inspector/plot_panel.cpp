@@ -30,6 +30,8 @@ PlotPanel::PlotPanel(const QString& name, QWidget* parent) : QWidget(parent), na
     unit_ = new QComboBox(this);
     unit_->setAccessibleName(tr("Head or channel"));
     unit_->setObjectName("unitCombo");
+    layer_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    unit_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     bar->addWidget(layer_);
     bar->addWidget(unit_);
     controls_ = new QHBoxLayout;
