@@ -24,6 +24,17 @@ AttentionMap::AttentionMap(QWidget* parent) : PlotPanel(tr("Implicit attention")
     real_ = new QCPColorMap(real_rect_->axis(QCPAxis::atBottom), real_rect_->axis(QCPAxis::atLeft));
     real_->setGradient(QCPColorGradient::gpThermal);
     real_->setInterpolate(false);
+    // a colour scale under each map
+    for (QCPColorMap* m : {implicit_, real_}) {
+        auto* scale = new QCPColorScale(p);
+        scale->setType(QCPAxis::atBottom);
+        p->plotLayout()->addElement(1, m == implicit_ ? 0 : 1, scale);
+        m->setColorScale(scale);
+        scale->axis()->setLabel(m == implicit_ ? tr("log10 |M| / max") : tr("probability"));
+        scale->setBarWidth(8);
+    }
+    implicit_->setGradient(QCPColorGradient::gpThermal);
+    real_->setGradient(QCPColorGradient::gpThermal);
     for (QCPAxisRect* r : {p->axisRect(), real_rect_}) {
         r->axis(QCPAxis::atLeft)->setRangeReversed(true);  // query 0 at the top, like a matrix
         r->axis(QCPAxis::atBottom)->setLabel(tr("key token"));

@@ -17,6 +17,10 @@ LyapunovPlot::LyapunovPlot(QWidget* parent) : PlotPanel(tr("Lyapunov"), parent) 
     gy->setLabel(tr("growth"));
     growth_->axis(QCPAxis::atBottom)->setLabel(tr("token t"));
     p->legend->setVisible(true);
+    // the legend sits in the growth panel (bottom left), off the exponents' dots
+    p->axisRect()->insetLayout()->take(p->legend);
+    p->axisRect()->insetLayout()->simplify();
+    growth_->insetLayout()->addElement(p->legend, Qt::AlignBottom | Qt::AlignLeft);
     QFont f = p->legend->font();
     f.setPointSizeF(f.pointSizeF() * 0.85);
     p->legend->setFont(f);

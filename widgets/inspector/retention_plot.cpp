@@ -26,6 +26,7 @@ RetentionPlot::RetentionPlot(QWidget* parent) : PlotPanel(tr("Retention"), paren
     bars_->setPen(Qt::NoPen);
     bars_->setBrush(QColor(31, 119, 180, 170));
     bars_->setWidthType(QCPBars::wtPlotCoords);
+    bars_->removeFromLegend();
     p->xAxis->setLabel(tr("token t"));
     p->yAxis->setLabel(tr("log10 R(t ← 0)"));
     hist_rect_->axis(QCPAxis::atBottom)->setLabel(tr("log10 half-life (tokens)"));
