@@ -164,6 +164,7 @@ CsvRows AttentionMap::csvRows() const {
                        w0 = data_.core->window_from;
     for (std::int64_t t = 0; t < W; ++t)
         for (std::int64_t s = 0; s <= t; ++s) {
+            if (full(rows)) return rows;
             const std::size_t k = std::size_t(t * W + s);
             rows << QStringList{
                 QString::number(w0 + t), QString::number(w0 + s),

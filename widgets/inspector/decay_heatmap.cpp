@@ -164,6 +164,7 @@ CsvRows DecayHeatmap::csvRows() const {
     const double n = double(x1_ - x0_);
     for (std::int64_t j = 0; j < bins_.ny; ++j)
         for (std::int64_t i = 0; i < bins_.nx; ++i) {
+            if (full(rows)) return rows;
             const std::size_t k = std::size_t(j * bins_.nx + i);
             rows << QStringList{
                 QString::number(x0_ + std::int64_t(double(i) * n / double(bins_.nx))),

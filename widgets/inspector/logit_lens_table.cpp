@@ -66,6 +66,7 @@ CsvRows LogitLensTable::csvRows() const {
     const std::int64_t k = in.lens_k;
     for (const auto& l : in.lens)
         for (std::int64_t t = 0; t < in.tokens; ++t) {
+            if (full(rows)) return rows;
             const int id = l.top_ids[std::size_t(t * k)];
             rows << QStringList{QString::number(l.index),
                                 QString::number(t),

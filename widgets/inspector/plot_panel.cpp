@@ -175,7 +175,9 @@ bool PlotPanel::tableMode() const {
 
 void PlotPanel::refreshTable() {
     if (!tableMode() || data_.empty()) return;
+    row_limit_ = kTableRows;
     const CsvRows rows = csvRows();
+    row_limit_ = -1;
     table_->clear();
     if (rows.isEmpty()) return;
     table_->setColumnCount(int(rows[0].size()));
@@ -185,6 +187,9 @@ void PlotPanel::refreshTable() {
         for (int c = 0; c < rows[r].size(); ++c)
             table_->setItem(r - 1, c, new QTableWidgetItem(rows[r][c]));
     table_->resizeColumnsToContents();
+    table_->setToolTip(rows.size() > kTableRows
+                           ? tr("The first %1 rows; export CSV for all of them").arg(kTableRows)
+                           : QString());
 }
 
 void PlotPanel::showMessage(const QString& text) {

@@ -70,6 +70,11 @@ class PlotPanel : public QWidget {
 
     InspectorData data_;
     TokenLink* link_ = nullptr;
+    // While the data table is filled: the most rows csvRows() needs to list (-1: all, for export).
+    // Views whose rows grow with tokens x units stop there; the table says the rest is in the CSV.
+    static constexpr int kTableRows = 5000;
+    mutable int row_limit_ = -1;
+    bool full(const CsvRows& rows) const { return row_limit_ >= 0 && rows.size() > row_limit_; }
 
   private:
     void fill_units();

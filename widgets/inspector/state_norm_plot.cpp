@@ -72,11 +72,13 @@ CsvRows StateNormPlot::csvRows() const {
     const InspectionLayer* l = data_.core ? data_.core->find(currentLayer()) : nullptr;
     if (!l) return rows;
     for (const auto& s : l->state_stats)
-        for (std::size_t u = 0; u < s.rms.size(); ++u)
+        for (std::size_t u = 0; u < s.rms.size(); ++u) {
+            if (full(rows)) return rows;
             rows << QStringList{
                 QString::number(s.position),        QString::number(u),
                 QString::number(s.mean[u], 'g', 7), QString::number(s.var[u], 'g', 7),
                 QString::number(s.rms[u], 'g', 7),  QString::number(s.cos_prev[u], 'g', 7)};
+        }
     return rows;
 }
 
