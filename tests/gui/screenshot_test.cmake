@@ -4,9 +4,8 @@ file(REMOVE ${OUT}/cli-chat.png ${OUT}/cli-inspector.png ${OUT}/shot.db)
 foreach(view chat inspector)
   set(args --screenshot ${OUT}/cli-${view}.png --model ${MODEL} --view ${view} --size 1100x700
       --db ${OUT}/shot.db)
-  if(view STREQUAL "chat")
-    list(APPEND args --prompt "Once upon a time" --max-new 24)
-  endif()
+  # both views get a conversation: the inspector's docks show the analyses of it
+  list(APPEND args --prompt "Once upon a time there was a little fox who lived in the forest" --max-new 24)
   execute_process(COMMAND ${EXE} ${args} RESULT_VARIABLE rc ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "statescope --screenshot (${view}) exited with ${rc}: ${err}")
