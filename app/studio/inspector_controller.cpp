@@ -137,7 +137,7 @@ void InspectorController::setActive(bool on) {
     if (on) {
         docks_[1]->raise();
         window_->resizeDocks({docks_[1]}, {int(window_->width() * 0.5)}, Qt::Horizontal);
-        window_->resizeDocks({docks_[0]}, {int(window_->height() * 0.3)}, Qt::Vertical);
+        window_->resizeDocks({docks_[0]}, {int(window_->height() * 0.34)}, Qt::Vertical);
         const auto t = turns();
         bool same = t.size() == analysed_.size();
         for (int i = 0; same && i < t.size(); ++i)
@@ -211,6 +211,18 @@ void InspectorController::showPanel(widgets::PlotPanel* panel) {
         docks_[i]->show();
         docks_[i]->raise();
     }
+}
+
+QStringList InspectorController::panelNames() {
+    return {"delta",    "decay",       "retention", "receptive",
+            "lyapunov", "state-norms", "attention", "lens"};
+}
+
+bool InspectorController::showPanel(const QString& name) {
+    const int i = int(panelNames().indexOf(name));
+    if (i < 0) return false;
+    showPanel(panels_[i]);
+    return true;
 }
 
 void InspectorController::highlight() {

@@ -59,6 +59,9 @@ class InspectorController : public QObject {
     void setLongMamba(bool on);
     // Raises the dock holding `panel` (the docks are tabbed).
     void showPanel(widgets::PlotPanel* panel);
+    // By name: delta, decay, retention, receptive, lyapunov, state-norms, attention, lens.
+    bool showPanel(const QString& name);
+    static QStringList panelNames();
     // The token under a click in chat bubble `bubble` at document position `pos` (-1: none).
     int tokenAt(int bubble, int pos) const;
 

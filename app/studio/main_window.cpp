@@ -445,8 +445,9 @@ QWidget* MainWindow::build_chat() {
     view_combo_ = new QComboBox(page);
     view_combo_->setAccessibleName(tr("View"));
     view_combo_->addItems({tr("Chat"), tr("Inspector"), tr("Compare")});
-    connect(view_combo_, &QComboBox::currentIndexChanged, this,
-            [this](int i) { setView(i == 1 ? "inspector" : i == 2 ? "compare" : "chat"); });
+    connect(view_combo_, &QComboBox::currentIndexChanged, this, [this](int i) {
+        setView(i == 1 ? "inspector" : i == 2 ? "compare" : "chat");
+    });
     bar->addWidget(view_combo_);
     v->addLayout(bar);
 

@@ -79,7 +79,9 @@ int run_screenshot(QApplication& app, MainWindow& window, const ScreenshotJob& j
             return 1;
         }
     }
-    if (job.view == "inspector" && window.inspector()) {
+    // --view inspector:NAME raises one of the inspector's docks (InspectorController::panelNames)
+    const QString view = job.view.section(':', 0, 0), panel = job.view.section(':', 1);
+    if (view == "inspector" && window.inspector()) {
         // The analyses run on the engine thread; wait for them to reach the docks.
         bool analysed = false;
         QObject::connect(window.inspector(), &InspectorController::analysisReady,
@@ -90,14 +92,20 @@ int run_screenshot(QApplication& app, MainWindow& window, const ScreenshotJob& j
                              m.toLocal8Bit().constData());
                 analysed = true;
             });
-        window.setView(job.view);
+        window.setView(view);
         if (window.inspector()->busy() && !wait_for(analysed, job.timeout_ms)) {
             std::fprintf(stderr, "statescope: --screenshot: no analysis within %d s\n",
                          job.timeout_ms / 1000);
             return 1;
         }
     }
-    window.setView(job.view);
+    window.setView(view);
+    if (!panel.isEmpty() && !(window.inspector() && window.inspector()->showPanel(panel))) {
+        std::fprintf(stderr, "statescope: --screenshot: no inspector view %s (one of: %s)\n",
+                     panel.toLocal8Bit().constData(),
+                     InspectorController::panelNames().join(", ").toLocal8Bit().constData());
+        return 2;
+    }
     bool settled = false;
     QTimer::singleShot(150, [&] { settled = true; });  // let layouts and the scroll position settle
     wait_for(settled, 1000);
