@@ -257,7 +257,9 @@ void InspectorController::highlight() {
                     ++g;
                     k += l.kept[std::size_t(t * l.units + u)];
                 }
-            if (g > 0 && k * 2 >= g) add(t, QColor(120, 200, 120, 110));
+            // green, stronger the more global units keep the token
+            if (g > 0 && k > 0)
+                add(t, QColor(60, 190, 60, 50 + int(150.0 * double(k) / double(g))));
         }
     }
     add(link_->hovered(), QColor(255, 210, 0, 150));

@@ -33,8 +33,11 @@ AttentionMap::AttentionMap(QWidget* parent) : PlotPanel(tr("Implicit attention")
         scale->axis()->setLabel(m == implicit_ ? tr("log10 |M| / max") : tr("probability"));
         scale->setBarWidth(8);
     }
-    implicit_->setGradient(QCPColorGradient::gpThermal);
-    real_->setGradient(QCPColorGradient::gpThermal);
+    // cells above the diagonal (a query cannot see later keys) are NaN and drawn transparent
+    QCPColorGradient gradient(QCPColorGradient::gpThermal);
+    gradient.setNanHandling(QCPColorGradient::nhTransparent);
+    implicit_->setGradient(gradient);
+    real_->setGradient(gradient);
     for (QCPAxisRect* r : {p->axisRect(), real_rect_}) {
         r->axis(QCPAxis::atLeft)->setRangeReversed(true);  // query 0 at the top, like a matrix
         r->axis(QCPAxis::atBottom)->setLabel(tr("key token"));
@@ -147,8 +150,12 @@ void AttentionMap::rebuild() {
                     .arg(a->index)
                     .arg(h);
         real_rect_->setVisible(true);
+        real_->colorScale()->setVisible(true);
     } else {
+        // a pure SSM: no second picture, rather than empty axes
         real_->data()->clear();
+        real_rect_->setVisible(false);
+        real_->colorScale()->setVisible(false);
         right = tr("right: this model has no attention layer (load a hybrid to compare)");
     }
     caption()->setText(

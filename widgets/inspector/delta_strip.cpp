@@ -112,7 +112,31 @@ void DeltaStrip::rebuild() {
     plot()->yAxis->setTicker(yt);
     plot()->xAxis->setLabel(QString());
     plot()->yAxis->setLabel(QString());
-    setMatrix(own_.data(), T, R, what);
+    // Each row scaled to its max, so layers with small Δ and the kept share (0..1) all show.
+    drawn_ = own_;
+    for (std::int64_t r = 0; r < R; ++r) {
+        float mx = 0;
+        for (std::int64_t t = 0; t < T; ++t) mx = std::max(mx, own_[std::size_t(t * R + r)]);
+        if (mx > 0)
+            for (std::int64_t t = 0; t < T; ++t) drawn_[std::size_t(t * R + r)] /= mx;
+    }
+    what += tr(" (each row scaled to its max; the table has the values)");
+    setMatrix(drawn_.data(), T, R, what);
+}
+
+CsvRows DeltaStrip::csvRows() const {
+    CsvRows rows;
+    rows << (QStringList{"token", "text"} + rows_);
+    const auto R = static_cast<std::int64_t>(rows_.size());
+    if (R == 0 || !data_.core) return rows;
+    for (std::int64_t t = 0; t < data_.core->tokens; ++t) {
+        if (full(rows)) return rows;
+        QStringList r{QString::number(t), data_.tokenLabel(int(t))};
+        for (std::int64_t i = 0; i < R; ++i)
+            r << QString::number(own_[std::size_t(t * R + i)], 'g', 7);
+        rows << r;
+    }
+    return rows;
 }
 
 }  // namespace statescope::widgets

@@ -16,9 +16,11 @@ class DeltaStrip : public DecayHeatmap {
     explicit DeltaStrip(QWidget* parent = nullptr);
     void setLongMamba(bool on);
     bool longMamba() const { return longmamba_; }
-    // The matrix drawn: [T, rows] (rows = layers or units, + the kept row on top when on).
+    // The values behind the strip: [T, rows] (rows = layers or units, + the kept row on top when
+    // on), as the table and CSV list them; the picture scales each row to its own max.
     const std::vector<float>& matrix() const { return own_; }
     QStringList rowNames() const { return rows_; }
+    CsvRows csvRows() const override;  // token, text, then one column per row of the strip
 
   signals:
     void longMambaToggled(bool on);
@@ -31,6 +33,7 @@ class DeltaStrip : public DecayHeatmap {
     bool longmamba_ = false;
     QCheckBox* filter_ = nullptr;
     QStringList rows_;
+    std::vector<float> drawn_;  // own_ with each row scaled to its max over the tokens
 };
 
 }  // namespace statescope::widgets
