@@ -66,7 +66,7 @@ InspectorController::InspectorController(MainWindow* window, EngineWorker* worke
     status_ = new QLabel(box);
     progress_ = new QProgressBar(box);
     progress_->setMaximumWidth(160);
-    progress_->setFormat(tr("analysing %v/%m"));
+    progress_->setFormat(tr("analysing %p%"));
     cancel_ = new QToolButton(box);
     cancel_->setText(tr("Cancel"));
     cancel_->setAccessibleName(tr("Cancel the analysis"));

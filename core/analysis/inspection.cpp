@@ -48,13 +48,21 @@ Inspection inspect(Model& model, std::span<const std::int32_t> ids, const Inspec
     const std::int64_t W = std::min(o.window, T);
     out.window_from = T - W;
 
+    // Progress: five stages, each reported in thousandths as its own passes report chunks, so a
+    // cancel takes effect at the next prefill chunk, not only between stages.
     const std::int64_t stages = 5;
     std::int64_t stage = 0;
+    bool stopped = false;
+    auto within = [&](std::int64_t done, std::int64_t total) {
+        const std::int64_t at = stage * 1000 + (total > 0 ? 1000 * done / total : 0);
+        if (progress && !progress(at, stages * 1000)) stopped = true;
+        return !stopped;
+    };
     auto step = [&] {
         ++stage;
-        if (progress && !progress(stage, stages)) throw Error("cancelled");
+        if (stopped || (progress && !progress(stage * 1000, stages * 1000)))
+            throw Error("cancelled");
     };
-
     // 1. captures: delta of every token, B/C of the window, state statistics every `stride`
     if (!mamba.empty()) {
         CaptureOptions copt;
@@ -62,7 +70,8 @@ Inspection inspect(Model& model, std::span<const std::int32_t> ids, const Inspec
         copt.keep_bc = true;
         copt.state_stride =
             std::max<std::int64_t>(2, T / std::max<std::int64_t>(1, o.state_points));
-        Captures cap = capture_prefill(model, ids, copt);
+        Captures cap = capture_prefill(model, ids, copt, within);
+        if (stopped) throw Error("cancelled");
         for (LayerCapture& lc : cap.layers) {
             InspectionLayer il;
             il.index = lc.index;
@@ -90,7 +99,8 @@ Inspection inspect(Model& model, std::span<const std::int32_t> ids, const Inspec
 
     // 2. logit lens over every layer
     out.lens_k = o.lens_k;
-    out.lens = logit_lens(model, ids, {}, o.lens_k, 512);
+    out.lens = logit_lens(model, ids, {}, o.lens_k, 512, within);
+    if (stopped) throw Error("cancelled");
     step();
 
     // 3. real attention of the attention layers for the queries of the window
@@ -99,7 +109,8 @@ Inspection inspect(Model& model, std::span<const std::int32_t> ids, const Inspec
         for (std::int64_t t = out.window_from; t < T; ++t) aopt.queries.push_back(t);
         aopt.key_from = out.window_from;
         aopt.key_to = T;
-        out.attention = capture_attention_probs(model, ids, aopt);
+        out.attention = capture_attention_probs(model, ids, aopt, within);
+        if (stopped) throw Error("cancelled");
     }
     step();
 
@@ -112,7 +123,8 @@ Inspection inspect(Model& model, std::span<const std::int32_t> ids, const Inspec
         copt.samples = 4;
         copt.clamp_top = o.clamp_top;
         copt.lengths = {T};
-        Calibration cal = calibrate_longmamba(model, ids, copt);
+        Calibration cal = calibrate_longmamba(model, ids, copt, within);
+        if (stopped) throw Error("cancelled");
         LongMambaFilter::Settings s;
         s.c = o.longmamba_c;
         s.b = o.longmamba_b;
@@ -122,12 +134,13 @@ Inspection inspect(Model& model, std::span<const std::int32_t> ids, const Inspec
         Sequence seq(model);
         model.add_observer(&filter);
         try {
-            model.prefill(seq, ids, 512, {}, nullptr);
+            model.prefill(seq, ids, 512, within, nullptr);
         } catch (...) {
             model.remove_observer(&filter);
             throw;
         }
         model.remove_observer(&filter);
+        if (stopped) throw Error("cancelled");
         out.longmamba_window = cw;
         out.longmamba_c = o.longmamba_c;
         for (const auto& m : filter.masks())
@@ -151,7 +164,8 @@ Inspection inspect(Model& model, std::span<const std::int32_t> ids, const Inspec
             popt.layers.push_back(mamba[std::size_t(i * std::int64_t(mamba.size()) / n)]);
         popt.stride = stride;
         popt.t0 = stride;
-        out.perturbation = measure_perturbation(model, ids, popt);
+        out.perturbation = measure_perturbation(model, ids, popt, within);
+        if (stopped) throw Error("cancelled");
         out.perturbation_options = popt;
     }
     step();

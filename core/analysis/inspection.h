@@ -67,7 +67,8 @@ struct Inspection {
 };
 
 // Several passes over ids (fresh sequences; a chat's own state is not touched). progress reports
-// (stage done, stages) and returns false to stop: then Error("cancelled") is thrown.
+// (done, total) in thousandths of the five stages, between prefill chunks, and returns false to
+// stop: then Error("cancelled") is thrown.
 Inspection inspect(Model& model, std::span<const std::int32_t> ids, const InspectOptions& options,
                    const ProgressFn& progress = {});
 

@@ -56,6 +56,7 @@ class InspectorTest : public QObject {
     void longMambaToggleHighlightsKeptTokens();
     void hybridRealAttentionBesideMambaHead();
     void screenshotsOfEveryView();
+    void aChatMessageCancelsARunningAnalysis();
 
   private:
     void shot(QWidget* w, const QString& name);
@@ -438,6 +439,24 @@ void InspectorTest::screenshotsOfEveryView() {
     insp_->showPanel(insp_->lyapunov());
     shot(window_.get(), "inspector-lyapunov-table");
     insp_->lyapunov()->setTableMode(false);
+}
+
+// The chat never waits on the inspector: a message sent while an analysis runs stops it at its
+// next prefill chunk (or it has just finished), the reply comes, and the inspector analyses again.
+void InspectorTest::aChatMessageCancelsARunningAnalysis() {
+    QSignalSpy ready(insp_, &InspectorController::analysisReady);
+    QSignalSpy failed(insp_, &InspectorController::analysisFailed);
+    QSignalSpy finished(window_.get(), &MainWindow::replyFinished);
+    insp_->analyseNow();
+    QVERIFY(insp_->busy());
+    window_->sendMessage("And then?");
+    QVERIFY(window_->isGenerating());
+    QVERIFY(finished.wait(60000));
+    // the reply's end starts a fresh analysis of the longer conversation
+    QTRY_VERIFY_WITH_TIMEOUT(!insp_->busy(), 60000);
+    QVERIFY(!ready.isEmpty());
+    for (const auto& f : failed) QCOMPARE(f.at(0).toString(), QString("cancelled"));
+    QVERIFY(insp_->data().core->tokens > ref_.tokens);
 }
 
 int main(int argc, char** argv) {
