@@ -21,7 +21,7 @@ DecayHeatmap::DecayHeatmap(QWidget* parent, const QString& name)
     QCustomPlot* p = plot();
     map_ = new QCPColorMap(p->xAxis, p->yAxis);
     map_->setInterpolate(false);
-    map_->setTightBoundary(true);
+    map_->setTightBoundary(false);  // cells reach half a cell past the first/last centre
     scale_ = new QCPColorScale(p);
     p->plotLayout()->addElement(0, 1, scale_);
     scale_->setType(QCPAxis::atRight);
@@ -58,6 +58,7 @@ void DecayHeatmap::setMode(Mode mode) {
 
 void DecayHeatmap::rebuild() {
     layerCombo()->setEnabled(mode_ != Mode::LayerMeans);
+    setTokenAxisActive(mode_ != Mode::LayerMeans);
     const InspectionLayer* l = data_.core->find(currentLayer());
     if (mode_ == Mode::LayerMeans) {
         // [units, layers] as X = units, Y = layers: every Mamba layer's mean decay per unit
@@ -79,7 +80,11 @@ void DecayHeatmap::rebuild() {
                           return s.join(", ");
                       }()));
         plot()->xAxis->setLabel(tr("head / channel"));
-        plot()->yAxis->setLabel(tr("Mamba layer (row)"));
+        plot()->yAxis->setLabel(tr("Mamba layer"));
+        auto yt = QSharedPointer<QCPAxisTickerText>::create();
+        for (std::size_t li = 0; li < layers.size(); ++li)
+            yt->addTick(double(li), QString::number(layers[li].index));
+        plot()->yAxis->setTicker(yt);
         return;
     }
     if (!l) {
@@ -100,6 +105,7 @@ void DecayHeatmap::rebuild() {
                   .arg(data_.core->tokens));
     plot()->xAxis->setLabel(tr("token"));
     plot()->yAxis->setLabel(unit);
+    plot()->yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
 }
 
 void DecayHeatmap::setMatrix(const float* values, std::int64_t X, std::int64_t Y,

@@ -216,16 +216,21 @@ void PlotPanel::setTokenAxis(QCPAxis* axis) {
     token_line_->setVisible(false);
 }
 
+void PlotPanel::setTokenAxisActive(bool on) {
+    token_axis_active_ = on;
+    currentTokenChanged(link_ ? link_->current() : -1);
+}
+
 void PlotPanel::currentTokenChanged(int token) {
     if (!token_line_) return;
-    token_line_->setVisible(token >= 0);
+    token_line_->setVisible(token >= 0 && token_axis_active_);
     token_line_->point1->setCoords(token, 0);
     token_line_->point2->setCoords(token, 1);
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void PlotPanel::on_mouse(QMouseEvent* e, bool click) {
-    if (!token_axis_ || data_.empty()) return;
+    if (!token_axis_ || !token_axis_active_ || data_.empty()) return;
     if (!token_axis_->axisRect()->rect().contains(e->pos())) {
         if (!click) emit tokenHovered(-1);
         return;

@@ -63,6 +63,8 @@ class PlotPanel : public QWidget {
     virtual void currentTokenChanged(int token);
     // Mouse on `axis` (a token axis) reports tokens; the current token is a line on it.
     void setTokenAxis(QCPAxis* axis);
+    // Off while the axis shows something else (e.g. units): no token line, no token hover.
+    void setTokenAxisActive(bool on);
     void addControl(QWidget* w);
     void refreshTable();
     void showMessage(const QString& text);  // in place of the plot when there is nothing to draw
@@ -94,6 +96,7 @@ class PlotPanel : public QWidget {
     QCPAxis* token_axis_ = nullptr;
     QCPItemStraightLine* token_line_ = nullptr;
     bool filling_ = false;
+    bool token_axis_active_ = true;
 };
 
 }  // namespace statescope::widgets
