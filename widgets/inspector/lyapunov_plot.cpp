@@ -10,17 +10,20 @@ LyapunovPlot::LyapunovPlot(QWidget* parent) : PlotPanel(tr("Lyapunov"), parent) 
     growth_ = new QCPAxisRect(p);
     p->plotLayout()->addElement(1, 0, growth_);
     p->xAxis->setLabel(tr("layer"));
-    p->yAxis->setLabel(tr("λ = A · mean Δ (per token)"));
+    p->yAxis->setLabel(tr("λ = A·mean Δ"));
     QCPAxis* gy = growth_->axis(QCPAxis::atLeft);
     gy->setScaleType(QCPAxis::stLogarithmic);
     gy->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
     gy->setLabel(tr("growth"));
     growth_->axis(QCPAxis::atBottom)->setLabel(tr("token t"));
     p->legend->setVisible(true);
-    // the legend sits in the growth panel (bottom left), off the exponents' dots
+    // the legend gets its own row under both panels, in two columns, covering no data
     p->axisRect()->insetLayout()->take(p->legend);
     p->axisRect()->insetLayout()->simplify();
-    growth_->insetLayout()->addElement(p->legend, Qt::AlignBottom | Qt::AlignLeft);
+    p->plotLayout()->addElement(2, 0, p->legend);
+    p->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    p->legend->setWrap(2);
+    p->plotLayout()->setRowStretchFactor(2, 0.001);
     QFont f = p->legend->font();
     f.setPointSizeF(f.pointSizeF() * 0.85);
     p->legend->setFont(f);
