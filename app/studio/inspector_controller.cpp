@@ -247,20 +247,13 @@ void InspectorController::highlight() {
             sel[i] << s;
         }
     };
-    if (longmamba_ && !data_.core->layers.empty() && !data_.core->layers.front().kept.empty()) {
-        // kept by every global unit of the first Mamba layer (the strip's kept row)
-        const auto& l = data_.core->layers.front();
-        for (int t = 0; t < int(data_.core->tokens); ++t) {
-            std::int64_t g = 0, k = 0;
-            for (std::int64_t u = 0; u < l.units; ++u)
-                if (l.global[std::size_t(u)]) {
-                    ++g;
-                    k += l.kept[std::size_t(t * l.units + u)];
-                }
-            // green, stronger the more global units keep the token
-            if (g > 0 && k > 0)
-                add(t, QColor(60, 190, 60, 50 + int(150.0 * double(k) / double(g))));
-        }
+    if (longmamba_ && !data_.core->layers.empty() &&
+        !data_.core->layers.front().kept_share.empty()) {
+        // green, stronger the more of the first Mamba layer's global units keep the token
+        const auto& share = data_.core->layers.front().kept_share;
+        for (int t = 0; t < int(share.size()); ++t)
+            if (share[std::size_t(t)] > 0)
+                add(t, QColor(60, 190, 60, 50 + int(150.0f * share[std::size_t(t)])));
     }
     add(link_->hovered(), QColor(255, 210, 0, 150));
     add(link_->current(), QColor(0, 160, 255, 130));

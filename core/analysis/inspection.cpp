@@ -63,36 +63,87 @@ Inspection inspect(Model& model, std::span<const std::int32_t> ids, const Inspec
         if (stopped || (progress && !progress(stage * 1000, stages * 1000)))
             throw Error("cancelled");
     };
-    // 1. captures: delta of every token, B/C of the window, state statistics every `stride`
+    // 1. captures: delta of every token, B/C, state statistics every `stride`. Memory is bounded
+    // by options.matrix_budget: the layers are captured in groups whose delta fits in it (one
+    // prefill per group), and only evenly spaced layers keep their [T, U] delta and decay.
     if (!mamba.empty()) {
-        CaptureOptions copt;
-        copt.keep_delta = true;
-        copt.keep_bc = true;
-        copt.state_stride =
-            std::max<std::int64_t>(2, T / std::max<std::int64_t>(1, o.state_points));
-        Captures cap = capture_prefill(model, ids, copt, within);
-        if (stopped) throw Error("cancelled");
-        for (LayerCapture& lc : cap.layers) {
-            InspectionLayer il;
-            il.index = lc.index;
-            il.kind = lc.kind;
-            il.units = lc.channels;
-            il.decay = decay_layer(lc, T, std::nullopt);
-            il.lyapunov = lyapunov_exponents(lc, T);
-            il.state_stats = lc.state_stats;
-            const ReceptiveField rf = receptive_field(lc, T, o.clamp_top);
-            il.log_tA_prod = rf.log_tA_prod;
-            for (double v : rf.log_tA_prod) il.global.push_back(v > std::log(o.longmamba_c));
-            // implicit attention: the window's own delta/B/C, from a zero state at its first token
-            LayerCapture win = lc;
-            win.delta.assign(lc.delta.begin() + out.window_from * lc.channels, lc.delta.end());
-            const std::int64_t GN = lc.n_groups * lc.d_state;
-            win.B.assign(lc.B.end() - W * GN, lc.B.end());
-            win.C.assign(lc.C.end() - W * GN, lc.C.end());
-            for (std::int64_t u : pick_units(il.lyapunov, o.implicit_units))
-                out.implicit.push_back({lc.index, u, implicit_attention(win, u)});
-            il.delta = std::move(lc.delta);
-            out.layers.push_back(std::move(il));
+        std::vector<std::int64_t> units;
+        {
+            CaptureOptions probe;
+            CaptureCollector c(model, probe);
+            for (const auto& l : c.captures().layers) units.push_back(l.channels);
+        }
+        const std::int64_t umax = *std::max_element(units.begin(), units.end());
+        const std::int64_t per_layer = 2 * T * umax;  // delta + decay floats of one layer
+        const auto L = static_cast<std::int64_t>(mamba.size());
+        const std::int64_t keep_n = std::clamp<std::int64_t>(o.matrix_budget / per_layer, 1, L);
+        std::vector<std::vector<std::int64_t>> groups(1);
+        std::int64_t in_group = 0;
+        for (std::size_t i = 0; i < mamba.size(); ++i) {
+            if (!groups.back().empty() && (in_group + 1) * T * umax > o.matrix_budget) {
+                groups.emplace_back();
+                in_group = 0;
+            }
+            groups.back().push_back(mamba[i]);
+            ++in_group;
+        }
+        std::int64_t done_layers = 0;
+        for (const auto& group : groups) {
+            CaptureOptions copt;
+            copt.layers = group;
+            copt.keep_delta = true;
+            copt.keep_bc = true;
+            copt.state_stride =
+                std::max<std::int64_t>(2, T / std::max<std::int64_t>(1, o.state_points));
+            const std::int64_t g0 = done_layers;
+            Captures cap = capture_prefill(model, ids, copt, [&](std::int64_t d, std::int64_t t) {
+                return within(g0 * t + d * std::int64_t(group.size()), t * L);
+            });
+            if (stopped) throw Error("cancelled");
+            for (LayerCapture& lc : cap.layers) {
+                InspectionLayer il;
+                il.index = lc.index;
+                il.kind = lc.kind;
+                il.units = lc.channels;
+                il.decay = decay_layer(lc, T, std::nullopt);
+                il.lyapunov = lyapunov_exponents(lc, T);
+                il.state_stats = lc.state_stats;
+                const ReceptiveField rf = receptive_field(lc, T, o.clamp_top);
+                il.log_tA_prod = rf.log_tA_prod;
+                for (double v : rf.log_tA_prod) il.global.push_back(v > std::log(o.longmamba_c));
+                il.delta_mean.resize(std::size_t(T));
+                for (std::int64_t t = 0; t < T; ++t) {
+                    double sum = 0;  // mean over the layer's units of delta[t, u]
+                    for (std::int64_t u = 0; u < lc.channels; ++u)
+                        sum += lc.delta[std::size_t(t * lc.channels + u)];
+                    il.delta_mean[std::size_t(t)] = float(sum / double(lc.channels));
+                }
+                // implicit attention: the window's own delta/B/C, from a zero state at its first
+                // token
+                LayerCapture win;
+                win.index = lc.index;
+                win.kind = lc.kind;
+                win.channels = lc.channels;
+                win.d_state = lc.d_state;
+                win.head_dim = lc.head_dim;
+                win.n_groups = lc.n_groups;
+                win.A = lc.A;
+                win.delta.assign(lc.delta.begin() + out.window_from * lc.channels, lc.delta.end());
+                const std::int64_t GN = lc.n_groups * lc.d_state;
+                win.B.assign(lc.B.end() - W * GN, lc.B.end());
+                win.C.assign(lc.C.end() - W * GN, lc.C.end());
+                for (std::int64_t u : pick_units(il.lyapunov, o.implicit_units))
+                    out.implicit.push_back({lc.index, u, implicit_attention(win, u)});
+                const std::int64_t i = done_layers++;
+                const bool keep = (i * keep_n) % L < keep_n;  // keep_n of L, evenly spaced
+                if (keep) {
+                    il.delta = std::move(lc.delta);
+                } else {
+                    il.decay.decay.clear();
+                    il.decay.decay.shrink_to_fit();
+                }
+                out.layers.push_back(std::move(il));
+            }
         }
     }
     step();
@@ -146,8 +197,18 @@ Inspection inspect(Model& model, std::span<const std::int32_t> ids, const Inspec
         for (const auto& m : filter.masks())
             for (auto& il : out.layers)
                 if (il.index == m.index) {
-                    il.kept = m.kept;
                     il.global = m.global;
+                    // share of the global units that keep token t
+                    il.kept_share.assign(std::size_t(T), 1.0f);
+                    std::int64_t g = 0;
+                    for (bool x : m.global) g += x;
+                    for (std::int64_t t = 0; g > 0 && t < T; ++t) {
+                        std::int64_t k = 0;
+                        for (std::int64_t u = 0; u < m.units; ++u)
+                            if (m.global[std::size_t(u)]) k += m.kept[std::size_t(t * m.units + u)];
+                        il.kept_share[std::size_t(t)] = float(k) / float(g);
+                    }
+                    if (il.has_matrices()) il.kept = m.kept;
                 }
         for (const auto& cl : filter.calibration().layers)
             for (auto& il : out.layers)

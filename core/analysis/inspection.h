@@ -27,6 +27,9 @@ struct InspectOptions {
     double longmamba_c = 5e-2;
     double longmamba_b = 1.0;
     double clamp_top = 0.1;
+    // Floats of [T, U] matrices (delta + decay) kept in all: 64M = 256 MB. Longer texts capture
+    // the layers in groups (one prefill each) and keep the matrices of evenly spaced layers only.
+    std::int64_t matrix_budget = std::int64_t(64) << 20;
 };
 
 struct ImplicitAttention {
@@ -38,8 +41,9 @@ struct InspectionLayer {
     std::int64_t index = 0;
     MixerKind kind = MixerKind::Mamba1;
     std::int64_t units = 0;
-    std::vector<float> delta;  // [T, U]
-    DecayLayer decay;
+    std::vector<float> delta;       // [T, U], empty when the matrix budget left this layer out
+    std::vector<float> delta_mean;  // [T] mean over units of delta[t, u] (every layer)
+    DecayLayer decay;               // decay.decay [T, U] empty when delta is
     LyapunovLayer lyapunov;
     std::vector<StateStats> state_stats;
     // log tA_prod per unit (natural log) and the local/global split (tA_prod > c): from the
@@ -47,6 +51,9 @@ struct InspectionLayer {
     std::vector<double> log_tA_prod;
     std::vector<bool> global;
     std::vector<std::uint8_t> kept;  // [T, U] LongMamba filter mask (1 kept); empty: no filter run
+                                     // (or no matrices for this layer)
+    std::vector<float> kept_share;   // [T] share of the global units keeping token t (every layer)
+    bool has_matrices() const { return !delta.empty(); }
 };
 
 struct Inspection {

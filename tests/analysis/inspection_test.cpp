@@ -51,6 +51,40 @@ TEST(Inspection, EqualsTheSingleAnalyses) {
     }
 }
 
+TEST(Inspection, MatrixBudgetKeepsSummariesOfEveryLayer) {
+    auto backend = make_backend("cpu");
+    auto model = Model::load(kGolden / "mamba-tiny", *backend);
+    const auto ids = prompt(40);
+    const Inspection full = inspect(*model, ids, {});
+    InspectOptions small;
+    const std::int64_t U = full.layers[0].units;
+    small.matrix_budget = 2 * 40 * U;  // room for one layer's delta + decay at a time
+    const Inspection in = inspect(*model, ids, small);
+    ASSERT_EQ(in.layers.size(), full.layers.size());
+    ASSERT_GE(in.layers.size(), 2u);
+    std::size_t with = 0;
+    for (std::size_t i = 0; i < in.layers.size(); ++i) {
+        const auto& a = in.layers[i];
+        const auto& b = full.layers[i];
+        EXPECT_TRUE(b.has_matrices());
+        with += a.has_matrices();
+        if (a.has_matrices()) {
+            EXPECT_EQ(a.delta, b.delta);
+            EXPECT_EQ(a.decay.decay, b.decay.decay);
+        } else {
+            EXPECT_TRUE(a.decay.decay.empty());
+            EXPECT_TRUE(a.kept.empty());
+        }
+        // one prefill per layer instead of one for all: the same chunk ends, the same numbers
+        EXPECT_EQ(a.delta_mean, b.delta_mean);
+        EXPECT_EQ(a.decay.decay_mean, b.decay.decay_mean);
+        EXPECT_EQ(a.lyapunov.exponents, b.lyapunov.exponents);
+        EXPECT_EQ(a.kept_share, b.kept_share);
+    }
+    EXPECT_EQ(with, 1u);
+    EXPECT_TRUE(in.layers[0].has_matrices());
+}
+
 TEST(Inspection, StopsWhenAsked) {
     auto backend = make_backend("cpu");
     auto model = Model::load(kGolden / "mamba2-tiny", *backend);

@@ -34,6 +34,7 @@ class DecayHeatmap : public PlotPanel {
     void rebin();
 
   protected:
+    QVector<int> layerChoices() const override { return matrixLayers(); }
     void rebuild() override;
     void resizeEvent(QResizeEvent* e) override;
 

@@ -34,7 +34,7 @@ void DeltaStrip::setLongMamba(bool on) {
 
 QVector<int> DeltaStrip::layerChoices() const {
     QVector<int> out{-1};
-    out += PlotPanel::layerChoices();
+    out += matrixLayers();
     return out;
 }
 
@@ -61,7 +61,7 @@ void DeltaStrip::rebuild() {
         }
     }
     const InspectionLayer* kept_layer = one ? one : &in.layers.front();
-    const bool kept = longmamba_ && !kept_layer->kept.empty();
+    const bool kept = longmamba_ && !kept_layer->kept_share.empty();
     if (kept) rows_ << tr("kept (layer %1)").arg(kept_layer->index);
     const auto R = static_cast<std::int64_t>(rows_.size());
     own_.assign(std::size_t(T * R), 0.0f);
@@ -71,23 +71,10 @@ void DeltaStrip::rebuild() {
             for (std::int64_t u = 0; u < one->units; ++u)
                 row[u] = one->delta[std::size_t(t * one->units + u)];
         } else {
-            for (std::size_t i = 0; i < src.size(); ++i) {
-                double s = 0;  // mean over units of delta[t, u]
-                for (std::int64_t u = 0; u < src[i]->units; ++u)
-                    s += src[i]->delta[std::size_t(t * src[i]->units + u)];
-                row[i] = float(s / double(src[i]->units));
-            }
+            for (std::size_t i = 0; i < src.size(); ++i)
+                row[i] = src[i]->delta_mean[std::size_t(t)];  // mean over units (core)
         }
-        if (kept) {
-            // share of the global units that keep token t
-            std::int64_t g = 0, k = 0;
-            for (std::int64_t u = 0; u < kept_layer->units; ++u)
-                if (kept_layer->global[std::size_t(u)]) {
-                    ++g;
-                    k += kept_layer->kept[std::size_t(t * kept_layer->units + u)];
-                }
-            row[R - 1] = g > 0 ? float(k) / float(g) : 1.0f;
-        }
+        if (kept) row[R - 1] = kept_layer->kept_share[std::size_t(t)];
     }
     QString what =
         one ? tr("Δ per %1 of layer %2 (rows) under each token")

@@ -109,6 +109,14 @@ QVector<int> PlotPanel::layerChoices() const {
     return out;
 }
 
+QVector<int> PlotPanel::matrixLayers() const {
+    QVector<int> out;
+    if (data_.core)
+        for (const auto& l : data_.core->layers)
+            if (l.has_matrices()) out.push_back(int(l.index));
+    return out;
+}
+
 QVector<int> PlotPanel::unitChoices(int) const {
     return {};
 }

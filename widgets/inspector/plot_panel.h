@@ -55,6 +55,7 @@ class PlotPanel : public QWidget {
 
   protected:
     // Layers offered in the layer selector: Mamba layers by default.
+    QVector<int> matrixLayers() const;  // Mamba layers that kept their [T, U] matrices
     virtual QVector<int> layerChoices() const;
     // Units offered for a layer (empty: no unit selector).
     virtual QVector<int> unitChoices(int layer) const;

@@ -23,6 +23,7 @@ class RetentionPlot : public PlotPanel {
     const QVector<double>& histCounts() const { return counts_; }
 
   protected:
+    QVector<int> layerChoices() const override { return matrixLayers(); }
     QVector<int> unitChoices(int layer) const override;
     void rebuild() override;
 
