@@ -53,6 +53,12 @@ InspectorController::InspectorController(MainWindow* window, EngineWorker* worke
         panels_[i]->setData(data_);
         window->addDockWidget(i == 0 ? Qt::BottomDockWidgetArea : Qt::RightDockWidgetArea, dock);
         if (i > 1) window->tabifyDockWidget(docks_[1], dock);
+        // a tab brought to the front draws the analysis it was handed while behind
+        connect(dock, &QDockWidget::visibilityChanged, this, [this, i](bool on) {
+            on_screen_[i] = on;
+            if (on && panels_[i]->pending()) panels_[i]->applyPending();
+        });
+        on_screen_ << false;
         dock->hide();
         docks_ << dock;
     }
@@ -172,7 +178,8 @@ void InspectorController::on_ready(const widgets::InspectorData& d) {
     status_->setText(tr("Inspector: %n token(s) analysed", "", int(d.core->tokens)));
     data_ = d;
     link_->setCurrent(-1);
-    for (auto* p : panels_) p->setData(data_);
+    // only the views on screen draw now (the Δ strip and the front tab)
+    for (int i = 0; i < panels_.size(); ++i) panels_[i]->setData(data_, on_screen_[i] ? 1 : 0);
     map_bubbles();
     highlight();
     emit analysisReady();

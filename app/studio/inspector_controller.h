@@ -82,6 +82,7 @@ class InspectorController : public QObject {
     widgets::TokenLink* link_;
     QList<QDockWidget*> docks_;
     QList<widgets::PlotPanel*> panels_;
+    QVector<bool> on_screen_;  // per dock, from visibilityChanged (tab in front and shown)
     widgets::DeltaStrip* strip_ = nullptr;
     widgets::DecayHeatmap* heatmap_ = nullptr;
     widgets::RetentionPlot* retention_ = nullptr;

@@ -181,6 +181,7 @@ void InspectorTest::everyViewPlotsTheCoreResult() {
 
     // Retention: curve of the first unit drawn = cumulative log10 decay of that unit
     w::RetentionPlot* rp = insp_->retention();
+    insp_->showPanel(rp);  // a hidden view draws when shown
     rp->layerCombo()->setCurrentIndex(0);
     const int ru = rp->curveUnits()[0];
     auto g = rp->plot()->graph(0)->data();
@@ -200,6 +201,7 @@ void InspectorTest::everyViewPlotsTheCoreResult() {
 
     // Lyapunov: the dots are every unit's exponent, layer by layer; the line is each layer's max
     w::LyapunovPlot* lp = insp_->lyapunov();
+    insp_->showPanel(lp);  // a hidden view draws when shown
     // (QCPGraph keeps its points sorted by key, so compare each layer's exponents as sorted lists)
     auto dots = lp->plot()->graph(0)->data();
     int k = 0;
@@ -226,6 +228,7 @@ void InspectorTest::everyViewPlotsTheCoreResult() {
 
     // State norms: mean over units of the RMS at each checkpoint
     w::StateNormPlot* sp = insp_->stateNorms();
+    insp_->showPanel(sp);  // a hidden view draws when shown
     sp->layerCombo()->setCurrentIndex(0);
     auto sm = sp->plot()->graph(0)->data();
     QCOMPARE(sm->size(), int(L0.state_stats.size()));
@@ -238,6 +241,7 @@ void InspectorTest::everyViewPlotsTheCoreResult() {
 
     // Receptive fields: bar heights are log10 tA_prod, split global / local as the core says
     w::ReceptiveFieldView* rf = insp_->receptiveField();
+    insp_->showPanel(rf);  // a hidden view draws when shown
     rf->layerCombo()->setCurrentIndex(0);
     QCOMPARE(rf->plot()->plottableCount(), 2);
     auto* global = qobject_cast<QCPBars*>(rf->plot()->plottable(0));
@@ -253,6 +257,7 @@ void InspectorTest::everyViewPlotsTheCoreResult() {
 
     // Implicit attention: the drawn matrix is the core's for the chosen unit
     w::AttentionMap* am = insp_->attention();
+    insp_->showPanel(am);  // a hidden view draws when shown
     am->layerCombo()->setCurrentIndex(0);
     const int unit = am->currentUnit();
     const statescope::ImplicitAttention* im = nullptr;
@@ -267,6 +272,7 @@ void InspectorTest::everyViewPlotsTheCoreResult() {
 
     // Logit lens: the table lists the core's top-1 probability per layer and token
     w::LogitLensTable* lt = insp_->lens();
+    insp_->showPanel(lt);  // a hidden view draws when shown
     QVERIFY(lt->tableMode());
     QCOMPARE(lt->table()->rowCount(), int(ref_.lens.size() * std::size_t(T)));
     for (std::size_t li = 0; li < ref_.lens.size(); ++li)
@@ -457,6 +463,12 @@ void InspectorTest::aChatMessageCancelsARunningAnalysis() {
     QVERIFY(!ready.isEmpty());
     for (const auto& f : failed) QCOMPARE(f.at(0).toString(), QString("cancelled"));
     QVERIFY(insp_->data().core->tokens > ref_.tokens);
+    // only the views on screen drew the new analysis; a tab behind draws when raised
+    QVERIFY(!insp_->lyapunov()->pending());  // the tab in front
+    QVERIFY(insp_->retention()->pending());
+    insp_->showPanel(insp_->retention());
+    QVERIFY(!insp_->retention()->pending());
+    QCOMPARE(insp_->retention()->plot()->graph(0)->data()->size(), int(insp_->data().core->tokens));
 }
 
 int main(int argc, char** argv) {

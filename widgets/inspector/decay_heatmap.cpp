@@ -50,7 +50,7 @@ void DecayHeatmap::setMode(Mode mode) {
     mode_ = mode;
     const int i = mode_combo_->findData(int(mode));
     if (i != mode_combo_->currentIndex()) mode_combo_->setCurrentIndex(i);
-    if (!data_.empty()) {
+    if (!data_.empty() && !pending()) {
         rebuild();
         refreshTable();
     }

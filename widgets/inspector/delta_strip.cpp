@@ -25,7 +25,7 @@ void DeltaStrip::setLongMamba(bool on) {
     }
     if (on == longmamba_) return;
     longmamba_ = on;
-    if (!data_.empty()) {
+    if (!data_.empty() && !pending()) {
         rebuild();
         refreshTable();
     }

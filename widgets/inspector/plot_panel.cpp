@@ -126,8 +126,19 @@ QString PlotPanel::unitLabel(int layer, int unit) const {
     return QStringLiteral("%1 %2").arg(l ? InspectorData::unitName(l->kind) : tr("unit")).arg(unit);
 }
 
-void PlotPanel::setData(const InspectorData& data) {
+void PlotPanel::setData(const InspectorData& data, int draw_now) {
     data_ = data;
+    pending_ = true;
+    if (draw_now < 0 ? isVisible() : draw_now > 0) applyPending();
+}
+
+void PlotPanel::showEvent(QShowEvent* e) {
+    QWidget::showEvent(e);
+    if (pending_) applyPending();
+}
+
+void PlotPanel::applyPending() {
+    pending_ = false;
     filling_ = true;
     const int keep = layer_->currentData().isValid() ? layer_->currentData().toInt() : -1;
     layer_->clear();
@@ -252,10 +263,12 @@ void PlotPanel::on_mouse(QMouseEvent* e, bool click) {
 }
 
 QString PlotPanel::exportTo(const QString& file) {
+    if (pending_) applyPending();
     return export_plot(plot_, csvRows(), file);
 }
 
 void PlotPanel::copyToClipboard() {
+    if (pending_) applyPending();
     copy_plot(plot_, csvRows());
 }
 

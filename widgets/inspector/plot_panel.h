@@ -29,7 +29,13 @@ class PlotPanel : public QWidget {
   public:
     PlotPanel(const QString& name, QWidget* parent = nullptr);
 
-    void setData(const InspectorData& data);
+    // Stores the data; a hidden view (a dock behind another tab) draws it when it is next shown,
+    // so an analysis arriving costs the UI thread only the views on screen.
+    // draw_now: whether the view is on screen (a dock's tab state is not isVisible(): the
+    // controller knows it from QDockWidget::visibilityChanged); default isVisible().
+    void setData(const InspectorData& data, int draw_now = -1);
+    bool pending() const { return pending_; }
+    void applyPending();
     void setTokenLink(TokenLink* link);
     const InspectorData& data() const { return data_; }
 
@@ -62,6 +68,7 @@ class PlotPanel : public QWidget {
     virtual QString unitLabel(int layer, int unit) const;
     virtual void rebuild() = 0;
     virtual void currentTokenChanged(int token);
+    void showEvent(QShowEvent* e) override;
     // Mouse on `axis` (a token axis) reports tokens; the current token is a line on it.
     void setTokenAxis(QCPAxis* axis);
     // Off while the axis shows something else (e.g. units): no token line, no token hover.
@@ -97,6 +104,7 @@ class PlotPanel : public QWidget {
     QCPAxis* token_axis_ = nullptr;
     QCPItemStraightLine* token_line_ = nullptr;
     bool filling_ = false;
+    bool pending_ = false;
     bool token_axis_active_ = true;
 };
 
