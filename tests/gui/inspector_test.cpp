@@ -445,6 +445,14 @@ void InspectorTest::screenshotsOfEveryView() {
     insp_->showPanel(insp_->lyapunov());
     shot(window_.get(), "inspector-lyapunov-table");
     insp_->lyapunov()->setTableMode(false);
+    // dark theme: the plots take the window's colours
+    window_->setDarkTheme(true);
+    insp_->showPanel(insp_->retention());
+    QTest::qWait(50);
+    QCOMPARE(insp_->retention()->plot()->xAxis->tickLabelColor(),
+             insp_->retention()->palette().color(QPalette::Text));
+    shot(window_.get(), "inspector-dark");
+    window_->setDarkTheme(false);
 }
 
 // The chat never waits on the inspector: a message sent while an analysis runs stops it at its
@@ -464,10 +472,10 @@ void InspectorTest::aChatMessageCancelsARunningAnalysis() {
     for (const auto& f : failed) QCOMPARE(f.at(0).toString(), QString("cancelled"));
     QVERIFY(insp_->data().core->tokens > ref_.tokens);
     // only the views on screen drew the new analysis; a tab behind draws when raised
-    QVERIFY(!insp_->lyapunov()->pending());  // the tab in front
-    QVERIFY(insp_->retention()->pending());
-    insp_->showPanel(insp_->retention());
-    QVERIFY(!insp_->retention()->pending());
+    QVERIFY(!insp_->retention()->pending());  // the tab in front
+    QVERIFY(insp_->lyapunov()->pending());
+    insp_->showPanel(insp_->lyapunov());
+    QVERIFY(!insp_->lyapunov()->pending());
     QCOMPARE(insp_->retention()->plot()->graph(0)->data()->size(), int(insp_->data().core->tokens));
 }
 

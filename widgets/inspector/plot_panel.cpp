@@ -132,9 +132,41 @@ void PlotPanel::setData(const InspectorData& data, int draw_now) {
     if (draw_now < 0 ? isVisible() : draw_now > 0) applyPending();
 }
 
+void PlotPanel::changeEvent(QEvent* e) {
+    QWidget::changeEvent(e);
+    if (e->type() == QEvent::PaletteChange) apply_palette();
+}
+
+// The plot in the window's colours: background, axes, tick labels, grid and legend.
+void PlotPanel::apply_palette() {
+    const QPalette pal = palette();
+    const QColor text = pal.color(QPalette::Text), base = pal.color(QPalette::Base);
+    QColor grid = text;
+    grid.setAlpha(45);
+    plot_->setBackground(base);
+    QList<QCPAxis*> axes;
+    for (QCPAxisRect* r : plot_->axisRects()) axes += r->axes();
+    for (int i = 0; i < plot_->plotLayout()->elementCount(); ++i)
+        if (auto* scale = qobject_cast<QCPColorScale*>(plot_->plotLayout()->elementAt(i)))
+            axes << scale->axis();
+    for (QCPAxis* a : axes) {
+        a->setBasePen(QPen(text));
+        a->setTickPen(QPen(text));
+        a->setSubTickPen(QPen(text));
+        a->setLabelColor(text);
+        a->setTickLabelColor(text);
+        a->grid()->setPen(QPen(grid, 1, Qt::DotLine));
+    }
+    plot_->legend->setBrush(base);
+    plot_->legend->setTextColor(text);
+    plot_->legend->setBorderPen(QPen(grid));
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
 void PlotPanel::showEvent(QShowEvent* e) {
     QWidget::showEvent(e);
     if (pending_) applyPending();
+    apply_palette();
 }
 
 void PlotPanel::applyPending() {

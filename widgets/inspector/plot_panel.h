@@ -69,6 +69,7 @@ class PlotPanel : public QWidget {
     virtual void rebuild() = 0;
     virtual void currentTokenChanged(int token);
     void showEvent(QShowEvent* e) override;
+    void changeEvent(QEvent* e) override;  // palette changes recolour the plot (dark theme)
     // Mouse on `axis` (a token axis) reports tokens; the current token is a line on it.
     void setTokenAxis(QCPAxis* axis);
     // Off while the axis shows something else (e.g. units): no token line, no token hover.
@@ -88,6 +89,7 @@ class PlotPanel : public QWidget {
 
   private:
     void fill_units();
+    void apply_palette();
     void on_mouse(QMouseEvent* e, bool click);
     void export_dialog(const QString& suffix);
 
