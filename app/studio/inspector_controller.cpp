@@ -76,9 +76,15 @@ InspectorController::InspectorController(MainWindow* window, EngineWorker* worke
     cancel_ = new QToolButton(box);
     cancel_->setText(tr("Cancel"));
     cancel_->setAccessibleName(tr("Cancel the analysis"));
+    auto* again = new QToolButton(box);
+    again->setText(tr("Analyse"));
+    again->setObjectName("analyseButton");
+    again->setToolTip(tr("Analyse the conversation on screen again"));
     h->addWidget(status_);
     h->addWidget(progress_);
     h->addWidget(cancel_);
+    h->addWidget(again);
+    connect(again, &QToolButton::clicked, this, [this] { analyseNow(); });
     progress_->hide();
     cancel_->hide();
     window->statusBar()->addPermanentWidget(box);
@@ -196,9 +202,23 @@ void InspectorController::map_bubbles() {
     }
 }
 
+// The chat may have been rebuilt since the analysis (another branch or session): a bubble maps to
+// the analysed text only while its text is still where the analysis found it.
+bool InspectorController::bubble_matches(int i) const {
+    if (i < 0 || i >= bubble_base_.size() || i >= chat_->count() || bubble_base_[i] < 0)
+        return false;
+    const QString text = chat_->bubble(i)->body()->toPlainText();
+    return data_.text.mid(bubble_base_[i], text.size()) == text;
+}
+
 int InspectorController::tokenAt(int bubble, int pos) const {
-    if (data_.empty() || bubble < 0 || bubble >= bubble_base_.size() || bubble_base_[bubble] < 0)
+    if (data_.empty() || bubble < 0 || bubble >= bubble_base_.size() || bubble >= chat_->count() ||
+        bubble_base_[bubble] < 0)
         return -1;
+    // the chat may have been rebuilt since (another branch or session): its text must still be
+    // where the analysis found it
+    const QString text = chat_->bubble(bubble)->body()->toPlainText();
+    if (data_.text.mid(bubble_base_[bubble], text.size()) != text) return -1;
     const int c = bubble_base_[bubble] + pos;
     const auto it = std::upper_bound(data_.offsets.begin(), data_.offsets.end(), c);
     return std::max(0, int(it - data_.offsets.begin()) - 1);
@@ -240,7 +260,7 @@ void InspectorController::highlight() {
         if (t < 0 || t >= data_.offsets.size()) return;
         const int a = data_.offsets[t], b = a + int(data_.tokens[t].size());
         for (int i = 0; i < bubble_base_.size(); ++i) {
-            if (bubble_base_[i] < 0) continue;
+            if (!bubble_matches(i)) continue;
             auto* body = chat_->bubble(i)->body();
             const int len = int(body->document()->characterCount()) - 1;
             const int from = std::max(0, a - bubble_base_[i]),

@@ -74,6 +74,7 @@ class InspectorController : public QObject {
     QVector<ChatTurn> turns() const;
     void on_ready(const widgets::InspectorData& d);
     void map_bubbles();
+    bool bubble_matches(int i) const;
     void highlight();
 
     MainWindow* window_;

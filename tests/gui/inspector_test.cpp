@@ -477,6 +477,10 @@ void InspectorTest::aChatMessageCancelsARunningAnalysis() {
     insp_->showPanel(insp_->lyapunov());
     QVERIFY(!insp_->lyapunov()->pending());
     QCOMPARE(insp_->retention()->plot()->graph(0)->data()->size(), int(insp_->data().core->tokens));
+    // a new chat: the old analysis no longer maps to the text on screen (no stale highlight)
+    window_->newSession();
+    insp_->tokenLink()->setCurrent(3);
+    QCOMPARE(insp_->tokenAt(0, 0), -1);
 }
 
 int main(int argc, char** argv) {
