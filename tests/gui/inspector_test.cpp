@@ -441,6 +441,12 @@ void InspectorTest::screenshotsOfEveryView() {
     insp_->showPanel(insp_->heatmap());
     shot(window_.get(), "inspector-decay-layer-means");
     insp_->heatmap()->setMode(w::DecayHeatmap::Mode::Decay);
+    insp_->receptiveField()->setMapMode(true);
+    insp_->showPanel(insp_->receptiveField());
+    QCOMPARE(insp_->receptiveField()->csvRows().size(),
+             int(ref_.layers.size() * std::size_t(ref_.layers[0].units)) + 1);
+    shot(window_.get(), "inspector-receptive-map");
+    insp_->receptiveField()->setMapMode(false);
     insp_->lyapunov()->setTableMode(true);
     insp_->showPanel(insp_->lyapunov());
     shot(window_.get(), "inspector-lyapunov-table");

@@ -16,6 +16,9 @@ class ReceptiveFieldView : public PlotPanel {
     CsvRows csvRows() const override;
     void setLongMamba(bool on);
     QCheckBox* filterToggle() const { return filter_; }
+    // false: bars for the chosen layer; true: a map of every Mamba layer (rows) x unit (columns)
+    void setMapMode(bool on);
+    bool mapMode() const { return map_mode_; }
 
   signals:
     void longMambaToggled(bool on);
@@ -24,7 +27,10 @@ class ReceptiveFieldView : public PlotPanel {
     void rebuild() override;
 
   private:
+    void rebuild_map();
     QCheckBox* filter_ = nullptr;
+    QCheckBox* map_toggle_ = nullptr;
+    bool map_mode_ = false;
 };
 
 }  // namespace statescope::widgets
