@@ -1,5 +1,6 @@
 #include "widgets/chat_view.h"
 
+#include <QMouseEvent>
 #include <QTextCursor>
 
 #include <QHBoxLayout>
@@ -69,6 +70,11 @@ QSize MessageText::minimumSizeHint() const {
 void MessageText::resizeEvent(QResizeEvent* event) {
     QTextBrowser::resizeEvent(event);
     fit_height();
+}
+
+void MessageText::mouseReleaseEvent(QMouseEvent* event) {
+    QTextBrowser::mouseReleaseEvent(event);
+    if (!textCursor().hasSelection()) emit clickedAt(cursorForPosition(event->pos()).position());
 }
 
 void MessageText::fit_height() {
@@ -204,6 +210,9 @@ void ChatView::setMessages(const QVector<ChatMessageItem>& items) {
         connect(b, &MessageBubble::editRequested, this, &ChatView::editRequested);
         connect(b, &MessageBubble::regenerateRequested, this, &ChatView::regenerateRequested);
         connect(b, &MessageBubble::branchRequested, this, &ChatView::branchRequested);
+        const int index = int(bubbles_.size());
+        connect(b->body(), &MessageText::clickedAt, this,
+                [this, index](int pos) { emit textClicked(index, pos); });
         layout_->insertWidget(layout_->count() - 1, b);
         bubbles_.push_back(b);
     }

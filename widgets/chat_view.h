@@ -36,8 +36,14 @@ class MessageText : public QTextBrowser {
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
+  signals:
+    // A click in the text, as a position in the document's plain text (the inspector maps it to
+    // a token).
+    void clickedAt(int position);
+
   protected:
     void resizeEvent(QResizeEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
 
   private:
     void fit_height();
@@ -83,6 +89,7 @@ class ChatView : public QScrollArea {
     void editRequested(int node);
     void regenerateRequested(int node);
     void branchRequested(int node, int delta);
+    void textClicked(int bubble, int position);
 
   private:
     void scroll_to_end();

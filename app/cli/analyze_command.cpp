@@ -9,6 +9,7 @@
 
 #include "app/cli/commands.h"
 #include "core/analysis/analysis_json.h"
+#include "core/analysis/attention_probs.h"
 #include "core/analysis/capture.h"
 #include "core/analysis/decay.h"
 #include "core/analysis/lens.h"
@@ -31,6 +32,7 @@ const std::vector<std::string> kKinds = {"decay",
                                          "receptive-field",
                                          "longmamba-calibrate",
                                          "implicit-attention",
+                                         "attention",
                                          "logit-lens"};
 
 std::string slurp(const fs::path& path) {
@@ -71,7 +73,7 @@ void write_json(const std::string& path, const json& j) {
 }
 
 std::vector<std::int64_t> chosen_layers(const AnalyzeArgs& a, const ModelSpec& spec) {
-    if (a.layers.empty()) return ssm_layers(spec);
+    if (a.layers.empty()) return a.kind == "attention" ? attention_layers(spec) : ssm_layers(spec);
     return parse_layers(a.layers);
 }
 
@@ -382,6 +384,50 @@ int run_analyze(const AnalyzeArgs& a) {
         doc["form"] =
             "matrices[u][t][s], query t and key s relative to window.from, s <= t (0 above the "
             "diagonal)";
+    } else if (a.kind == "attention") {
+        // softmax(q k^T * scale + mask) of the attention layers for the queries of a window, over
+        // the keys of the same window (the implicit-attention window's real counterpart)
+        const std::int64_t to = a.retention_to.value_or(T);
+        const std::int64_t from = a.retention_from.value_or(std::max<std::int64_t>(0, to - 256));
+        if (from < 0 || to > T || to - from < 1)
+            throw Error("attention: the window [" + std::to_string(from) + ", " +
+                        std::to_string(to) + ") must lie inside the prompt's " + std::to_string(T) +
+                        " tokens");
+        if (chosen.empty())
+            throw Error("attention: " + a.model_dir + " has no attention layer (a " +
+                        spec.model_type + " model)");
+        AttentionProbsOptions opt;
+        opt.layers = chosen;
+        for (std::int64_t t = from; t < to; ++t) opt.queries.push_back(t);
+        opt.key_from = from;
+        opt.key_to = to;
+        const auto probs = capture_attention_probs(*model, ids, opt, progress_line(a, "prefill"));
+        const std::int64_t W = to - from;
+        for (const auto& l : probs) {
+            json heads = json::array();
+            for (std::int64_t h = 0; h < l.n_heads; ++h) {
+                json m = json::array();
+                for (std::int64_t q = 0; q < W; ++q) {
+                    std::vector<float> row(static_cast<std::size_t>(W), 0.0f);
+                    for (std::int64_t j = 0; j < W; ++j) row[std::size_t(j)] = l.at(q, h, from + j);
+                    m.push_back(std::move(row));
+                }
+                heads.push_back(std::move(m));
+            }
+            layers.push_back({{"index", l.index},
+                              {"mixer", "attention"},
+                              {"units", "head"},
+                              {"n_heads", l.n_heads},
+                              {"n_kv_heads", l.n_kv_heads},
+                              {"head_dim", l.head_dim},
+                              {"scale", l.scale},
+                              {"sliding_window", l.window},
+                              {"probs", heads}});
+        }
+        doc["window"] = {{"from", from}, {"to", to}};
+        doc["form"] =
+            "probs[h][q][j], query q and key j relative to window.from, 0 above the diagonal; each "
+            "row's softmax runs over every key 0..q, so a row sums to 1 only when window.from = 0";
     } else if (a.kind == "logit-lens") {
         std::vector<std::int64_t> lens_layers;
         if (!a.layers.empty()) lens_layers = chosen;

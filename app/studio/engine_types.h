@@ -22,6 +22,12 @@ struct GenerationRequest {
     std::int64_t max_new_tokens = 256;
 };
 
+// The inspector's request: analyse the conversation on screen (issue 10).
+struct AnalysisRequest {
+    quint64 id = 0;
+    QVector<ChatTurn> turns;
+};
+
 struct ReplyStats {
     std::int64_t prompt_tokens = 0;
     std::int64_t reused_tokens = 0;  // prompt tokens whose state came from a snapshot
@@ -50,3 +56,4 @@ struct LoadedModel {
 Q_DECLARE_METATYPE(statescope::studio::GenerationRequest)
 Q_DECLARE_METATYPE(statescope::studio::ReplyStats)
 Q_DECLARE_METATYPE(statescope::studio::LoadedModel)
+Q_DECLARE_METATYPE(statescope::studio::AnalysisRequest)

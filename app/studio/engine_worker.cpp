@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/studio/model_library.h"
+#include "core/analysis/inspection.h"
 #include "core/chat/chat_template.h"
 #include "core/error.h"
 #include "core/model/config.h"
@@ -24,7 +25,7 @@ namespace {
 // string ends the reply where the model starts writing the user's next turn.
 constexpr const char* kPlainUserStop = "\nUser:";
 
-std::string plain_transcript(const QVector<ChatTurn>& turns) {
+std::string plain_transcript(const QVector<ChatTurn>& turns, bool add_generation_prompt) {
     std::string out;
     for (const auto& t : turns) {
         const std::string text = t.text.toStdString();
@@ -36,7 +37,7 @@ std::string plain_transcript(const QVector<ChatTurn>& turns) {
             out += "Assistant: " + text + "\n";
         }
     }
-    return out + "Assistant:";
+    return add_generation_prompt ? out + "Assistant:" : out;
 }
 
 }  // namespace
@@ -89,12 +90,14 @@ void EngineWorker::loadModel(const QString& dir_q, const QString& backend_name) 
     }
 }
 
-std::string EngineWorker::render_prompt(const GenerationRequest& request) const {
-    if (!chat_template_) return plain_transcript(request.turns);
+std::string EngineWorker::render_prompt(const GenerationRequest& request,
+                                        bool add_generation_prompt) const {
+    if (!chat_template_) return plain_transcript(request.turns, add_generation_prompt);
     nlohmann::ordered_json messages = nlohmann::ordered_json::array();
     for (const auto& t : request.turns)
         messages.push_back({{"role", t.role.toStdString()}, {"content", t.text.toStdString()}});
-    return ChatTemplate::parse(*chat_template_).render(messages, true, bos_token_, eos_token_);
+    return ChatTemplate::parse(*chat_template_)
+        .render(messages, add_generation_prompt, bos_token_, eos_token_);
 }
 
 std::vector<std::int32_t> EngineWorker::encode_prompt(const std::string& text) const {
@@ -217,6 +220,48 @@ void EngineWorker::generate(const GenerationRequest& request) {
     } catch (const std::exception& e) {
         cached_state_.reset();
         emit generationFailed(request.id, QString::fromStdString(e.what()));
+    }
+}
+
+void EngineWorker::analyse(const AnalysisRequest& request) {
+    analysis_stop_.store(false);
+    if (!model_) {
+        emit analysisFailed(request.id, tr("no model is loaded"));
+        return;
+    }
+    try {
+        GenerationRequest g;
+        g.turns = request.turns;
+        const std::string text = render_prompt(g, false);
+        const std::vector<std::int32_t> ids = encode_prompt(text);
+        if (ids.size() < 2)
+            throw Error("the conversation is too short to analyse (under 2 tokens)");
+        ProgressFn progress = [&](std::int64_t done, std::int64_t total) {
+            emit analysisProgress(request.id, done, total);
+            return !analysis_stop_.load();
+        };
+        auto core = std::make_shared<Inspection>(inspect(*model_, ids, InspectOptions{}, progress));
+        widgets::InspectorData d;
+        d.id = request.id;
+        d.model_name = QString::fromStdString(fs::path(model_->spec().dir).filename().string());
+        // Token texts decoded one by one (widgets never see the tokenizer); the analysed text is
+        // their concatenation, so each token's offset is exact in it.
+        for (std::int32_t id : ids) {
+            d.offsets.push_back(int(d.text.size()));
+            const QString t = QString::fromStdString(tokenizer_->decode(std::span(&id, 1), false));
+            d.tokens << t;
+            d.text += t;
+        }
+        for (const auto& l : core->lens)
+            for (std::int32_t id : l.top_ids)
+                if (!d.vocab.contains(id))
+                    d.vocab.insert(
+                        id, QString::fromStdString(tokenizer_->decode(std::span(&id, 1), false)));
+        d.core = std::move(core);
+        emit analysisReady(d);
+    } catch (const std::exception& e) {
+        emit analysisFailed(request.id, analysis_stop_.load() ? QStringLiteral("cancelled")
+                                                              : QString::fromUtf8(e.what()));
     }
 }
 

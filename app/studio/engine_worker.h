@@ -13,6 +13,7 @@
 
 #include "app/studio/engine_types.h"
 #include "core/runtime/sequence.h"
+#include "widgets/inspector/inspector_data.h"
 
 namespace statescope {
 class Model;
@@ -34,12 +35,16 @@ class EngineWorker : public QObject {
 
     // Thread-safe: the running generation (or prefill) stops before its next token.
     void request_stop() { stop_.store(true); }
+    // Thread-safe: the running analysis stops at its next stage (a chat message is waiting).
+    void request_analysis_stop() { analysis_stop_.store(true); }
 
   public slots:
     void loadModel(const QString& dir, const QString& backend);
     void generate(const statescope::studio::GenerationRequest& request);
     // Emits templateRendered with the exact prompt text the next generate() would feed.
     void renderTemplate(const statescope::studio::GenerationRequest& request);
+    // Runs the inspector's analyses (core/analysis/inspection.h) over the rendered conversation.
+    void analyse(const statescope::studio::AnalysisRequest& request);
 
   signals:
     void modelLoaded(const statescope::studio::LoadedModel& model);
@@ -49,9 +54,13 @@ class EngineWorker : public QObject {
     void generationFinished(quint64 id, const statescope::studio::ReplyStats& stats);
     void generationFailed(quint64 id, const QString& message);
     void templateRendered(const QString& text, qint64 tokens);
+    void analysisProgress(quint64 id, qint64 done, qint64 total);
+    void analysisReady(const statescope::widgets::InspectorData& data);
+    void analysisFailed(quint64 id, const QString& message);
 
   private:
-    std::string render_prompt(const GenerationRequest& request) const;
+    std::string render_prompt(const GenerationRequest& request,
+                              bool add_generation_prompt = true) const;
     std::vector<std::int32_t> encode_prompt(const std::string& text) const;
 
     std::unique_ptr<kernels::Backend> backend_;
@@ -66,6 +75,7 @@ class EngineWorker : public QObject {
     std::vector<std::int32_t> cached_ids_;
     std::optional<SequenceSnapshot> cached_state_;
     std::atomic<bool> stop_{false};
+    std::atomic<bool> analysis_stop_{false};
 };
 
 }  // namespace statescope::studio

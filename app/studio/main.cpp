@@ -24,7 +24,11 @@ int main(int argc, char** argv) {
     QCommandLineOption model("model", QObject::tr("Model folder to load."), "DIR");
     QCommandLineOption prompt(
         "prompt", QObject::tr("With --screenshot: send this and wait for the reply."), "S");
-    QCommandLineOption view("view", QObject::tr("chat, inspector or compare."), "VIEW", "chat");
+    QCommandLineOption view(
+        "view",
+        QObject::tr("chat, inspector or compare; inspector:NAME raises one inspector view (delta, "
+                    "decay, retention, receptive, lyapunov, state-norms, attention, lens)."),
+        "VIEW", "chat");
     QCommandLineOption size("size", QObject::tr("Window size, WxH."), "WxH", "1280x800");
     QCommandLineOption db("db", QObject::tr("Session database (default: the app data folder)."),
                           "PATH");

@@ -40,6 +40,7 @@
 #include <sstream>
 
 #include "app/studio/engine_worker.h"
+#include "app/studio/inspector_controller.h"
 #include "app/studio/model_library.h"
 #include "app/studio/theme.h"
 #include "core/error.h"
@@ -186,6 +187,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     splitter->setSizes({280, 720});
     setCentralWidget(splitter);
     build_sampling_dock();
+    inspector_ = new InspectorController(this, worker_, chat_view_);
     build_menus();
 
     QSettings settings;
@@ -443,8 +445,9 @@ QWidget* MainWindow::build_chat() {
     view_combo_ = new QComboBox(page);
     view_combo_->setAccessibleName(tr("View"));
     view_combo_->addItems({tr("Chat"), tr("Inspector"), tr("Compare")});
-    connect(view_combo_, &QComboBox::currentIndexChanged, this,
-            [this](int i) { views_->setCurrentIndex(i); });
+    connect(view_combo_, &QComboBox::currentIndexChanged, this, [this](int i) {
+        setView(i == 1 ? "inspector" : i == 2 ? "compare" : "chat");
+    });
     bar->addWidget(view_combo_);
     v->addLayout(bar);
 
@@ -1040,7 +1043,8 @@ void MainWindow::import_dialog() {
 void MainWindow::setView(const QString& view) {
     const int i = view == "inspector" ? 1 : view == "compare" ? 2 : 0;
     view_combo_->setCurrentIndex(i);
-    views_->setCurrentIndex(i);
+    views_->setCurrentIndex(i == 1 ? 0 : i);  // the inspector's docks sit beside the chat
+    if (inspector_) inspector_->setActive(i == 1);
 }
 
 void MainWindow::setDarkTheme(bool dark) {

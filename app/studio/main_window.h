@@ -38,6 +38,7 @@ class LayerStrip;
 namespace statescope::studio {
 
 class EngineWorker;
+class InspectorController;
 
 struct StudioOptions {
     QString db_path;  // empty: SessionStore::default_path()
@@ -74,6 +75,7 @@ class MainWindow : public QMainWindow {
     bool hasModel() const { return model_ready_; }
     std::optional<std::int64_t> currentSessionId() const;
     widgets::ChatView* chatView() const { return chat_view_; }
+    InspectorController* inspector() const { return inspector_; }
     QListWidget* sessionList() const { return session_list_; }
     QListWidget* modelList() const { return model_list_; }
     QLabel* backendBanner() const { return banner_; }
@@ -174,6 +176,7 @@ class MainWindow : public QMainWindow {
     QPlainTextEdit* template_text_ = nullptr;
     QLabel* template_count_ = nullptr;
     bool dark_ = false;
+    InspectorController* inspector_ = nullptr;
 };
 
 }  // namespace statescope::studio

@@ -8,7 +8,9 @@
 #include <cstdio>
 
 #include "app/studio/engine_types.h"
+#include "app/studio/inspector_controller.h"
 #include "app/studio/main_window.h"
+#include "widgets/inspector/inspector_data.h"
 
 // The icons are compiled into statescope_studio, a static library: nothing references the rcc object, so
 // the linker would drop it and ":/statescope/..." would not resolve. Q_INIT_RESOURCE keeps it (and must
@@ -27,6 +29,8 @@ void init_application() {
     qRegisterMetaType<GenerationRequest>();
     qRegisterMetaType<ReplyStats>();
     qRegisterMetaType<LoadedModel>();
+    qRegisterMetaType<AnalysisRequest>();
+    qRegisterMetaType<widgets::InspectorData>();
 }
 
 namespace {
@@ -81,7 +85,33 @@ int run_screenshot(QApplication& app, MainWindow& window, const ScreenshotJob& j
             return 1;
         }
     }
-    window.setView(job.view);
+    // --view inspector:NAME raises one of the inspector's docks (InspectorController::panelNames)
+    const QString view = job.view.section(':', 0, 0), panel = job.view.section(':', 1);
+    if (view == "inspector" && window.inspector()) {
+        // The analyses run on the engine thread; wait for them to reach the docks.
+        bool analysed = false;
+        QObject::connect(window.inspector(), &InspectorController::analysisReady,
+                         [&] { analysed = true; });
+        QObject::connect(
+            window.inspector(), &InspectorController::analysisFailed, [&](const QString& m) {
+                std::fprintf(stderr, "statescope: --screenshot: the analysis failed: %s\n",
+                             m.toLocal8Bit().constData());
+                analysed = true;
+            });
+        window.setView(view);
+        if (window.inspector()->busy() && !wait_for(analysed, job.timeout_ms)) {
+            std::fprintf(stderr, "statescope: --screenshot: no analysis within %d s\n",
+                         job.timeout_ms / 1000);
+            return 1;
+        }
+    }
+    window.setView(view);
+    if (!panel.isEmpty() && !(window.inspector() && window.inspector()->showPanel(panel))) {
+        std::fprintf(stderr, "statescope: --screenshot: no inspector view %s (one of: %s)\n",
+                     panel.toLocal8Bit().constData(),
+                     InspectorController::panelNames().join(", ").toLocal8Bit().constData());
+        return 2;
+    }
     bool settled = false;
     QTimer::singleShot(150, [&] { settled = true; });  // let layouts and the scroll position settle
     wait_for(settled, 1000);

@@ -166,6 +166,18 @@ TEST_F(AnalyzeCli, EveryOtherKindWritesItsFields) {
     EXPECT_EQ(j["layers"][0]["matrices"][0].size(), 20u);
     EXPECT_EQ(j["layers"][0]["matrices"][0][0][1], 0.0);  // causal
     EXPECT_EQ(j["layers"][0]["mean"].size(), 20u);
+    // the real attention of a hybrid's attention layer over a window starting at 0: rows sum to 1
+    j = analyze("attention", "nemotron_h-tiny", ids + " --from 0 --to 20");
+    ASSERT_EQ(j["layers"].size(), 1u);
+    EXPECT_EQ(j["layers"][0]["index"], 1);
+    ASSERT_EQ(j["layers"][0]["probs"].size(), 4u);  // heads
+    ASSERT_EQ(j["layers"][0]["probs"][2].size(), 20u);
+    for (const auto& row : j["layers"][0]["probs"][2]) {
+        double s = 0;
+        for (const auto& p : row) s += p.get<double>();
+        EXPECT_NEAR(s, 1.0, 1e-5);
+    }
+    EXPECT_EQ(j["layers"][0]["probs"][2][3][4], 0.0);  // causal
     j = analyze("logit-lens", "mamba-neox", "--text 'The capital of France is' --top-k 4");
     ASSERT_EQ(j["layers"].size(), 2u);
     const std::size_t T = j["tokens"].get<std::size_t>();
