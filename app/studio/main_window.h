@@ -37,6 +37,7 @@ class LayerStrip;
 
 namespace statescope::studio {
 
+class CompareView;
 class EngineWorker;
 
 struct StudioOptions {
@@ -74,6 +75,7 @@ class MainWindow : public QMainWindow {
     bool hasModel() const { return model_ready_; }
     std::optional<std::int64_t> currentSessionId() const;
     widgets::ChatView* chatView() const { return chat_view_; }
+    CompareView* compareView() const { return compare_view_; }
     QListWidget* sessionList() const { return session_list_; }
     QListWidget* modelList() const { return model_list_; }
     QLabel* backendBanner() const { return banner_; }
@@ -156,6 +158,7 @@ class MainWindow : public QMainWindow {
     QComboBox* backend_combo_ = nullptr;
     QLabel* banner_ = nullptr;
     widgets::ChatView* chat_view_ = nullptr;
+    CompareView* compare_view_ = nullptr;
     QLabel* edit_label_ = nullptr;
     QPlainTextEdit* composer_ = nullptr;
     QPushButton* send_button_ = nullptr;
