@@ -196,6 +196,14 @@ ModelResult run_compare_model(const std::string& dir, const CompareRequest& requ
         {
             const std::vector<std::int32_t> prompt = tok.encode(request.prompt);
             if (prompt.empty()) throw Error("the prompt is empty");
+            // One token through a throwaway sequence first, so that lazily allocated buffers
+            // and the CPU thread pool's start-up are not counted in the TTFT of whichever model
+            // happens to run first.
+            {
+                Sequence warm(*model);
+                std::vector<float> logits;
+                model->forward(warm, std::span(prompt).first(1), LogitRows::Last, &logits);
+            }
             GenerateOptions opts;
             opts.max_new_tokens = request.max_new_tokens;
             opts.sampler = request.sampler;

@@ -17,9 +17,14 @@ SeriesPlot::SeriesPlot(QWidget* parent) : QCustomPlot(parent) {
     title_ = new QCPTextElement(this, QString(),
                                 QFont(font().family(), font().pointSize() + 1, QFont::Bold));
     plotLayout()->addElement(0, 0, title_);
+    // The legend in a row of its own under the axes: it never hides a point.
     legend->setVisible(true);
     legend->setFont(font());
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    legend->setBorderPen(Qt::NoPen);
+    axisRect()->insetLayout()->take(legend);
+    plotLayout()->addElement(2, 0, legend);
+    plotLayout()->setRowStretchFactor(2, 0.001);
     setMinimumSize(240, 180);
 }
 
@@ -83,6 +88,15 @@ void SeriesPlot::setSeries(const QVector<PlotSeries>& series) {
     }
     if (any) {
         rescaleAxes();
+        // Error bars are not part of rescaleAxes(): widen y to hold the ranges too.
+        for (const PlotSeries& s : series)
+            for (int k = 0; k < s.low.size() && k < s.high.size(); ++k) {
+                QCPRange r = yAxis->range();
+                if (std::isfinite(s.low[k]) && (!log_y_ || s.low[k] > 0))
+                    r.lower = std::min(r.lower, s.low[k]);
+                if (std::isfinite(s.high[k])) r.upper = std::max(r.upper, s.high[k]);
+                yAxis->setRange(r);
+            }
         // Some room around the points; a log axis grows by a factor.
         for (QCPAxis* a : {xAxis, yAxis}) {
             QCPRange r = a->range();
