@@ -78,7 +78,13 @@ void ProbeGridPanel::setGrids(const QVector<ProbeGrid>& grids) {
         map->data()->setRange(QCPRange(0, std::max(0, nl - 1)), QCPRange(0, std::max(0, nd - 1)));
         for (int d = 0; d < nd; ++d)
             for (int l = 0; l < nl; ++l) map->data()->setCell(l, d, g.accuracy[d][l]);
-        map->setGradient(QCPColorGradient::gpThermal);
+        // Red (0) -> yellow -> green (1): no end of the scale is white, so a perfect cell never
+        // looks like an empty one.
+        QCPColorGradient gradient;
+        gradient.setColorStopAt(0.0, QColor(178, 24, 43));
+        gradient.setColorStopAt(0.5, QColor(254, 224, 139));
+        gradient.setColorStopAt(1.0, QColor(26, 152, 80));
+        map->setGradient(gradient);
         map->setDataRange(QCPRange(0, 1));
         map->setInterpolate(false);
         QSharedPointer<QCPAxisTickerText> xt(new QCPAxisTickerText), yt(new QCPAxisTickerText);
@@ -92,7 +98,7 @@ void ProbeGridPanel::setGrids(const QVector<ProbeGrid>& grids) {
         plot->yAxis->setRange(-0.5, nd - 0.5);
         auto* scale = new QCPColorScale(plot);
         plot->plotLayout()->addElement(1, 1, scale);
-        scale->setGradient(QCPColorGradient::gpThermal);
+        scale->setGradient(gradient);
         scale->setDataRange(QCPRange(0, 1));
         scale->axis()->setLabel(tr("accuracy"));
         map->setColorScale(scale);
