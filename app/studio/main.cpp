@@ -34,11 +34,21 @@ int main(int argc, char** argv) {
                           "PATH");
     QCommandLineOption max_new("max-new", QObject::tr("Max new tokens for --prompt."), "N");
     QCommandLineOption dark("dark", QObject::tr("Dark theme."));
-    parser.addOptions({screenshot, model, prompt, view, size, db, max_new, dark});
+    QCommandLineOption compare(
+        "compare",
+        QObject::tr("With --view compare: compare these model folders (comma-separated); "
+                    "--model given several times does the same."),
+        "DIR1,DIR2");
+    parser.addOptions({screenshot, model, prompt, view, size, db, max_new, dark, compare});
     parser.process(app);
 
+    QStringList compare_models = parser.value(compare).split(',', Qt::SkipEmptyParts);
+    if (compare_models.isEmpty() && parser.values(model).size() > 1)
+        compare_models = parser.values(model);
+
     statescope::studio::StudioOptions options;
-    options.model = parser.value(model);
+    // Folders given for a comparison are not loaded into the chat (they may have no tokenizer).
+    if (compare_models.isEmpty()) options.model = parser.value(model);
     options.db_path = parser.value(db);
     statescope::studio::MainWindow window(options);
     if (parser.isSet(dark)) window.setDarkTheme(true);
@@ -57,6 +67,7 @@ int main(int argc, char** argv) {
     job.file = parser.value(screenshot);
     job.prompt = parser.value(prompt);
     job.view = parser.value(view);
+    if (job.view == "compare") job.compare_models = compare_models;
     if (parser.isSet(max_new)) job.max_new_tokens = parser.value(max_new).toLongLong();
     return statescope::studio::run_screenshot(app, window, job);
 }

@@ -39,6 +39,7 @@
 #include <map>
 #include <sstream>
 
+#include "app/studio/compare_view.h"
 #include "app/studio/engine_worker.h"
 #include "app/studio/inspector_controller.h"
 #include "app/studio/model_library.h"
@@ -172,7 +173,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     splitter->addWidget(build_sidebar());
     views_ = new QStackedWidget(splitter);
     views_->addWidget(build_chat());
-    for (const QString& name : {tr("Inspector"), tr("Compare")}) {
+    for (const QString& name : {tr("Inspector")}) {
         auto* placeholder = new QLabel(
             tr("<h3>%1</h3><p>Not built yet: this view comes with the analyses (issue 8, next "
                "slices).</p>")
@@ -182,6 +183,8 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
         placeholder->setAccessibleName(name);
         views_->addWidget(placeholder);
     }
+    compare_view_ = new CompareView(store_.get(), views_);
+    views_->addWidget(compare_view_);
     splitter->addWidget(views_);
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({280, 720});
@@ -896,6 +899,10 @@ void MainWindow::openSession(std::int64_t id) {
     try {
         auto s = reader_->session(id);
         if (!s) return;
+        if (CompareView::isCompareSession(*s)) {
+            if (compare_view_->openSaved(id)) setView("compare");
+            return;
+        }
         tree_ = ChatTree::from_session(*s);
         session_row_ = RowRef(id);
         edit_node_ = -1;

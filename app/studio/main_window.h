@@ -37,6 +37,7 @@ class LayerStrip;
 
 namespace statescope::studio {
 
+class CompareView;
 class EngineWorker;
 class InspectorController;
 
@@ -76,6 +77,7 @@ class MainWindow : public QMainWindow {
     std::optional<std::int64_t> currentSessionId() const;
     widgets::ChatView* chatView() const { return chat_view_; }
     InspectorController* inspector() const { return inspector_; }
+    CompareView* compareView() const { return compare_view_; }
     QListWidget* sessionList() const { return session_list_; }
     QListWidget* modelList() const { return model_list_; }
     QLabel* backendBanner() const { return banner_; }
@@ -158,6 +160,7 @@ class MainWindow : public QMainWindow {
     QComboBox* backend_combo_ = nullptr;
     QLabel* banner_ = nullptr;
     widgets::ChatView* chat_view_ = nullptr;
+    CompareView* compare_view_ = nullptr;
     QLabel* edit_label_ = nullptr;
     QPlainTextEdit* composer_ = nullptr;
     QPushButton* send_button_ = nullptr;

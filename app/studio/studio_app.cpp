@@ -7,6 +7,7 @@
 #include <QTimer>
 #include <cstdio>
 
+#include "app/studio/compare_view.h"
 #include "app/studio/engine_types.h"
 #include "app/studio/inspector_controller.h"
 #include "app/studio/main_window.h"
@@ -51,9 +52,56 @@ bool wait_for(bool& done, int timeout_ms) {
     return done;
 }
 
+bool save_shot(QApplication& app, MainWindow& window, const QString& file) {
+    bool settled = false;
+    QTimer::singleShot(150, [&] { settled = true; });  // let layouts and the scroll position settle
+    wait_for(settled, 1000);
+    const QPixmap shot = window.grab();
+    if (shot.isNull() || !shot.save(file, "PNG")) {
+        std::fprintf(stderr, "statescope: --screenshot: cannot write %s\n",
+                     file.toLocal8Bit().constData());
+        return false;
+    }
+    app.processEvents();
+    return true;
+}
+
+// The compare view after comparing job.compare_models on the prompt: FILE shows the memory plot;
+// FILE-loss.png, FILE-decay.png and FILE-probes.png (next to it) the other tabs.
+int run_compare_screenshot(QApplication& app, MainWindow& window, const ScreenshotJob& job) {
+    CompareView* view = window.compareView();
+    window.setView("compare");
+    view->setModels(job.compare_models);
+    if (!job.prompt.isEmpty()) view->setPrompt(job.prompt);
+    view->setMaxNewTokens(int(job.max_new_tokens));
+    bool done = false;
+    QObject::connect(view, &CompareView::finished, [&] { done = true; });
+    view->run();
+    if (!wait_for(done, job.timeout_ms)) {
+        std::fprintf(stderr,
+                     "statescope: --screenshot: the comparison did not finish within %d s\n",
+                     job.timeout_ms / 1000);
+        return 1;
+    }
+    for (const auto& m : view->result().models)
+        if (!m.error.empty())
+            std::fprintf(stderr, "statescope: --screenshot: %s failed: %s\n", m.dir.c_str(),
+                         m.error.c_str());
+    const QString base =
+        job.file.endsWith(".png", Qt::CaseInsensitive) ? job.file.chopped(4) : job.file;
+    for (const QString& tab :
+         {QStringLiteral("loss"), QStringLiteral("decay"), QStringLiteral("probes")}) {
+        view->showTab(tab);
+        if (!save_shot(app, window, base + '-' + tab + ".png")) return 1;
+    }
+    view->showTab("memory");
+    return save_shot(app, window, job.file) ? 0 : 1;
+}
+
 }  // namespace
 
 int run_screenshot(QApplication& app, MainWindow& window, const ScreenshotJob& job) {
+    if (!job.compare_models.isEmpty()) return run_compare_screenshot(app, window, job);
     bool loaded = window.hasModel(), failed = false;
     QString failure;
     QObject::connect(&window, &MainWindow::modelReady, [&] { loaded = true; });

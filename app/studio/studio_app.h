@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QString>
+#include <QStringList>
 #include <cstdint>
 
 class QApplication;
@@ -17,6 +18,8 @@ struct ScreenshotJob {
     QString file;
     QString prompt;  // empty: no message is sent
     QString view = "chat";
+    // view "compare": these models are compared on `prompt` before the shot (2-4 folders).
+    QStringList compare_models;
     std::int64_t max_new_tokens = 48;
     int timeout_ms = 120000;
 };
