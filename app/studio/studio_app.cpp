@@ -13,10 +13,12 @@
 #include "app/studio/main_window.h"
 #include "widgets/inspector/inspector_data.h"
 
-// The icons are compiled into statescope_studio, a static library: nothing references the rcc object, so
-// the linker would drop it and ":/statescope/..." would not resolve. Q_INIT_RESOURCE keeps it (and must
-// be called outside any namespace).
-static void init_statescope_resources() { Q_INIT_RESOURCE(statescope); }
+// The icons are compiled into statescope_studio, a static library: nothing references the rcc
+// object, so the linker would drop it and ":/statescope/..." would not resolve. Q_INIT_RESOURCE
+// keeps it (and must be called outside any namespace).
+static void init_statescope_resources() {
+    Q_INIT_RESOURCE(statescope);
+}
 
 namespace statescope::studio {
 
