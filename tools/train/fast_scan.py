@@ -13,6 +13,27 @@ import torch
 import torch.nn.functional as F
 
 
+def _chunk_inputs(delta, A, B, u, min_log_decay: float):
+    """Per chunk (see selective_scan_chunked): the chunk's own contribution to each state and the cumulative
+    log decay. delta, u: [b, nc, c, I]; B: [b, nc, c, N]. Returns inner, cum [b, nc, c, I, N]."""
+    log_decay = (delta[..., None] * A).clamp(min=min_log_decay)
+    cum = log_decay.cumsum(2)
+    c = cum.shape[2]
+    ref = cum[:, :, c // 2 - 1:c // 2]
+    x = (delta * u)[..., None] * B[:, :, :, None, :]
+    inner = torch.exp(cum - ref) * torch.cumsum(torch.exp(ref - cum) * x, dim=2)
+    return inner, cum
+
+
+def _chunk_outputs(inner, cum, carry, C):
+    """y [b, nc, c, I] = sum_n C * (inner + exp(cum) * carry), carry [b, nc, I, N] the state entering a chunk."""
+    return ((inner + torch.exp(cum) * carry[:, :, None]) * C[:, :, :, None, :]).sum(-1)
+
+
+# the two element-wise halves of the scan, fused by torch.compile when patch_mixers finds that faster
+_kernels = {"inputs": _chunk_inputs, "outputs": _chunk_outputs}
+
+
 def selective_scan_chunked(u, delta, A, B, C, chunk=8, min_log_decay=-11.0):
     """Mamba-1 scan without a loop over tokens.
 
@@ -33,20 +54,59 @@ def selective_scan_chunked(u, delta, A, B, C, chunk=8, min_log_decay=-11.0):
         B, C = F.pad(B, (0, 0, 0, pad)), F.pad(C, (0, 0, 0, pad))
     Lp = L + pad
     nc = Lp // chunk
-    log_decay = (delta[..., None] * A).clamp(min=min_log_decay).view(b, nc, chunk, I, N)
-    cum = log_decay.cumsum(2)  # [b, nc, c, I, N]
-    ref = cum[:, :, chunk // 2 - 1:chunk // 2]
-    x = ((delta * u)[..., None] * B[:, :, None, :]).view(b, nc, chunk, I, N)
-    inner = torch.exp(cum - ref) * torch.cumsum(torch.exp(ref - cum) * x, dim=2)  # this chunk's inputs alone
+    inner, cum = _kernels["inputs"](delta.view(b, nc, chunk, I), A, B.view(b, nc, chunk, N),
+                                    u.view(b, nc, chunk, I), min_log_decay)
     chunk_decay = torch.exp(cum[:, :, -1])  # [b, nc, I, N]
     carries, h = [], torch.zeros(b, I, N, dtype=u.dtype, device=u.device)
     for k in range(nc):
         carries.append(h)
         h = chunk_decay[:, k] * h + inner[:, k, -1]
     carry = torch.stack(carries, 1)  # state entering each chunk
-    states = inner + torch.exp(cum) * carry[:, :, None]
-    y = (states * C.view(b, nc, chunk, 1, N)).sum(-1)
+    y = _kernels["outputs"](inner, cum, carry, C.view(b, nc, chunk, N))
     return y.reshape(b, Lp, I)[:, :L]
+
+
+def use_compiled_scan(model, log=print):
+    """Time one training step's worth of Mamba-1 mixer work (forward + backward on the first mixer) with the
+    eager and the torch.compile'd element-wise halves; keep the faster one that also matches eager."""
+    import time
+    mixers = [m for m in model.modules() if _is_mamba1(m) and "forward" in m.__dict__]
+    if not mixers or not torch.cuda.is_available():
+        return False
+    m = mixers[0]
+    x = torch.randn(32, 512, m.in_proj.in_features, device=m.A_log.device) * 0.5
+
+    def step_s(reps=3):
+        m.zero_grad(set_to_none=True)
+        m(x).float().square().mean().backward()  # warm-up (and compilation)
+        torch.cuda.synchronize()
+        t0 = time.time()
+        for _ in range(reps):
+            m(x).float().square().mean().backward()
+        torch.cuda.synchronize()
+        return (time.time() - t0) / reps
+
+    eager_s = step_s()
+    with torch.no_grad():
+        ref = m(x[:2]).float()
+    eager = dict(_kernels)
+    try:
+        _kernels.update(inputs=torch.compile(_chunk_inputs, dynamic=False),
+                        outputs=torch.compile(_chunk_outputs, dynamic=False))
+        compiled_s = step_s()
+        with torch.no_grad():
+            err = float((m(x[:2]).float() - ref).abs().max() / ref.abs().max())
+    except Exception as e:
+        _kernels.update(eager)
+        log(f" torch.compile of the Mamba-1 scan failed ({type(e).__name__}: {e}); eager {eager_s * 1e3:.1f} ms")
+        return False
+    m.zero_grad(set_to_none=True)
+    keep = compiled_s < eager_s and err <= 1e-4
+    if not keep:
+        _kernels.update(eager)
+    log(f" Mamba-1 mixer fwd+bwd: eager {eager_s * 1e3:.1f} ms, compiled {compiled_s * 1e3:.1f} ms "
+        f"(max rel. diff {err:.1e}) -> {'compiled' if keep else 'eager'}")
+    return keep
 
 
 def _segsum(x):
@@ -145,6 +205,8 @@ def patch_mixers(model, log=print, tol=1e-4):
     """Swap in the chunked scans on every Mamba mixer whose output matches the original forward within tol
     (max |a-b| / max |b|, fp32, random input). Returns the number patched."""
     patched = 0
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False  # compare the math, not TF32 rounding (1.7e-4 on Mamba-2)
     for name, m in model.named_modules():
         fwd = _mamba1_forward if _is_mamba1(m) else _mamba2_forward if _is_mamba2(m) else None
         if fwd is None:
@@ -169,6 +231,7 @@ def patch_mixers(model, log=print, tol=1e-4):
             patched += 1
         log(f"  {name}: chunked scan vs transformers' forward, max rel. error {err:.2e} -> "
             f"{'patched' if err <= tol else 'KEPT the original (slow) forward'}")
+    torch.backends.cuda.matmul.allow_tf32 = tf32
     return patched
 
 
