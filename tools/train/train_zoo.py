@@ -227,14 +227,14 @@ class Rows:
 
     def row(self):
         r, kind = self.rng, self.rng.random()
-        if kind < 0.45:  # a window of running text
+        if kind < 0.35:  # a window of running text
             s = r.randrange(len(self.train) - SEQ - 1)
             return self.train[s:s + SEQ + 1].tolist()
-        if kind < 0.60:  # chat turns
+        if kind < 0.45:  # chat turns
             return self._packed(lambda: chat_text(r, r.choice(self.stories)))
-        if kind < 0.90:  # phone book, answer on its own line
+        if kind < 0.90:  # phone book, answer on its own line; half the books small, where copying is learnt first
             def book():
-                p, a = phonebook_text(r, r.randint(3, 40))
+                p, a = phonebook_text(r, r.randint(3, 12) if r.random() < 0.5 else r.randint(3, 40))
                 return p + " " + a + "\n"
             return self._packed(book)
         def key():  # passkey
