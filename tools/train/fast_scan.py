@@ -74,7 +74,7 @@ def use_compiled_scan(model, log=print):
     if not mixers or not torch.cuda.is_available():
         return False
     m = mixers[0]
-    x = torch.randn(32, 512, m.in_proj.in_features, device=m.A_log.device) * 0.5
+    x = torch.randn(16, 512, m.in_proj.in_features, device=m.A_log.device) * 0.5
 
     def step_s(reps=3):
         m.zero_grad(set_to_none=True)

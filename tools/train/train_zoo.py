@@ -30,7 +30,7 @@ SPECIALS = ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>
 EOT, END = 0, 4  # ids of <|endoftext|> and <|end|> (specials are added first, in this order)
 VOCAB = 4096
 SEQ = 512
-BATCH = 32
+BATCH = 16  # 16 x 512 tokens a step: more updates for the same tokens (copying is learnt in steps)
 
 CHAT_TEMPLATE = (
     "{%- for message in messages %}"
@@ -140,7 +140,7 @@ def train_tokenizer(corpus_dir, out_dir):
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     # the synthetic tasks' text is in the training mix, so give the merges a look at it too
     rng = random.Random(1)
-    extra = [phonebook_text(rng, rng.randint(4, 40))[0] for _ in range(400)]
+    extra = [phonebook_training_text(rng, rng.randint(4, 40)) for _ in range(400)]
     extra += [passkey_text(rng, rng.randint(2, 20), rng.random())[0] for _ in range(100)]
     tok.train_from_iterator(docs + extra, trainer=trainer)
     assert tok.get_vocab_size() == VOCAB, tok.get_vocab_size()
@@ -181,7 +181,16 @@ def phonebook_text(rng, size):
     a, b, q = rng.sample(range(size), 3) if size >= 3 else (0, 0, rng.randrange(size))
     prompt = "\n".join(entries) + "\n\n" + entries[a] + "\n" + entries[b] + "\n\n" + names[q] + ":"
     answer = entries[q].split(": ")[1]
-    return prompt, answer
+    return prompt, answer, entries
+
+
+def phonebook_training_text(rng, size):
+    """A phone book as in phonebook_text, answered, then up to 8 more queries answered the same way: every answer
+    is a copy of an earlier line, so a row teaches copying many times over (as multi-query associative recall
+    does) while its start is exactly the probe's prompt."""
+    prompt, answer, entries = phonebook_text(rng, size)
+    more = [entries[rng.randrange(size)] for _ in range(rng.randint(0, 8))]
+    return prompt + " " + answer + "\n" + "".join(e + "\n" for e in more)
 
 
 def passkey_text(rng, nblocks, depth):
@@ -233,10 +242,8 @@ class Rows:
         if kind < 0.45:  # chat turns
             return self._packed(lambda: chat_text(r, r.choice(self.stories)))
         if kind < 0.90:  # phone book, answer on its own line; half the books small, where copying is learnt first
-            def book():
-                p, a = phonebook_text(r, r.randint(3, 12) if r.random() < 0.5 else r.randint(3, 40))
-                return p + " " + a + "\n"
-            return self._packed(book)
+            return self._packed(lambda: phonebook_training_text(r, r.randint(3, 12) if r.random() < 0.5 else
+                                                                 r.randint(3, 40)))
         def key():  # passkey
             p, k = passkey_text(r, r.randint(2, 24), r.random())
             return p + " " + k + "."
@@ -308,7 +315,7 @@ def recall_eval(model, torch, tok, seed, sizes=(5, 10, 20, 40), samples=20):
     for size in sizes:
         ok = 0
         for _ in range(samples):
-            p, a = phonebook_text(rng, size)
+            p, a, _ = phonebook_text(rng, size)
             got = tok.decode(greedy(model, torch, tok.encode(p).ids, 16))
             ok += got.split("\n")[0].strip() == a
         res[size] = ok / samples
