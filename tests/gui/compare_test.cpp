@@ -4,16 +4,12 @@
 // plot (constant state vs growing KV cache), plot export (PNG, SVG, PDF, CSV), save and reopen, and
 // the probe grids.
 // Each state is saved as a PNG under tests/gui/screenshots for a person to look at.
-#include <QApplication>
-#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
 #include <QListWidget>
-#include <QSettings>
 #include <QSignalSpy>
 #include <QStackedWidget>
-#include <QStandardPaths>
 #include <QSvgRenderer>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -232,6 +228,8 @@ void CompareTest::exportWritesPngSvgPdfCsv() {
              plot->graph(1)->data()->at(3)->value);  // the plotted value itself
     const QString refused = save("memory.bmp");
     QVERIFY2(refused.contains("memory.bmp") && refused.contains(".svg"), qPrintable(refused));
+    for (const char* f : {"gone/memory.svg", "gone/memory.csv"})
+        QVERIFY2(save(f).contains(out.filePath(f)), qPrintable(save(f)));  // a folder not there
     // Decay plot: the Mamba's layers only; the Llama has none and still gets a legend entry.
     auto* decay = view_->decayPlot();
     QCOMPARE(decay->graphCount(), 2);
@@ -304,6 +302,28 @@ void CompareTest::probeGridsShowAndSaveWithTheComparison() {
                  statescope::widgets::probe_grid_rows(grids[i]));
     QVERIFY2(!other.statusLabel()->text().contains("probe"),
              qPrintable(other.statusLabel()->text()));
+
+    // A comparison saved by an older build kept its grids one row per depth ("probe_grids"): the
+    // view says so instead of drawing them sideways.
+    statescope::NewSession ns;
+    ns.title = "older comparison";
+    ns.metadata = {{"kind", "compare"}};
+    const statescope::RowRef session = window_->store().create_session(ns);
+    statescope::NewAnalysisRun run;
+    run.session = session;
+    run.kind = "compare";
+    run.result = statescope::studio::to_json(view_->result());
+    run.result["probe_grids"] = nlohmann::json::array(
+        {{{"model", "m"},
+          {"summary",
+           {{"lengths", {256}}, {"depths", {0.0, 1.0}}, {"accuracy", {{1.0}, {0.5}}}}}}});
+    window_->store().add_analysis_run(std::move(run));
+    window_->store().flush();
+    CompareView old(&window_->store());
+    QVERIFY(old.openSaved(session.id()));
+    QVERIFY(old.probePanel()->grids().isEmpty());
+    QVERIFY2(old.statusLabel()->text().contains("older layout"),
+             qPrintable(old.statusLabel()->text()));
 }
 
 void CompareTest::stopEndsTheRun() {

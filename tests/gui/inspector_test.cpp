@@ -5,13 +5,11 @@
 // the min/max downsampler. Screenshots of every view go to tests/gui/screenshots/inspector-*.png.
 #include <qcustomplot.h>
 #include <QApplication>
-#include <QDir>
 #include <QDockWidget>
 #include <QFile>
 #include <QImage>
 #include <QMouseEvent>
 #include <QSignalSpy>
-#include <QStandardPaths>
 #include <QSvgRenderer>
 #include <QTableWidget>
 #include <QTemporaryDir>
