@@ -16,7 +16,8 @@ endif()
 
 # The studio (app/studio, widgets/): Qt 6 widgets and QCustomPlot, only when STATESCOPE_GUI allows.
 # qt6-base-dev + qt6-base-dev-tools (moc, rcc), qt6-qpa-plugins (the offscreen platform the GUI
-# tests use), libqcustomplot-dev (Debian's Qt 6 build: libQCustomPlotQt6.so, /usr/include/qcustomplot.h).
+# tests use), qt6-svg-dev (QSvgGenerator), libqcustomplot-dev (Debian's Qt 6 build:
+# libQCustomPlotQt6.so, /usr/include/qcustomplot.h).
 set(STATESCOPE_HAVE_GUI OFF)
 if(NOT STATESCOPE_GUI STREQUAL "OFF" AND NOT STATESCOPE_ONLY_FUZZ)
   if(STATESCOPE_GUI STREQUAL "ON")
@@ -24,7 +25,8 @@ if(NOT STATESCOPE_GUI STREQUAL "OFF" AND NOT STATESCOPE_ONLY_FUZZ)
   else()
     set(_gui_required QUIET)
   endif()
-  find_package(Qt6 6.2 ${_gui_required} COMPONENTS Core Gui Widgets PrintSupport Test)  # PrintSupport: QCustomPlot links it
+  # PrintSupport: QCustomPlot links it; Svg: plot export as SVG (widgets/common/plot_export.cpp).
+  find_package(Qt6 6.2 ${_gui_required} COMPONENTS Core Gui Widgets PrintSupport Svg Test)
   find_package(QCustomPlotQt6 CONFIG QUIET)
   if(NOT TARGET QCustomPlotQt6::QCustomPlotQt6)
     # No CMake package (older Debian, other distributions): the header and the Qt 6 library.
@@ -43,7 +45,7 @@ if(NOT STATESCOPE_GUI STREQUAL "OFF" AND NOT STATESCOPE_ONLY_FUZZ)
   elseif(STATESCOPE_GUI STREQUAL "ON")
     message(FATAL_ERROR "STATESCOPE_GUI=ON but QCustomPlot for Qt 6 was not found (apt-get install libqcustomplot-dev)")
   else()
-    message(STATUS "Statescope studio: not built (Qt 6 Widgets/Test or QCustomPlot for Qt 6 not found; "
-                   "apt-get install qt6-base-dev qt6-base-dev-tools libqcustomplot-dev)")
+    message(STATUS "Statescope studio: not built (Qt 6 Widgets/Svg/Test or QCustomPlot for Qt 6 not found; "
+                   "apt-get install qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev)")
   endif()
 endif()

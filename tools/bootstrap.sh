@@ -31,6 +31,7 @@ packages=(
   qt6-base-dev-tools      # moc and rcc for the studio
   qt6-qpa-plugins         # Qt platform plugins, among them offscreen for the GUI tests without a display
   libqcustomplot-dev      # plots in the studio (Debian's Qt 6 build: libqcustomplot2.1-qt6)
+  qt6-svg-dev             # QtSvg: plots export as SVG (QSvgGenerator)
   libqt6svg6              # the SVG icon engine (the studio's window icon is an SVG)
   libgl-dev               # OpenGL headers Qt6Gui's CMake package asks for
 )

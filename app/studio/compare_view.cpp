@@ -26,9 +26,9 @@
 #include "core/runtime/backends.h"
 #include "core/store/model_fingerprint.h"
 #include "core/store/session_store.h"
+#include "widgets/common/export_menu.h"
 #include "widgets/compare/aligned_outputs.h"
 #include "widgets/compare/loss_text_view.h"
-#include "widgets/compare/plot_export.h"
 #include "widgets/compare/series_plot.h"
 
 namespace statescope::studio {
@@ -54,35 +54,12 @@ QTableWidgetItem* cell(const QString& text, double value = std::nan("")) {
     return it;
 }
 
+// Saved with a comparison under "probe_results": each grid as a probe document (the writer's
+// summary layout, accuracy[length][depth]), read back by the same code that reads the CLI's files.
 nlohmann::json grids_to_json(const QVector<widgets::ProbeGrid>& grids) {
     nlohmann::json a = nlohmann::json::array();
-    for (const auto& g : grids) {
-        nlohmann::json acc = nlohmann::json::array();
-        for (const auto& row : g.accuracy)
-            acc.push_back(std::vector<double>(row.begin(), row.end()));
-        a.push_back({{"model", g.model.toStdString()},
-                     {"summary",
-                      {{"lengths", std::vector<qint64>(g.lengths.begin(), g.lengths.end())},
-                       {"depths", std::vector<double>(g.depths.begin(), g.depths.end())},
-                       {"accuracy", acc}}}});
-    }
+    for (const auto& g : grids) a.push_back(widgets::probe_grid_to_json(g));
     return a;
-}
-
-QVector<widgets::ProbeGrid> grids_from_json(const nlohmann::json& a) {
-    QVector<widgets::ProbeGrid> out;
-    if (!a.is_array()) return out;
-    for (const auto& g : a) {
-        widgets::ProbeGrid p;
-        p.model = q(g.value("model", std::string()));
-        const auto& s = g.value("summary", nlohmann::json::object());
-        for (auto v : s.value("lengths", std::vector<qint64>{})) p.lengths << v;
-        for (auto v : s.value("depths", std::vector<double>{})) p.depths << v;
-        for (const auto& row : s.value("accuracy", std::vector<std::vector<double>>{}))
-            p.accuracy << QVector<double>(row.begin(), row.end());
-        if (p.accuracy.size() == p.depths.size()) out << p;
-    }
-    return out;
 }
 
 }  // namespace
@@ -546,6 +523,28 @@ void CompareView::load_probe_files() {
     if (!errors.isEmpty()) status_->setText(errors.join('\n'));
 }
 
+void CompareView::restore_probe_grids(const nlohmann::json& result) {
+    QVector<widgets::ProbeGrid> grids;
+    QStringList errors;
+    const nlohmann::json& saved = result.value("probe_results", nlohmann::json::array());
+    for (std::size_t i = 0; saved.is_array() && i < saved.size(); ++i) {
+        QString error;
+        const QString source = tr("saved probe result %1").arg(i);
+        if (auto g = widgets::probe_grid_from_json(saved[i], source, &error))
+            grids << *g;
+        else
+            errors << error;
+    }
+    // "probe_grids" (accuracy[depth][length], no counts) came from builds before the grids
+    // followed the probe writer's layout; say so rather than guess at the orientation.
+    if (result.contains("probe_grids") && !result["probe_grids"].empty())
+        errors << tr(
+            "The probe grids saved with this comparison are in an older layout; load "
+            "the probe result files again.");
+    setProbeGrids(grids);
+    if (!errors.isEmpty()) status_->setText(status_->text() + '\n' + errors.join('\n'));
+}
+
 std::optional<std::int64_t> CompareView::save() {
     if (!store_ || running_ || result_.models.empty()) {
         status_->setText(store_ ? tr("Nothing to save yet.") : tr("Sessions are not saved."));
@@ -567,7 +566,7 @@ std::optional<std::int64_t> CompareView::save() {
         run.kind = "compare";
         run.params = to_json(result_.request);
         run.result = to_json(result_);
-        run.result["probe_grids"] = grids_to_json(probes_->grids());
+        run.result["probe_results"] = grids_to_json(probes_->grids());
         store_->add_analysis_run(std::move(run));
         NewComparison c;
         c.title = ns.title;
@@ -619,8 +618,8 @@ bool CompareView::openSaved(std::int64_t session_id) {
             greedy_->setChecked(r.request.sampler.temperature <= 0);
             seed_->setValue(int(r.request.sampler.seed));
             show_result(result_);
-            setProbeGrids(grids_from_json(run.result.value("probe_grids", nlohmann::json())));
             status_->setText(tr("Saved comparison “%1”.").arg(q(s->title)));
+            restore_probe_grids(run.result);
             return true;
         }
         status_->setText(tr("The session “%1” holds no comparison results.").arg(q(s->title)));

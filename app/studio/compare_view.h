@@ -116,6 +116,7 @@ class CompareView : public QWidget {
     void fill_library();
     void add_model(const QString& dir);
     void load_probe_files();
+    void restore_probe_grids(const nlohmann::json& result);  // from a saved comparison
     void update_buttons();
 
     SessionStore* store_ = nullptr;

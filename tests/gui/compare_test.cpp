@@ -1,18 +1,16 @@
 // Offscreen tests of the Compare view (issue 10): the real MainWindow compares two tiny
 // random-weight models (a Mamba and a Llama) and the test checks what the view shows against the
 // engine: the stats table, the per-token loss against a direct log-softmax through core, the memory
-// plot (constant state vs growing KV cache), plot export, save and reopen, and the probe grids.
+// plot (constant state vs growing KV cache), plot export (PNG, SVG, PDF, CSV), save and reopen, and
+// the probe grids.
 // Each state is saved as a PNG under tests/gui/screenshots for a person to look at.
-#include <QApplication>
-#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
 #include <QListWidget>
-#include <QSettings>
 #include <QSignalSpy>
 #include <QStackedWidget>
-#include <QStandardPaths>
+#include <QSvgRenderer>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -22,23 +20,25 @@
 
 #include "app/studio/compare_view.h"
 #include "app/studio/main_window.h"
-#include "app/studio/studio_app.h"
 #include "core/runtime/backends.h"
 #include "core/runtime/model.h"
 #include "core/runtime/sequence.h"
 #include "core/store/session_store.h"
+#include "gui_test_support.h"
+#include "probe_run_fixture.h"
+#include "widgets/common/plot_export.h"
 #include "widgets/compare/aligned_outputs.h"
 #include "widgets/compare/loss_text_view.h"
-#include "widgets/compare/plot_export.h"
 #include "widgets/compare/probe_grid_panel.h"
 #include "widgets/compare/series_plot.h"
 
 using statescope::studio::CompareView;
 using statescope::studio::MainWindow;
+namespace gt = statescope::gui_test;
 
 namespace {
-const QString kMamba = QStringLiteral(STATESCOPE_GOLDEN_DIR "/mamba-tiny");
-const QString kLlama = QStringLiteral(STATESCOPE_GOLDEN_DIR "/llama-tiny");
+const QString kMamba = statescope::gui_test::golden_model("mamba-tiny");
+const QString kLlama = statescope::gui_test::golden_model("llama-tiny");
 const QString kText = QStringLiteral("Mamba keeps a state; Llama keeps a cache. Ünïcode too.");
 }  // namespace
 
@@ -51,37 +51,22 @@ class CompareTest : public QObject {
     void compareTwoModelsFillsTheStatsTable();
     void lossColouringMatchesADirectComputation();
     void memoryPlotShowsConstantStateAndGrowingCache();
-    void exportWritesPngAndCsv();
+    void exportWritesPngSvgPdfCsv();
     void saveAndReopen();
-    void probeGridsLoadFromJson();
+    void probeGridsShowAndSaveWithTheComparison();
     void stopEndsTheRun();
 
   private:
-    void shot(const QString& name);
     QTemporaryDir dir_;
     std::unique_ptr<MainWindow> window_;
     CompareView* view_ = nullptr;
     double longest_ui_gap_ms_ = 0;
 };
 
-void CompareTest::shot(const QString& name) {
-    QDir().mkpath(STATESCOPE_SCREENSHOT_DIR);
-    QTest::qWait(60);
-    QVERIFY(window_->grab().save(QString(STATESCOPE_SCREENSHOT_DIR "/%1.png").arg(name), "PNG"));
-}
-
 void CompareTest::initTestCase() {
-    QStandardPaths::setTestModeEnabled(true);
-    QSettings().clear();
     QVERIFY(dir_.isValid());
-    statescope::studio::StudioOptions options;
-    options.db_path = dir_.filePath("sessions.db");
-    options.model = STATESCOPE_DEMO_MODEL;
-    window_ = std::make_unique<MainWindow>(options);
-    window_->resize(1500, 950);
-    window_->show();
-    QSignalSpy ready(window_.get(), &MainWindow::modelReady);
-    if (!window_->hasModel()) QVERIFY(ready.wait(30000));
+    window_ = gt::open_studio(dir_, {1500, 950});
+    QVERIFY(window_->hasModel());
     view_ = window_->compareView();
     QVERIFY(view_);
 
@@ -137,12 +122,12 @@ void CompareTest::compareTwoModelsFillsTheStatsTable() {
     // The comparison ran on the worker thread: the UI thread never stalled for long.
     QVERIFY2(longest_ui_gap_ms_ < 250, qPrintable(QString::number(longest_ui_gap_ms_)));
     view_->showTab("memory");
-    shot("compare-01-memory");
+    QVERIFY(gt::save_screenshot(window_.get(), "compare-01-memory"));
 }
 
 void CompareTest::lossColouringMatchesADirectComputation() {
     view_->showTab("loss");
-    shot("compare-02-loss");
+    QVERIFY(gt::save_screenshot(window_.get(), "compare-02-loss"));
     const auto& rows = view_->lossView()->rows();
     QCOMPARE(rows.size(), 2);
     // These models have no tokenizer.json: the compare view scores UTF-8 bytes, one token each.
@@ -212,20 +197,26 @@ void CompareTest::memoryPlotShowsConstantStateAndGrowingCache() {
              view_->result().models[0].recurrent_state_bytes);
 }
 
-void CompareTest::exportWritesPngAndCsv() {
+void CompareTest::exportWritesPngSvgPdfCsv() {
+    namespace w = statescope::widgets;
     QTemporaryDir out;
     auto* plot = view_->memoryPlot();
-    QString error;
-    QVERIFY2(statescope::widgets::export_plot(plot, out.filePath("memory.png"), &error),
-             qPrintable(error));
+    const w::CsvRows rows = w::plot_rows(plot);
+    auto save = [&](const QString& name) { return w::export_plot(plot, rows, out.filePath(name)); };
+    QCOMPARE(save("memory.png"), QString());
     QImage img(out.filePath("memory.png"));
     QVERIFY(!img.isNull());
     QVERIFY(img.width() >= plot->width());
-    QVERIFY(statescope::widgets::export_plot(plot, out.filePath("memory.pdf"), &error));
+    QCOMPARE(save("memory.svg"), QString());
+    QSvgRenderer svg(out.filePath("memory.svg"));
+    QVERIFY(svg.isValid());
+    QCOMPARE(svg.viewBox(),
+             QRect(0, 0, std::max(plot->width(), 640), std::max(plot->height(), 400)));
+    QCOMPARE(save("memory.pdf"), QString());
     QFile pdf(out.filePath("memory.pdf"));
     QVERIFY(pdf.open(QIODevice::ReadOnly));
     QVERIFY(pdf.read(5) == "%PDF-");
-    QVERIFY(statescope::widgets::export_plot(plot, out.filePath("memory.csv"), &error));
+    QCOMPARE(save("memory.csv"), QString());
     QFile csv(out.filePath("memory.csv"));
     QVERIFY(csv.open(QIODevice::ReadOnly | QIODevice::Text));
     const QStringList lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
@@ -235,18 +226,19 @@ void CompareTest::exportWritesPngAndCsv() {
     QVERIFY(lines[8].startsWith("llama-tiny,1024,"));
     QCOMPARE(lines[8].split(',')[2].toDouble(),
              plot->graph(1)->data()->at(3)->value);  // the plotted value itself
-    QVERIFY(!statescope::widgets::export_plot(plot, out.filePath("memory.bmp"), &error));
-    QVERIFY(error.contains(".png"));
+    const QString refused = save("memory.bmp");
+    QVERIFY2(refused.contains("memory.bmp") && refused.contains(".svg"), qPrintable(refused));
+    for (const char* f : {"gone/memory.svg", "gone/memory.csv"})
+        QVERIFY2(save(f).contains(out.filePath(f)), qPrintable(save(f)));  // a folder not there
     // Decay plot: the Mamba's layers only; the Llama has none and still gets a legend entry.
     auto* decay = view_->decayPlot();
     QCOMPARE(decay->graphCount(), 2);
     QCOMPARE(decay->graph(0)->data()->size(), 3);
     QCOMPARE(decay->graph(1)->data()->size(), 0);
     QVERIFY(decay->graph(1)->name().contains("no Mamba layers"));
-    const QStringList dl = statescope::widgets::plot_csv(decay).split('\n', Qt::SkipEmptyParts);
-    QCOMPARE(dl.size(), 1 + 3);
+    QCOMPARE(w::plot_rows(decay).size(), 1 + 3);
     view_->showTab("decay");
-    shot("compare-03-decay");
+    QVERIFY(gt::save_screenshot(window_.get(), "compare-03-decay"));
 }
 
 void CompareTest::saveAndReopen() {
@@ -284,45 +276,54 @@ void CompareTest::saveAndReopen() {
     QVERIFY(!other.openSaved(*id + 1000));
 }
 
-void CompareTest::probeGridsLoadFromJson() {
-    QTemporaryDir d;
-    auto write = [&](const QString& name, const QByteArray& json) {
-        QFile f(d.filePath(name));
-        QVERIFY(f.open(QIODevice::WriteOnly));
-        f.write(json);
-    };
-    write("mamba.json", R"({"model": "mamba-tiny", "summary": {"lengths": [256, 1024, 4096],
-        "depths": [0, 0.5, 1], "accuracy": [[1, 0.8, 0.2], [1, 0.6, 0.1], [1, 1, 0.4]]}})");
-    write("llama.json", R"({"summary": {"lengths": [256, 1024, 4096], "depths": [0, 0.5, 1],
-        "accuracy": [[1, 1, 1], [1, 1, 0.9], [1, 1, 1]]}})");
-    write("ragged.json", R"({"summary": {"lengths": [256, 1024], "depths": [0],
-        "accuracy": [[1]]}})");
-    QString error;
-    auto a = statescope::widgets::load_probe_grid(d.filePath("mamba.json"), &error);
-    auto b = statescope::widgets::load_probe_grid(d.filePath("llama.json"), &error);
-    QVERIFY2(a && b, qPrintable(error));
-    QCOMPARE(a->model, QString("mamba-tiny"));
-    QCOMPARE(b->model, QString("llama"));  // no "model": the file name
-    QCOMPARE(a->accuracy[1][2], 0.1);      // depth 0.5, length 4096
-    QVERIFY(!statescope::widgets::load_probe_grid(d.filePath("ragged.json"), &error));
-    QVERIFY2(error.contains("row 0 has 1 values for 2 lengths"), qPrintable(error));
-    QVERIFY(!statescope::widgets::load_probe_grid(d.filePath("missing.json"), &error));
-
-    view_->setProbeGrids({*a, *b});
+// Grids from the core writer's documents (probe_grid_test.cpp checks the reading cell by cell):
+// one plot per model, saved with the comparison and reopened.
+void CompareTest::probeGridsShowAndSaveWithTheComparison() {
+    QVector<statescope::widgets::ProbeGrid> grids;
+    for (const QString& dir : {kMamba, kLlama}) {
+        QString error;
+        auto g = statescope::widgets::probe_grid_from_json(
+            gt::tiny_probe_document(dir.toStdString()), dir, &error);
+        QVERIFY2(g, qPrintable(error));
+        grids << *g;
+    }
+    view_->setProbeGrids(grids);
     QCOMPARE(view_->probePanel()->plots().size(), 2);
-    const QStringList rows = statescope::widgets::plot_csv(view_->probePanel()->plots()[0])
-                                 .split('\n', Qt::SkipEmptyParts);
-    QCOMPARE(rows.size(), 1 + 9);
-    QCOMPARE(rows[0], QString("series,x,y,value"));
+    QCOMPARE(view_->probePanel()->grids()[1].model, QString("llama-tiny"));
     view_->showTab("probes");
-    shot("compare-04-probes");
-    // Saved with the comparison.
+    QVERIFY(gt::save_screenshot(window_.get(), "compare-04-probes"));
     const auto id = view_->save();
     QVERIFY2(id, qPrintable(view_->statusLabel()->text()));
     CompareView other(&window_->store());
     QVERIFY(other.openSaved(*id));
     QCOMPARE(other.probePanel()->grids().size(), 2);
-    QCOMPARE(other.probePanel()->grids()[0].accuracy[1][2], 0.1);
+    for (int i = 0; i < 2; ++i)
+        QCOMPARE(statescope::widgets::probe_grid_rows(other.probePanel()->grids()[i]),
+                 statescope::widgets::probe_grid_rows(grids[i]));
+    QVERIFY2(!other.statusLabel()->text().contains("probe"),
+             qPrintable(other.statusLabel()->text()));
+
+    // A comparison saved by an older build kept its grids one row per depth ("probe_grids"): the
+    // view says so instead of drawing them sideways.
+    statescope::NewSession ns;
+    ns.title = "older comparison";
+    ns.metadata = {{"kind", "compare"}};
+    const statescope::RowRef session = window_->store().create_session(ns);
+    statescope::NewAnalysisRun run;
+    run.session = session;
+    run.kind = "compare";
+    run.result = statescope::studio::to_json(view_->result());
+    run.result["probe_grids"] = nlohmann::json::array(
+        {{{"model", "m"},
+          {"summary",
+           {{"lengths", {256}}, {"depths", {0.0, 1.0}}, {"accuracy", {{1.0}, {0.5}}}}}}});
+    window_->store().add_analysis_run(std::move(run));
+    window_->store().flush();
+    CompareView old(&window_->store());
+    QVERIFY(old.openSaved(session.id()));
+    QVERIFY(old.probePanel()->grids().isEmpty());
+    QVERIFY2(old.statusLabel()->text().contains("older layout"),
+             qPrintable(old.statusLabel()->text()));
 }
 
 void CompareTest::stopEndsTheRun() {
@@ -340,13 +341,6 @@ void CompareTest::stopEndsTheRun() {
     QVERIFY(view_->statusLabel()->text().contains("Stopped"));
 }
 
-int main(int argc, char** argv) {
-    qputenv("QT_QPA_PLATFORM",
-            qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
-    QApplication app(argc, argv);
-    statescope::studio::init_application();
-    CompareTest test;
-    return QTest::qExec(&test, argc, argv);
-}
+STATESCOPE_GUI_TEST_MAIN(CompareTest)
 
 #include "compare_test.moc"

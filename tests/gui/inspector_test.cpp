@@ -1,17 +1,16 @@
 // Offscreen tests of the inspector (issue 10): each view opened on the demo model after a real
 // chat turn, its plotted data checked against the core analyses recomputed here on the same token
-// ids; click-a-token linking between the chat text and the plots; export (PNG decodes, CSV has the
-// expected rows); the real attention of a hybrid (nemotron_h-tiny) beside a Mamba head; the
-// min/max downsampler. Screenshots of every view go to tests/gui/screenshots/inspector-*.png.
+// ids; click-a-token linking between the chat text and the plots; export (PNG decodes, SVG parses,
+// CSV has the expected rows); the real attention of a hybrid (nemotron_h-tiny) beside a Mamba head;
+// the min/max downsampler. Screenshots of every view go to tests/gui/screenshots/inspector-*.png.
 #include <qcustomplot.h>
 #include <QApplication>
-#include <QDir>
 #include <QDockWidget>
 #include <QFile>
 #include <QImage>
 #include <QMouseEvent>
 #include <QSignalSpy>
-#include <QStandardPaths>
+#include <QSvgRenderer>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTextBlock>
@@ -21,10 +20,10 @@
 
 #include "app/studio/inspector_controller.h"
 #include "app/studio/main_window.h"
-#include "app/studio/studio_app.h"
 #include "core/analysis/inspection.h"
 #include "core/runtime/backends.h"
 #include "core/runtime/model.h"
+#include "gui_test_support.h"
 #include "widgets/chat_view.h"
 #include "widgets/inspector/attention_map.h"
 #include "widgets/inspector/decay_heatmap.h"
@@ -41,6 +40,7 @@ using statescope::SamplerSettings;
 using statescope::studio::InspectorController;
 using statescope::studio::MainWindow;
 namespace w = statescope::widgets;
+namespace gt = statescope::gui_test;
 
 class InspectorTest : public QObject {
     Q_OBJECT
@@ -52,14 +52,13 @@ class InspectorTest : public QObject {
     void everyViewPlotsTheCoreResult();
     void clickATokenInTheChatMovesEveryView();
     void hoverInAPlotLightsTheTokenInTheText();
-    void exportPngPdfCsv();
+    void exportPngSvgPdfCsv();
     void longMambaToggleHighlightsKeptTokens();
     void hybridRealAttentionBesideMambaHead();
     void screenshotsOfEveryView();
     void aChatMessageCancelsARunningAnalysis();
 
   private:
-    void shot(QWidget* w, const QString& name);
     QTemporaryDir dir_;
     std::unique_ptr<MainWindow> window_;
     InspectorController* insp_ = nullptr;
@@ -68,24 +67,10 @@ class InspectorTest : public QObject {
     statescope::Inspection ref_;  // the core analyses, recomputed in the test on the same ids
 };
 
-void InspectorTest::shot(QWidget* widget, const QString& name) {
-    QDir().mkpath(STATESCOPE_SCREENSHOT_DIR);
-    QTest::qWait(80);
-    QVERIFY(widget->grab().save(QString(STATESCOPE_SCREENSHOT_DIR "/%1.png").arg(name), "PNG"));
-}
-
 void InspectorTest::initTestCase() {
-    QStandardPaths::setTestModeEnabled(true);
-    QSettings().clear();
     QVERIFY(dir_.isValid());
-    statescope::studio::StudioOptions options;
-    options.db_path = dir_.filePath("sessions.db");
-    options.model = STATESCOPE_DEMO_MODEL;
-    window_ = std::make_unique<MainWindow>(options);
-    window_->resize(1400, 900);
-    window_->show();
-    QSignalSpy ready(window_.get(), &MainWindow::modelReady);
-    if (!window_->hasModel()) QVERIFY(ready.wait(30000));
+    window_ = gt::open_studio(dir_, {1400, 900});
+    QVERIFY(window_->hasModel());
     insp_ = window_->inspector();
     QVERIFY(insp_);
     SamplerSettings s;
@@ -102,7 +87,7 @@ void InspectorTest::initTestCase() {
     QVERIFY(!insp_->data().empty());
 
     backend_ = statescope::make_backend("cpu");
-    model_ = statescope::Model::load(STATESCOPE_DEMO_MODEL, *backend_);
+    model_ = statescope::Model::load(gt::demo_model().toStdString(), *backend_);
     ref_ = statescope::inspect(*model_, insp_->data().core->ids, {});
 }
 
@@ -336,12 +321,14 @@ void InspectorTest::hoverInAPlotLightsTheTokenInTheText() {
     QVERIFY(lit);
 }
 
-void InspectorTest::exportPngPdfCsv() {
+void InspectorTest::exportPngSvgPdfCsv() {
     for (w::PlotPanel* p : insp_->panels()) {
         const QString base = dir_.filePath(p->accessibleName().replace(' ', '-'));
         QVERIFY2(p->exportTo(base + ".png").isEmpty(), qPrintable(p->accessibleName()));
         QImage img(base + ".png");
         QVERIFY2(!img.isNull() && img.width() >= 640, qPrintable(base));
+        QCOMPARE(p->exportTo(base + ".svg"), QString());
+        QVERIFY2(QSvgRenderer(base + ".svg").isValid(), qPrintable(base));
         QVERIFY(p->exportTo(base + ".pdf").isEmpty());
         QFile pdf(base + ".pdf");
         QVERIFY(pdf.open(QIODevice::ReadOnly));
@@ -351,7 +338,8 @@ void InspectorTest::exportPngPdfCsv() {
         QVERIFY(csv.open(QIODevice::ReadOnly | QIODevice::Text));
         const auto lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
         QCOMPARE(lines.size(), p->csvRows().size());
-        QVERIFY(!p->exportTo(base + ".svg").isEmpty());  // no QtSvg here: refused with a reason
+        QCOMPARE(lines[0], p->csvRows()[0].join(','));
+        QVERIFY(!p->exportTo(base + ".bmp").isEmpty());  // refused with a reason
     }
     // expected row counts, independent of the widgets: one per cell / per (layer, token) / unit
     const std::int64_t T = ref_.tokens, U = ref_.layers[0].units;
@@ -367,6 +355,7 @@ void InspectorTest::exportPngPdfCsv() {
     // clipboard: image and CSV text
     insp_->heatmap()->copyToClipboard();
     QVERIFY(QApplication::clipboard()->text().startsWith("token_from,"));
+    QVERIFY(!QApplication::clipboard()->image().isNull());
 }
 
 void InspectorTest::longMambaToggleHighlightsKeptTokens() {
@@ -386,13 +375,14 @@ void InspectorTest::longMambaToggleHighlightsKeptTokens() {
         QCOMPARE(ds->matrix()[std::size_t(t * R + R - 1)], g ? float(k) / float(g) : 1.0f);
     }
     QVERIFY(insp_->receptiveField()->filterToggle()->isChecked());
-    shot(window_.get(), "inspector-longmamba");
+    QVERIFY(gt::save_screenshot(window_.get(), "inspector-longmamba", 80));
     insp_->setLongMamba(false);
     QVERIFY(!ds->rowNames().last().startsWith("kept"));
 }
 
 void InspectorTest::hybridRealAttentionBesideMambaHead() {
-    auto model = statescope::Model::load(STATESCOPE_HYBRID_MODEL, *backend_);
+    auto model =
+        statescope::Model::load(gt::golden_model("nemotron_h-tiny").toStdString(), *backend_);
     std::vector<std::int32_t> ids;
     for (int i = 0; i < 40; ++i) ids.push_back((i * 37 + 11) % 200);
     w::InspectorData d;
@@ -426,7 +416,7 @@ void InspectorTest::hybridRealAttentionBesideMambaHead() {
     QCOMPARE(fresh[0].probs, a.probs);
     QVERIFY(map.caption()->text().contains("head 1"));
     QVERIFY(!map.implicitValues().empty());
-    shot(&map, "inspector-attention-hybrid");
+    QVERIFY(gt::save_screenshot(&map, "inspector-attention-hybrid", 80));
 }
 
 void InspectorTest::screenshotsOfEveryView() {
@@ -435,21 +425,21 @@ void InspectorTest::screenshotsOfEveryView() {
     insp_->tokenLink()->setCurrent(12);
     for (int i = 0; i < insp_->panels().size(); ++i) {
         insp_->showPanel(insp_->panels()[i]);
-        shot(window_.get(), "inspector-" + names[i]);
+        QVERIFY(gt::save_screenshot(window_.get(), "inspector-" + names[i], 80));
     }
     insp_->heatmap()->setMode(w::DecayHeatmap::Mode::LayerMeans);
     insp_->showPanel(insp_->heatmap());
-    shot(window_.get(), "inspector-decay-layer-means");
+    QVERIFY(gt::save_screenshot(window_.get(), "inspector-decay-layer-means", 80));
     insp_->heatmap()->setMode(w::DecayHeatmap::Mode::Decay);
     insp_->receptiveField()->setMapMode(true);
     insp_->showPanel(insp_->receptiveField());
     QCOMPARE(insp_->receptiveField()->csvRows().size(),
              int(ref_.layers.size() * std::size_t(ref_.layers[0].units)) + 1);
-    shot(window_.get(), "inspector-receptive-map");
+    QVERIFY(gt::save_screenshot(window_.get(), "inspector-receptive-map", 80));
     insp_->receptiveField()->setMapMode(false);
     insp_->lyapunov()->setTableMode(true);
     insp_->showPanel(insp_->lyapunov());
-    shot(window_.get(), "inspector-lyapunov-table");
+    QVERIFY(gt::save_screenshot(window_.get(), "inspector-lyapunov-table", 80));
     insp_->lyapunov()->setTableMode(false);
     // dark theme: the plots take the window's colours
     window_->setDarkTheme(true);
@@ -457,7 +447,7 @@ void InspectorTest::screenshotsOfEveryView() {
     QTest::qWait(50);
     QCOMPARE(insp_->retention()->plot()->xAxis->tickLabelColor(),
              insp_->retention()->palette().color(QPalette::Text));
-    shot(window_.get(), "inspector-dark");
+    QVERIFY(gt::save_screenshot(window_.get(), "inspector-dark", 80));
     window_->setDarkTheme(false);
 }
 
@@ -489,11 +479,6 @@ void InspectorTest::aChatMessageCancelsARunningAnalysis() {
     QCOMPARE(insp_->tokenAt(0, 0), -1);
 }
 
-int main(int argc, char** argv) {
-    QApplication app(argc, argv);
-    statescope::studio::init_application();
-    InspectorTest test;
-    return QTest::qExec(&test, argc, argv);
-}
+STATESCOPE_GUI_TEST_MAIN(InspectorTest)
 
 #include "inspector_test.moc"

@@ -1,6 +1,6 @@
 // Offscreen tests of the studio (QT_QPA_PLATFORM=offscreen): they drive the real MainWindow with
 // the bundled tiny model and check what the widgets show. Each state is also saved as a PNG under
-// the build folder (tests/gui/screenshots) for a person to look at.
+// the build folder (tests/gui/screenshots) for a person to look at (gui_test_support.h).
 #include <QApplication>
 #include <QDialog>
 #include <QDir>
@@ -9,7 +9,6 @@
 #include <QPlainTextEdit>
 #include <QRegularExpression>
 #include <QSignalSpy>
-#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTemporaryDir>
@@ -21,8 +20,8 @@
 
 #include "app/studio/main_window.h"
 #include "app/studio/model_library.h"
-#include "app/studio/studio_app.h"
 #include "core/store/session_store.h"
+#include "gui_test_support.h"
 #include "widgets/chat_view.h"
 
 using statescope::SamplerSettings;
@@ -35,6 +34,7 @@ double thread_cpu_ms() {
 }
 }  // namespace
 using statescope::studio::MainWindow;
+namespace gt = statescope::gui_test;
 
 class StudioTest : public QObject {
     Q_OBJECT
@@ -58,18 +58,11 @@ class StudioTest : public QObject {
     void cleanup();
 
   private:
-    void shot(const QString& name);
     void wait_reply(int timeout_ms = 60000);
     QString last_stop_;
     QTemporaryDir dir_;
     std::unique_ptr<MainWindow> window_;
 };
-
-void StudioTest::shot(const QString& name) {
-    QDir().mkpath(STATESCOPE_SCREENSHOT_DIR);
-    QTest::qWait(60);  // let layouts settle
-    QVERIFY(window_->grab().save(QString(STATESCOPE_SCREENSHOT_DIR "/%1.png").arg(name), "PNG"));
-}
 
 void StudioTest::wait_reply(int timeout_ms) {
     QSignalSpy finished(window_.get(), &MainWindow::replyFinished);
@@ -79,17 +72,8 @@ void StudioTest::wait_reply(int timeout_ms) {
 }
 
 void StudioTest::initTestCase() {
-    QStandardPaths::setTestModeEnabled(true);  // QSettings go to a test folder
-    QSettings().clear();
     QVERIFY(dir_.isValid());
-    statescope::studio::StudioOptions options;
-    options.db_path = dir_.filePath("sessions.db");
-    options.model = STATESCOPE_DEMO_MODEL;
-    window_ = std::make_unique<MainWindow>(options);
-    window_->resize(1280, 800);
-    window_->show();
-    QSignalSpy ready(window_.get(), &MainWindow::modelReady);
-    if (!window_->hasModel()) QVERIFY(ready.wait(30000));
+    window_ = gt::open_studio(dir_, {1280, 800});
     QVERIFY(window_->hasModel());
 }
 
@@ -122,7 +106,7 @@ void StudioTest::modelLibraryShowsTheDemoModel() {
     auto* tabs = window_->findChild<QTabWidget*>();
     QVERIFY(tabs);
     tabs->setCurrentIndex(1);
-    shot("01-models");
+    QVERIFY(gt::save_screenshot(window_.get(), "01-models"));
     tabs->setCurrentIndex(0);
 }
 
@@ -133,7 +117,7 @@ void StudioTest::folderThatCannotLoadSaysWhy() {
     QVERIFY2(card.error.contains("config.json"), qPrintable(card.error));
     QVERIFY2(card.error.contains("Pick the folder"), qPrintable(card.error));
     // Only PyTorch weights: the card says to get safetensors.
-    QFile::copy(QString(STATESCOPE_DEMO_MODEL "/config.json"), empty.filePath("config.json"));
+    QFile::copy(gt::demo_model() + "/config.json", empty.filePath("config.json"));
     QFile bin(empty.filePath("pytorch_model.bin"));
     QVERIFY(bin.open(QIODevice::WriteOnly));
     bin.write("x");
@@ -208,7 +192,7 @@ void StudioTest::sendStreamsTextWithoutStallingTheUi() {
                              30000);
     QVERIFY2(window_->isGenerating(), "the reply finished before any batch was shown");
     probe.stop();  // the screenshot itself (grab + PNG encoding) is the test's time, not the UI's
-    shot("02-streaming");
+    QVERIFY(gt::save_screenshot(window_.get(), "02-streaming"));
     last = -1;
     last_cpu = -1;
     probe.start();
@@ -229,7 +213,7 @@ void StudioTest::sendStreamsTextWithoutStallingTheUi() {
              qPrintable(view->bubble(1)->item().stats));
     QVERIFY(view->bubble(1)->item().stats.contains("TTFT"));
     QVERIFY(view->bubble(1)->item().stats.contains("cpu"));
-    shot("03-reply");
+    QVERIFY(gt::save_screenshot(window_.get(), "03-reply"));
 }
 
 void StudioTest::stopEndsTheReplyMidway() {
@@ -245,7 +229,7 @@ void StudioTest::stopEndsTheReplyMidway() {
     QVERIFY(!item.text.isEmpty());
     QVERIFY(item.stats.contains("stop: cancelled"));
     QVERIFY(!item.stats.contains("100000 generated"));
-    shot("04-stopped");
+    QVERIFY(gt::save_screenshot(window_.get(), "04-stopped"));
 }
 
 void StudioTest::regenerateMakesABranchAndSwitchesBack() {
@@ -271,12 +255,12 @@ void StudioTest::regenerateMakesABranchAndSwitchesBack() {
     auto* pos = view->bubble(1)->findChild<QLabel*>("branchPosition");
     QVERIFY(pos);
     QCOMPARE(pos->text(), QString("2/2"));
-    shot("05-regenerated-branch-2of2");
+    QVERIFY(gt::save_screenshot(window_.get(), "05-regenerated-branch-2of2"));
     QTest::mouseClick(view->bubble(1)->findChild<QToolButton*>("branchPrev"), Qt::LeftButton);
     QTest::qWait(20);
     QCOMPARE(view->lastText(), first);
     QCOMPARE(view->bubble(1)->findChild<QLabel*>("branchPosition")->text(), QString("1/2"));
-    shot("06-branch-1of2");
+    QVERIFY(gt::save_screenshot(window_.get(), "06-branch-1of2"));
 }
 
 void StudioTest::editMakesABranch() {
@@ -314,7 +298,7 @@ void StudioTest::searchFindsAndReopensASession() {
         if (list->item(i)->data(Qt::UserRole).toLongLong() == *id) hit = list->item(i);
     QVERIFY2(hit, "the session is not among the search results");
     QVERIFY(hit->text().contains("[story]"));
-    shot("07-search");
+    QVERIFY(gt::save_screenshot(window_.get(), "07-search"));
     QTest::mouseClick(list->viewport(), Qt::LeftButton, {}, list->visualItemRect(hit).center());
     QCOMPARE(window_->currentSessionId(), id);
     QVector<QString> after;
@@ -325,7 +309,7 @@ void StudioTest::searchFindsAndReopensASession() {
     QCOMPARE(window_->chatView()->bubble(1)->findChild<QLabel*>("branchPosition")->text(),
              QString("1/2"));
     window_->setSearchText("");
-    shot("08-reopened");
+    QVERIFY(gt::save_screenshot(window_.get(), "08-reopened"));
 }
 
 void StudioTest::deleteUndoExportImport() {
@@ -343,7 +327,7 @@ void StudioTest::deleteUndoExportImport() {
     window_->deleteSession(*id);
     QCOMPARE(count(), n - 1);
     QVERIFY(window_->chatView()->count() == 0);
-    shot("09-deleted-undo");
+    QVERIFY(gt::save_screenshot(window_.get(), "09-deleted-undo"));
     window_->undoDelete();
     QCOMPARE(count(), n);
     QVERIFY(window_->chatView()->count() == 2);  // the restored session is open again
@@ -370,8 +354,7 @@ void StudioTest::templateShowsTheRenderedPrompt() {
     // The demo model has no chat template: the plain transcript it gets instead.
     QCOMPARE(text, QString("User: What is a state space?\nAssistant:"));
     QVERIFY(dialog->findChild<QLabel*>()->text().contains(QRegularExpression("^\\d+ token")));
-    QDir().mkpath(STATESCOPE_SCREENSHOT_DIR);
-    QVERIFY(dialog->grab().save(STATESCOPE_SCREENSHOT_DIR "/11-template.png", "PNG"));
+    QVERIFY(gt::save_screenshot(dialog, "11-template", 0));
     dialog->close();
     window_->composer()->clear();
 }
@@ -379,7 +362,7 @@ void StudioTest::templateShowsTheRenderedPrompt() {
 void StudioTest::darkTheme() {
     window_->setDarkTheme(true);
     QVERIFY(qApp->palette().color(QPalette::Window).lightness() < 80);
-    shot("10-dark");
+    QVERIFY(gt::save_screenshot(window_.get(), "10-dark"));
     window_->setDarkTheme(false);
     QVERIFY(qApp->palette().color(QPalette::Window).lightness() > 180);
 }
@@ -395,19 +378,12 @@ void StudioTest::aModelThatCannotLoadSaysSo() {
     QVERIFY(window_->statusBar()->currentMessage().contains("Cannot load"));
     window_->sendMessage("nobody answers");  // ignored: there is no model
     QVERIFY(!window_->isGenerating());
-    shot("12-load-failed");
+    QVERIFY(gt::save_screenshot(window_.get(), "12-load-failed"));
     QSignalSpy ready(window_.get(), &MainWindow::modelReady);
-    window_->loadModel(STATESCOPE_DEMO_MODEL);
+    window_->loadModel(gt::demo_model());
     QVERIFY(ready.wait(30000));
 }
 
-int main(int argc, char** argv) {
-    qputenv("QT_QPA_PLATFORM",
-            qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
-    QApplication app(argc, argv);
-    statescope::studio::init_application();
-    StudioTest test;
-    return QTest::qExec(&test, argc, argv);
-}
+STATESCOPE_GUI_TEST_MAIN(StudioTest)
 
 #include "studio_test.moc"

@@ -33,6 +33,8 @@ for d in libc6 libopenblas0 libsqlite3-0; do
   echo "$depends" | grep -q "$d" || fail "Depends lacks $d"
 done
 [ "$gui" != ON ] || echo "$depends" | grep -q "qt6-qpa-plugins" || fail "Depends lacks qt6-qpa-plugins"
+# libqt6svg6: the SVG icon engine (a plugin) and libQt6Svg, which plot export (SVG) links.
+[ "$gui" != ON ] || echo "$depends" | grep -q "libqt6svg6" || fail "Depends lacks libqt6svg6"
 
 dpkg-deb -x "$deb" "$work/root"
 if [ "$gui" = ON ]; then

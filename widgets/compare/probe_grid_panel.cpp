@@ -1,58 +1,18 @@
 #include "widgets/compare/probe_grid_panel.h"
 
 #include <qcustomplot.h>
-#include <QFile>
-#include <QFileInfo>
 #include <QHBoxLayout>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLabel>
 
-#include "widgets/compare/plot_export.h"
+#include "widgets/common/export_menu.h"
 
 namespace statescope::widgets {
 
-std::optional<ProbeGrid> load_probe_grid(const QString& file, QString* error) {
-    auto fail = [&](const QString& why) -> std::optional<ProbeGrid> {
-        if (error) *error = QObject::tr("%1: %2").arg(file, why);
-        return std::nullopt;
-    };
-    QFile f(file);
-    if (!f.open(QIODevice::ReadOnly)) return fail(QObject::tr("cannot open it"));
-    QJsonParseError pe;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
-    if (doc.isNull()) return fail(pe.errorString());
-    const QJsonObject root = doc.object();
-    const QJsonObject s = root.value("summary").toObject();
-    if (s.isEmpty()) return fail(QObject::tr("no \"summary\" object"));
-    ProbeGrid g;
-    g.model = root.value("model").toString(QFileInfo(file).completeBaseName());
-    for (const auto& v : s.value("lengths").toArray()) g.lengths << qint64(v.toDouble());
-    for (const auto& v : s.value("depths").toArray()) g.depths << v.toDouble();
-    for (const auto& row : s.value("accuracy").toArray()) {
-        QVector<double> r;
-        for (const auto& v : row.toArray()) r << v.toDouble();
-        if (r.size() != g.lengths.size())
-            return fail(QObject::tr("summary.accuracy row %1 has %2 values for %3 lengths")
-                            .arg(g.accuracy.size())
-                            .arg(r.size())
-                            .arg(g.lengths.size()));
-        g.accuracy << r;
-    }
-    if (g.lengths.isEmpty() || g.depths.isEmpty())
-        return fail(QObject::tr("summary.lengths and summary.depths must not be empty"));
-    if (g.accuracy.size() != g.depths.size())
-        return fail(QObject::tr("summary.accuracy has %1 rows for %2 depths")
-                        .arg(g.accuracy.size())
-                        .arg(g.depths.size()));
-    return g;
-}
-
 ProbeGridPanel::ProbeGridPanel(QWidget* parent) : QWidget(parent) {
     row_ = new QHBoxLayout(this);
-    empty_ = new QLabel(tr("No probe results yet. Load a probe results file (JSON with a "
-                           "\"summary\" grid) for each model with “Load probe results…”."),
+    empty_ = new QLabel(tr("No probe results yet. Load the JSON that statescope-cli probe "
+                           "passkey, needle or phonebook wrote (--out) for each model with “Load "
+                           "probe results…”."),
                         this);
     empty_->setWordWrap(true);
     empty_->setAlignment(Qt::AlignCenter);
@@ -77,13 +37,14 @@ void ProbeGridPanel::setGrids(const QVector<ProbeGrid>& grids) {
         map->data()->setSize(nl, nd);
         map->data()->setRange(QCPRange(0, std::max(0, nl - 1)), QCPRange(0, std::max(0, nd - 1)));
         for (int d = 0; d < nd; ++d)
-            for (int l = 0; l < nl; ++l) map->data()->setCell(l, d, g.accuracy[d][l]);
+            for (int l = 0; l < nl; ++l) map->data()->setCell(l, d, g.accuracy[l][d]);
         // Red (0) -> yellow -> green (1): no end of the scale is white, so a perfect cell never
         // looks like an empty one.
         QCPColorGradient gradient;
         gradient.setColorStopAt(0.0, QColor(178, 24, 43));
         gradient.setColorStopAt(0.5, QColor(254, 224, 139));
         gradient.setColorStopAt(1.0, QColor(26, 152, 80));
+        gradient.setNanHandling(QCPColorGradient::nhTransparent);  // no sample ran there
         map->setGradient(gradient);
         map->setDataRange(QCPRange(0, 1));
         map->setInterpolate(false);
@@ -102,7 +63,8 @@ void ProbeGridPanel::setGrids(const QVector<ProbeGrid>& grids) {
         scale->setDataRange(QCPRange(0, 1));
         scale->axis()->setLabel(tr("accuracy"));
         map->setColorScale(scale);
-        install_export_menu(plot, QStringLiteral("probe-%1").arg(g.model));
+        install_export_menu(plot, QStringLiteral("probe-%1").arg(g.model),
+                            [g] { return probe_grid_rows(g); });
         plot->replot();
         row_->addWidget(plot, 1);
         plots_ << plot;

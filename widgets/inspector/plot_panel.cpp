@@ -2,7 +2,6 @@
 
 #include <qcustomplot.h>
 #include <QComboBox>
-#include <QFileDialog>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -13,6 +12,7 @@
 #include <QVBoxLayout>
 #include <cmath>
 
+#include "widgets/common/export_menu.h"
 #include "widgets/inspector/token_link.h"
 
 namespace statescope::widgets {
@@ -50,10 +50,9 @@ PlotPanel::PlotPanel(const QString& name, QWidget* parent) : QWidget(parent), na
     exp->setAccessibleName(tr("Export this plot"));
     exp->setObjectName("exportButton");
     auto* menu = new QMenu(exp);
-    menu->addAction(tr("PNG image…"), this, [this] { export_dialog("png"); });
-    menu->addAction(tr("PDF (vector)…"), this, [this] { export_dialog("pdf"); });
-    menu->addAction(tr("CSV of the plotted data…"), this, [this] { export_dialog("csv"); });
-    menu->addAction(tr("Copy image and data"), this, [this] { copyToClipboard(); });
+    add_export_actions(
+        menu, this, name_.toLower().replace(' ', '-'),
+        [this](const QString& file) { return exportTo(file); }, [this] { copyToClipboard(); });
     exp->setMenu(menu);
     bar->addWidget(exp);
     v->addLayout(bar);
@@ -302,16 +301,6 @@ QString PlotPanel::exportTo(const QString& file) {
 void PlotPanel::copyToClipboard() {
     if (pending_) applyPending();
     copy_plot(plot_, csvRows());
-}
-
-void PlotPanel::export_dialog(const QString& suffix) {
-    const QString file = QFileDialog::getSaveFileName(
-        this, tr("Export %1").arg(name_),
-        QStringLiteral("%1.%2").arg(name_.toLower().replace(' ', '-'), suffix),
-        QStringLiteral("*.%1").arg(suffix));
-    if (file.isEmpty()) return;
-    const QString err = exportTo(file);
-    if (!err.isEmpty()) caption_->setText(err);
 }
 
 }  // namespace statescope::widgets

@@ -1,14 +1,14 @@
 // The frame every inspector view shares: a caption saying what is shown (layer, head or channel),
-// the selectors, a data-table alternative of the plot, export (PNG, PDF, CSV, clipboard) and the
-// token link (click a token in a plot: it becomes current; hover: it lights up in the text; the
+// the selectors, a data-table alternative of the plot, export (PNG, SVG, PDF, CSV, clipboard) and
+// the token link (click a token in a plot: it becomes current; hover: it lights up in the text; the
 // current token is drawn as a line). Subclasses draw in rebuild() and list the plotted values in
 // csvRows(); they never compute analyses, only arrange what InspectorData holds.
 #pragma once
 
 #include <QWidget>
 
+#include "widgets/common/plot_export.h"
 #include "widgets/inspector/inspector_data.h"
-#include "widgets/inspector/plot_export.h"
 
 class QComboBox;
 class QCPAxis;
@@ -91,7 +91,6 @@ class PlotPanel : public QWidget {
     void fill_units();
     void apply_palette();
     void on_mouse(QMouseEvent* e, bool click);
-    void export_dialog(const QString& suffix);
 
     QString name_;
     QLabel* caption_ = nullptr;
