@@ -2,8 +2,9 @@
 # Set up, build and run Statescope on Debian 12 from a fresh clone. Idempotent: a second run installs
 # nothing and rebuilds only what changed.
 #
-#   tools/bootstrap.sh run    install what is missing, build, start the studio on the bundled tiny
-#                             model (with no display: the CLI on that model, saying why)
+#   tools/bootstrap.sh run    install what is missing, build, start the studio on the demo zoo
+#                             (resources/models: zoo-hybrid loaded, the other three in the model list;
+#                             with no display: the CLI chats with zoo-hybrid, saying why)
 #   tools/bootstrap.sh test   install what is missing, build, run the whole test suite through ctest
 #                             (including the fuzz targets for a bounded time when clang is there)
 set -euo pipefail
@@ -56,7 +57,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j "$jobs"
 
 if [ "$mode" = run ]; then
-  demo="$root/tests/data/golden/mamba-neox"
+  demo="$root/resources/models/zoo-hybrid"
   studio="$build/app/studio/statescope"
   if [ -x "$studio" ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
     echo "== statescope --model $demo"
@@ -70,8 +71,8 @@ if [ "$mode" = run ]; then
   fi
   echo "== statescope-cli info --model $demo"
   "$build/app/statescope-cli" info --model "$demo"
-  echo "== statescope-cli generate (a Mamba with random weights and the real GPT-NeoX tokenizer: the text is noise)"
-  "$build/app/statescope-cli" generate --model "$demo" --prompt "Once upon a time" --max-new 12
+  echo "== statescope-cli generate --chat (zoo-hybrid, a 2.7M-parameter Nemotron-H-style model trained on children's stories)"
+  "$build/app/statescope-cli" generate --chat --model "$demo" --prompt "Tell me a story about Lily." --max-new 120 --seed 1 --temperature 0.8
   exit 0
 fi
 

@@ -30,7 +30,8 @@ QStringList demo_model_dirs() {
         QDir(QCoreApplication::applicationDirPath()).filePath("../share/statescope/models");
     if (QFileInfo(installed).isDir()) return {QDir(installed).canonicalPath()};
 #ifdef STATESCOPE_SOURCE_DIR
-    return {QStringLiteral(STATESCOPE_SOURCE_DIR "/tests/data/golden/mamba-neox")};
+    // a build run from its source tree: the demo zoo in resources/models
+    return {QStringLiteral(STATESCOPE_SOURCE_DIR "/resources/models")};
 #else
     return {};
 #endif

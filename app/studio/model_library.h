@@ -28,8 +28,9 @@ struct ModelCard {
 
 // HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub.
 QString hf_hub_cache_dir();
-// The bundled demo models: STATESCOPE_DEMO_MODELS, else the installed share folder, else the
-// source tree's tests/data/golden/mamba-neox.
+// The bundled demo models (the zoo: zoo-hybrid, zoo-llama, zoo-mamba, zoo-mamba2): the folder in
+// STATESCOPE_DEMO_MODELS, else the installed share/statescope/models, else the source tree's
+// resources/models.
 QStringList demo_model_dirs();
 // A folder holding config.json is one model; otherwise its subfolders that hold one.
 QVector<ModelEntry> scan_folder(const QString& folder, const QString& source);

@@ -20,10 +20,12 @@ dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' > "$work/files"
 need="/usr/bin/statescope-cli /usr/share/doc/statescope/copyright"
 if [ "$gui" = ON ]; then
   app=io.github.statescope.Statescope
-  models=/usr/share/statescope/models/mamba-neox
+  models=/usr/share/statescope/models/zoo-hybrid
   need="$need /usr/bin/statescope /usr/share/applications/$app.desktop /usr/share/metainfo/$app.metainfo.xml
         /usr/share/icons/hicolor/scalable/apps/$app.svg $models/config.json $models/model.safetensors
-        $models/tokenizer.json $models/tokenizer_config.json $models/LICENSE-DATA.md"
+        $models/tokenizer.json $models/tokenizer_config.json $models/MODEL_CARD.md
+        /usr/share/statescope/models/LICENSE-DATA.md"
+  for zoo in zoo-llama zoo-mamba zoo-mamba2; do need="$need /usr/share/statescope/models/$zoo/model.safetensors"; done
 fi
 for f in $need; do grep -qx "$f" "$work/files" || fail "$f is not in the package"; done
 

@@ -92,7 +92,6 @@ void AttentionMap::rebuild() {
     const Inspection& in = *data_.core;
     fill_attention_combos();
     const std::int64_t W = in.tokens - in.window_from, w0 = in.window_from;
-    QCustomPlot* p = plot();
     QString left, right;
     implicit_values_.clear();
     real_values_.clear();
