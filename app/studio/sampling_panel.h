@@ -1,0 +1,39 @@
+// The "Prompt and sampling" dock's contents: the system prompt for new chats and the sampler
+// settings, loaded from and saved to QSettings.
+#pragma once
+
+#include <QWidget>
+#include <cstdint>
+
+#include "core/runtime/sampler.h"
+
+class QDoubleSpinBox;
+class QPlainTextEdit;
+class QSpinBox;
+
+namespace statescope::studio {
+
+class SamplingPanel : public QWidget {
+    Q_OBJECT
+  public:
+    explicit SamplingPanel(QWidget* parent = nullptr);
+
+    // The settings on screen; a seed of 0 on screen draws a random one for each call.
+    SamplerSettings sampler() const;
+    std::int64_t maxNewTokens() const;
+    QString systemPrompt() const;  // trimmed
+    void setSampling(const SamplerSettings& s, std::int64_t max_new_tokens);
+    void saveSettings() const;
+
+  private:
+    QPlainTextEdit* system_prompt_ = nullptr;
+    QDoubleSpinBox* temperature_ = nullptr;
+    QSpinBox* top_k_ = nullptr;
+    QDoubleSpinBox* top_p_ = nullptr;
+    QDoubleSpinBox* min_p_ = nullptr;
+    QDoubleSpinBox* repeat_penalty_ = nullptr;
+    QSpinBox* max_new_ = nullptr;
+    QSpinBox* seed_ = nullptr;
+};
+
+}  // namespace statescope::studio
