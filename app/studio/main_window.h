@@ -136,6 +136,7 @@ class MainWindow : public QMainWindow {
     bool generating_ = false;
     bool model_ready_ = false;
     quint64 next_request_ = 1, current_request_ = 0;
+    quint64 conversation_key_ = 1;  // changes with the chat on screen (GenerationRequest)
     int reply_node_ = -1;
     std::string stored_text_;  // of the reply in progress, what the store has
     bool store_streaming_ = true;

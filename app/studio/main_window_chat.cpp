@@ -69,10 +69,12 @@ GenerationRequest MainWindow::request_for(int parent_node) const {
     for (int n = parent_node; n >= 0; n = tree_.node(n).parent) path.push_back(n);
     for (auto it = path.rbegin(); it != path.rend(); ++it) {
         const ChatNode& n = tree_.node(*it);
-        r.turns.push_back({role_name(n.role), to_qstring(n.text)});
+        r.turns.push_back({role_name(n.role), to_qstring(n.text), *it});
     }
+    r.conversation = conversation_key_;
     r.sampler = sampling_->sampler();
     r.max_new_tokens = sampling_->maxNewTokens();
+    r.read_twice = sampling_->readTwice();
     return r;
 }
 
@@ -91,6 +93,7 @@ void MainWindow::start_reply(int parent_node) {
                         {"min_p", request.sampler.min_p},
                         {"repetition_penalty", request.sampler.repetition_penalty},
                         {"max_new_tokens", request.max_new_tokens}};
+    if (request.read_twice) g.params.sampler["jrt"] = true;
     reply.generation = g;
     if (store_) {
         StreamStart start;
@@ -98,7 +101,7 @@ void MainWindow::start_reply(int parent_node) {
         start.params = g.params;
         reply.row = store_->begin_message(session_row_, tree_.node(parent_node).row, start);
     }
-    reply_node_ = tree_.add(parent_node, std::move(reply));
+    reply_node_ = request.reply_node = tree_.add(parent_node, std::move(reply));
     stored_text_.clear();
     store_streaming_ = true;
     generating_ = true;

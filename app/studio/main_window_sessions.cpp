@@ -33,6 +33,7 @@ std::optional<std::int64_t> MainWindow::currentSessionId() const {
 void MainWindow::newSession() {
     if (generating_) stopGeneration();
     tree_.clear();
+    ++conversation_key_;
     session_row_ = RowRef();
     edit_node_ = -1;
     edit_label_->hide();
@@ -52,6 +53,7 @@ void MainWindow::openSession(std::int64_t id) {
             return;
         }
         tree_ = ChatTree::from_session(*s);
+        ++conversation_key_;
         session_row_ = RowRef(id);
         edit_node_ = -1;
         edit_label_->hide();

@@ -34,9 +34,9 @@ void MainWindow::showTemplate() {
     // What the next send would feed: the branch on screen plus the text being typed.
     GenerationRequest r = request_for(tree_.head());
     if (tree_.empty() && !sampling_->systemPrompt().isEmpty())
-        r.turns.push_back({"system", sampling_->systemPrompt()});
+        r.turns.push_back({"system", sampling_->systemPrompt(), -1});
     if (!composer_->toPlainText().trimmed().isEmpty())
-        r.turns.push_back({"user", composer_->toPlainText().trimmed()});
+        r.turns.push_back({"user", composer_->toPlainText().trimmed(), -1});
     template_text_->setPlainText(tr("rendering…"));
     emit requestTemplate(r);
     template_dialog_->show();  // not modal: the chat stays usable

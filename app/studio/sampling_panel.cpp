@@ -1,5 +1,6 @@
 #include "app/studio/sampling_panel.h"
 
+#include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QPlainTextEdit>
@@ -48,6 +49,15 @@ SamplingPanel::SamplingPanel(QWidget* parent) : QWidget(parent) {
     repeat_penalty_ = dspin(tr("Repeat penalty"), 0.5, 2, 0.05, 1.1, "sampling/repetition_penalty");
     max_new_ = ispin(tr("Max new tokens"), 1, 1'000'000, 256, "sampling/max_new_tokens");
     seed_ = ispin(tr("Seed (0: random)"), 0, 2'000'000'000, 0, "sampling/seed");
+    read_twice_ = new QCheckBox(tr("Read twice (JRT)"), w);
+    read_twice_->setObjectName("readTwice");
+    read_twice_->setAccessibleName(tr("Read the latest message twice"));
+    read_twice_->setToolTip(
+        tr("\"Just read twice\": the prompt repeats the latest message's context (all of it "
+           "before its last blank line; a one-paragraph message whole) before the question, so a "
+           "recurrent model reads it knowing what is asked. The message is stored once."));
+    read_twice_->setChecked(s.value("chat/read_twice", false).toBool());
+    form->addRow(QString(), read_twice_);
     auto* ov = new QVBoxLayout(this);
     ov->addWidget(w);
     ov->addStretch(1);
@@ -74,6 +84,14 @@ QString SamplingPanel::systemPrompt() const {
     return system_prompt_->toPlainText().trimmed();
 }
 
+bool SamplingPanel::readTwice() const {
+    return read_twice_->isChecked();
+}
+
+void SamplingPanel::setReadTwice(bool on) {
+    read_twice_->setChecked(on);
+}
+
 void SamplingPanel::setSampling(const SamplerSettings& s, std::int64_t max_new_tokens) {
     temperature_->setValue(s.temperature);
     top_k_->setValue(int(s.top_k));
@@ -94,6 +112,7 @@ void SamplingPanel::saveSettings() const {
     s.setValue("sampling/max_new_tokens", max_new_->value());
     s.setValue("sampling/seed", seed_->value());
     s.setValue("chat/system_prompt", system_prompt_->toPlainText());
+    s.setValue("chat/read_twice", read_twice_->isChecked());
 }
 
 }  // namespace statescope::studio

@@ -1,5 +1,5 @@
-// The "Prompt and sampling" dock's contents: the system prompt for new chats and the sampler
-// settings, loaded from and saved to QSettings.
+// The "Prompt and sampling" dock's contents: the system prompt for new chats, the sampler settings
+// and JRT "read twice", loaded from and saved to QSettings.
 #pragma once
 
 #include <QWidget>
@@ -7,6 +7,7 @@
 
 #include "core/runtime/sampler.h"
 
+class QCheckBox;
 class QDoubleSpinBox;
 class QPlainTextEdit;
 class QSpinBox;
@@ -22,6 +23,10 @@ class SamplingPanel : public QWidget {
     SamplerSettings sampler() const;
     std::int64_t maxNewTokens() const;
     QString systemPrompt() const;  // trimmed
+    // JRT "read twice": each reply's prompt reads the latest user message twice
+    // (core/analysis/probes/prompts.h, jrt_message).
+    bool readTwice() const;
+    void setReadTwice(bool on);
     void setSampling(const SamplerSettings& s, std::int64_t max_new_tokens);
     void saveSettings() const;
 
@@ -34,6 +39,7 @@ class SamplingPanel : public QWidget {
     QDoubleSpinBox* repeat_penalty_ = nullptr;
     QSpinBox* max_new_ = nullptr;
     QSpinBox* seed_ = nullptr;
+    QCheckBox* read_twice_ = nullptr;
 };
 
 }  // namespace statescope::studio
