@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 
+#include "app/studio/engine_worker.h"
 #include "app/studio/main_window.h"
 #include "app/studio/model_library.h"
 #include "app/studio/studio_app.h"
@@ -58,6 +59,7 @@ class StudioTest : public QObject {
     void darkTheme();
     void aModelThatCannotLoadSaysSo();
     void branchesComeBackInANewWindow();
+    void engineRegeneratesFromTheBranchSnapshot();
 
     void cleanup();
 
@@ -553,6 +555,49 @@ void StudioTest::branchesComeBackInANewWindow() {
     QCOMPARE(roots, 2);
     QCOMPARE(int(children.size()), 2);
     for (const auto& [parent, n] : children) QCOMPARE(n, 2);
+}
+
+// The worker's Conversation keeps a state snapshot per message, so going back to a branch after
+// another one was generated restores that branch's snapshot (a single "last prompt" cache would
+// read it all again), and the reply from it is the reply from scratch.
+void StudioTest::engineRegeneratesFromTheBranchSnapshot() {
+    using statescope::studio::EngineWorker;
+    using statescope::studio::GenerationRequest;
+    using statescope::studio::ReplyStats;
+    EngineWorker worker;  // driven directly, on this thread
+    bool loaded = false;
+    connect(&worker, &EngineWorker::modelLoaded, [&] { loaded = true; });
+    worker.loadModel(STATESCOPE_DEMO_MODEL, "cpu");
+    QVERIFY(loaded);
+    std::vector<ReplyStats> done;
+    connect(&worker, &EngineWorker::generationFinished,
+            [&](quint64, const ReplyStats& s) { done.push_back(s); });
+    const QString a = "A first question about state space models and what they remember.";
+    const QString b = "An edited question about recurrent states and how they forget.";
+    GenerationRequest r;  // greedy
+    r.max_new_tokens = 6;
+    r.conversation = 1;
+    r.turns = {{"user", a, 0}};
+    r.reply_node = 1;
+    worker.generate(r);
+    r.turns = {{"user", b, 2}};  // an edit: a sibling of node 0
+    r.reply_node = 3;
+    worker.generate(r);
+    r.turns = {{"user", a, 0}};  // back on the first branch: regenerate its reply
+    r.reply_node = 4;
+    worker.generate(r);
+    // Another chat whose node 0 is a different message: nothing of the first chat is reused.
+    r.conversation = 2;
+    r.turns = {{"user", b, 0}};
+    r.reply_node = 1;
+    worker.generate(r);
+    QCOMPARE(int(done.size()), 4);
+    QCOMPARE(done[0].reused_tokens, std::int64_t(0));
+    QVERIFY2(done[2].reused_tokens > 0, "the first branch was read again from the start");
+    QCOMPARE(done[2].prompt_tokens, done[0].prompt_tokens);
+    QCOMPARE(done[2].text, done[0].text);
+    QCOMPARE(done[3].prompt_tokens, done[1].prompt_tokens);
+    QCOMPARE(done[3].text, done[1].text);
 }
 
 int main(int argc, char** argv) {
