@@ -133,6 +133,7 @@ constexpr const char* kHelp =
     "  /system TEXT    set the system prompt (the messages so far are kept)\n"
     "  /reset          forget the conversation (the system prompt stays)\n"
     "  /save FILE      write the conversation as JSON messages (for `template --messages`)\n"
+    "  /prompt         print the prompt the last reply read (what /regen feeds), as rendered\n"
     "  /help           this text\n"
     "  /quit           exit (also Ctrl-D, or Ctrl-C twice at the prompt)\n"
     "Ctrl-C during a reply stops the reply.\n";
@@ -147,6 +148,15 @@ void set_system(Conversation& c, const std::string& system) {
             c.add(m["role"].get<std::string>(), m["content"].get<std::string>());
 }
 
+// The prompt of the reply on the active path (of the next one when the leaf is not a reply).
+std::string last_prompt(Conversation& c) {
+    const int leaf = c.leaf();
+    if (leaf >= 0 && c.node(leaf).role == "assistant") c.select(c.node(leaf).parent);
+    std::string text = c.prompt_text();
+    c.select(leaf);
+    return text;
+}
+
 }  // namespace
 
 ChatFormat load_chat_format(const fs::path& model_dir) {
@@ -159,7 +169,8 @@ ChatFormat load_chat_format(const fs::path& model_dir) {
                       found->bos_token,
                       found->eos_token,
                       nlohmann::ordered_json::object(),
-                      {}};
+                      {},
+                      /*add_special_tokens=*/false};
 }
 
 std::vector<std::int64_t> chat_stop_ids(const fs::path& model_dir,
@@ -215,6 +226,7 @@ int run_chat(const ChatArgs& a) {
     Conversation& c = *s.conversation;
     std::string system = a.system.value_or("");
     if (!system.empty()) c.add("system", system);
+    c.set_read_twice(a.jrt);
     s.options.on_text = [](std::string_view piece) {
         std::cout.write(piece.data(), std::streamsize(piece.size()));
         std::cout.flush();
@@ -274,6 +286,8 @@ int run_chat(const ChatArgs& a) {
                     if (!out.flush()) throw Error("cannot write " + arg);
                     std::fprintf(stderr, "[saved %zu messages to %s]\n", c.messages().size(),
                                  arg.c_str());
+                } else if (cmd == "/prompt") {
+                    std::cout << last_prompt(c) << "\n" << std::flush;
                 } else if (cmd == "/regen") {
                     finish(c.regenerate(s.options, token_fn));
                 } else {

@@ -16,6 +16,7 @@ namespace statescope::cli {
 struct ChatArgs {
     GenerateArgs gen;  // --model, --backend, sampling flags, --max-new, --stop
     std::optional<std::string> system;
+    bool jrt = false;  // --jrt: each reply's prompt reads the latest user message twice
 };
 
 // The template and bos/eos of a checkpoint folder; Error naming the folder when it has none.

@@ -128,6 +128,9 @@ int main(int argc, char** argv) {
     add_generate_flags(c_chat, chat.gen);
     c_chat->get_option("--max-new")->description("tokens per reply at most (default 512)");
     c_chat->add_option("--system", chat.system, "system prompt");
+    c_chat->add_flag("--jrt", chat.jrt,
+                     "\"just read twice\": each reply's prompt has the latest user message twice "
+                     "(a context before its last blank line twice, then the question)");
 
     TemplateArgs tpl;
     auto* c_tpl = app.add_subcommand(

@@ -1,6 +1,7 @@
 // The conversation on screen as a tree (edits and regenerations are siblings), mirrored into the
-// session store as it changes. A stand-in until core's Conversation lands: it holds text, stats and
-// store rows only; the engine state lives in EngineWorker.
+// session store as it changes: text, stats and store rows, on the UI thread. The engine's side of
+// the same tree is core/chat's Conversation on the worker thread (state snapshots, the rendered
+// prompt); each GenerationRequest carries the branch by node, so the two stay node for node.
 #pragma once
 
 #include <cstdint>

@@ -13,13 +13,18 @@ namespace statescope::studio {
 struct ChatTurn {
     QString role;  // "system", "user", "assistant"
     QString text;
+    int node = -1;  // the window's ChatTree node; -1: not in the tree (a preview's draft)
 };
 
 struct GenerationRequest {
     quint64 id = 0;
+    // Which chat the nodes belong to: the worker's Conversation starts over when it changes.
+    quint64 conversation = 0;
     QVector<ChatTurn> turns;  // the visible branch, system message first when there is one
+    int reply_node = -1;      // the ChatTree node the reply fills
     SamplerSettings sampler;
     std::int64_t max_new_tokens = 256;
+    bool read_twice = false;  // JRT: the prompt reads the latest user message twice
 };
 
 // The inspector's request: analyse the conversation on screen (issue 10).

@@ -7,6 +7,7 @@
 #include "app/studio/model_library.h"
 #include "core/analysis/inspection.h"
 #include "core/chat/chat_template.h"
+#include "core/chat/conversation.h"
 #include "core/error.h"
 #include "core/model/config.h"
 #include "core/runtime/backends.h"
@@ -21,23 +22,23 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Models without a chat template (base models, the bundled demo) get a plain transcript; the stop
-// string ends the reply where the model starts writing the user's next turn.
+// Models without a chat template (base models, the bundled demo) get a plain transcript, written
+// as a template so that it runs through the same Conversation; the stop string ends the reply where
+// the model starts writing the user's next turn.
+constexpr const char* kPlainTranscript = R"({%- for m in messages -%}
+{%- if m['role'] == 'system' -%}{{ m['content'] + '\n\n' }}
+{%- elif m['role'] == 'user' -%}{{ 'User: ' + m['content'] + '\n' }}
+{%- else -%}{{ 'Assistant: ' + m['content'] + '\n' }}
+{%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}Assistant:{%- endif -%})";
 constexpr const char* kPlainUserStop = "\nUser:";
 
-std::string plain_transcript(const QVector<ChatTurn>& turns, bool add_generation_prompt) {
-    std::string out;
-    for (const auto& t : turns) {
-        const std::string text = t.text.toStdString();
-        if (t.role == "system") {
-            out += text + "\n\n";
-        } else if (t.role == "user") {
-            out += "User: " + text + "\n";
-        } else {
-            out += "Assistant: " + text + "\n";
-        }
-    }
-    return add_generation_prompt ? out + "Assistant:" : out;
+nlohmann::ordered_json to_messages(const QVector<ChatTurn>& turns) {
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    for (const auto& t : turns)
+        messages.push_back({{"role", t.role.toStdString()}, {"content", t.text.toStdString()}});
+    return messages;
 }
 
 }  // namespace
@@ -49,9 +50,8 @@ void EngineWorker::loadModel(const QString& dir_q, const QString& backend_name) 
     const fs::path dir(dir_q.toStdString());
     try {
         // Drop the old model first: two large models need not fit at once.
-        sequence_.reset();
-        cached_state_.reset();
-        cached_ids_.clear();
+        conversation_.reset();
+        conversation_node_.clear();
         model_.reset();
         tokenizer_.reset();
         if (!backend_ || backend_->name() != backend_name.toStdString())
@@ -61,16 +61,16 @@ void EngineWorker::loadModel(const QString& dir_q, const QString& backend_name) 
         if (!fs::exists(tok))
             throw Error("cannot chat with " + dir.string() + ": it has no tokenizer.json");
         tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_file(tok));
-        sequence_ = std::make_unique<Sequence>(*model_);
-        chat_template_.reset();
-        bos_token_.clear();
-        eos_token_.clear();
-        if (auto t = find_chat_template(dir)) {
-            chat_template_ = t->source;
-            bos_token_ = t->bos_token;
-            eos_token_ = t->eos_token;
-            ChatTemplate::parse(*chat_template_, t->file.string());  // fail now, not mid-chat
-        }
+        const auto found = find_chat_template(dir);  // parsed now: fail here, not mid-chat
+        has_chat_template_ = found.has_value();
+        ChatFormat format{found ? ChatTemplate::parse(found->source, found->file.string())
+                                : ChatTemplate::parse(kPlainTranscript, "plain transcript"),
+                          found ? found->bos_token : std::string(),
+                          found ? found->eos_token : std::string(),
+                          nlohmann::ordered_json::object(),
+                          {},
+                          /*add_special_tokens=*/!found};
+        conversation_ = std::make_unique<Conversation>(*model_, *tokenizer_, std::move(format));
         stop_ids_ = model_->spec().eos_token_ids;
         if (fs::exists(dir / "generation_config.json")) {
             auto ids = Config::load(dir / "generation_config.json").get_int_list("eos_token_id");
@@ -81,29 +81,38 @@ void EngineWorker::loadModel(const QString& dir_q, const QString& backend_name) 
         info.name = QString::fromStdString(dir.filename().string());
         info.model_type = QString::fromStdString(model_->spec().model_type);
         info.backend = QString::fromStdString(backend_->name());
-        info.has_chat_template = chat_template_.has_value();
+        info.has_chat_template = has_chat_template_;
         emit modelLoaded(info);
     } catch (const std::exception& e) {
+        conversation_.reset();
         model_.reset();
-        sequence_.reset();
         emit modelFailed(dir_q, explain_load_error(dir_q, e.what()));
     }
 }
 
-std::string EngineWorker::render_prompt(const GenerationRequest& request,
-                                        bool add_generation_prompt) const {
-    if (!chat_template_) return plain_transcript(request.turns, add_generation_prompt);
-    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-    for (const auto& t : request.turns)
-        messages.push_back({{"role", t.role.toStdString()}, {"content", t.text.toStdString()}});
-    return ChatTemplate::parse(*chat_template_)
-        .render(messages, add_generation_prompt, bos_token_, eos_token_);
+std::string EngineWorker::render(const QVector<ChatTurn>& turns, bool add_generation_prompt) const {
+    return conversation_->render_messages(to_messages(turns), add_generation_prompt);
 }
 
-std::vector<std::int32_t> EngineWorker::encode_prompt(const std::string& text) const {
-    // apply_chat_template tokenizes the rendered text without adding special tokens (the template
-    // wrote them); a plain transcript gets the post-processor's as a plain prompt would.
-    return tokenizer_->encode(text, !chat_template_.has_value());
+void EngineWorker::select_branch(const GenerationRequest& request) {
+    if (request.conversation != conversation_key_) {
+        conversation_->clear();
+        conversation_node_.clear();
+        conversation_key_ = request.conversation;
+    }
+    int at = -1;
+    for (const ChatTurn& t : request.turns) {
+        const auto it = conversation_node_.find(t.node);
+        if (t.node >= 0 && it != conversation_node_.end() &&
+            conversation_->node(it->second).parent == at) {
+            at = it->second;
+            continue;
+        }
+        conversation_->select(at);
+        at = conversation_->add(t.role.toStdString(), t.text.toStdString());
+        if (t.node >= 0) conversation_node_[t.node] = at;
+    }
+    conversation_->select(at);
 }
 
 void EngineWorker::renderTemplate(const GenerationRequest& request) {
@@ -112,9 +121,10 @@ void EngineWorker::renderTemplate(const GenerationRequest& request) {
         return;
     }
     try {
-        const std::string text = render_prompt(request);
+        conversation_->set_read_twice(request.read_twice);
+        const std::string text = render(request.turns, true);
         emit templateRendered(QString::fromStdString(text),
-                              static_cast<qint64>(encode_prompt(text).size()));
+                              static_cast<qint64>(conversation_->tokenize(text).size()));
     } catch (const std::exception& e) {
         emit templateRendered(tr("cannot render the template: %1").arg(e.what()), 0);
     }
@@ -127,47 +137,17 @@ void EngineWorker::generate(const GenerationRequest& request) {
         return;
     }
     try {
-        const auto t0 = Clock::now();
-        const std::vector<std::int32_t> prompt = encode_prompt(render_prompt(request));
-        if (prompt.empty()) throw Error("the prompt is empty");
-        const auto n = static_cast<std::int64_t>(prompt.size());
-
-        // Reuse the state of the longest cached prefix, then prefill up to the last token; that
-        // state is the new snapshot, and the last token goes through generate() for its logits.
-        std::int64_t reused = 0;
-        if (cached_state_ && cached_ids_.size() < prompt.size() &&
-            std::equal(cached_ids_.begin(), cached_ids_.end(), prompt.begin())) {
-            sequence_->restore(*cached_state_);
-            reused = static_cast<std::int64_t>(cached_ids_.size());
-        } else {
-            sequence_->reset();
-        }
-        const auto pre =
-            std::span(prompt).subspan(std::size_t(reused), std::size_t(n - 1 - reused));
-        ProgressFn progress = [&](std::int64_t done, std::int64_t total) {
-            emit prefillProgress(request.id, reused + done, reused + total);
-            return !stop_.load();
-        };
-        if (!pre.empty() && !model_->prefill(*sequence_, pre, 512, progress, nullptr)) {
-            cached_state_.reset();
-            ReplyStats stats;
-            stats.prompt_tokens = n;
-            stats.stop_reason = "cancelled";
-            stats.backend = QString::fromStdString(backend_->name());
-            emit generationFinished(request.id, stats);
-            return;
-        }
-        const double own_prefill_s = std::chrono::duration<double>(Clock::now() - t0).count();
-        cached_ids_.assign(prompt.begin(), prompt.end() - 1);
-        cached_state_ = sequence_->snapshot();
+        select_branch(request);
+        conversation_->set_read_twice(request.read_twice);
 
         GenerateOptions opts;
         opts.max_new_tokens = request.max_new_tokens;
         opts.sampler = request.sampler;
         opts.stop_ids = stop_ids_;
-        if (!chat_template_) opts.stop_strings = {kPlainUserStop};
-        opts.detokenize = [this](std::span<const std::int32_t> ids) {
-            return tokenizer_->decode(ids, true);
+        if (!has_chat_template_) opts.stop_strings = {kPlainUserStop};
+        opts.prefill_progress = [&](std::int64_t done, std::int64_t total) {
+            emit prefillProgress(request.id, done, total);
+            return !stop_.load();
         };
         std::size_t hold = 0;
         for (const auto& s : opts.stop_strings) hold = std::max(hold, s.size() - 1);
@@ -193,32 +173,35 @@ void EngineWorker::generate(const GenerationRequest& request) {
             }
             last_emit = Clock::now();
         };
-        auto on_token = [&](std::int32_t) {
+        auto on_token = [&](std::int32_t id) {
+            out_ids.push_back(id);
             if (stop_.load()) return false;
             if (Clock::now() - last_emit >= kBatchInterval) flush(false, nullptr);
             return !stop_.load();
         };
-        const auto tail = std::span(prompt).last(1);
-        GenerateStats g = statescope::generate(*model_, *sequence_, tail, opts, on_token, &out_ids);
-        flush(true, &g.text);
+        const Conversation::Reply r = conversation_->reply(opts, on_token);
+        if (r.node >= 0 && request.reply_node >= 0) conversation_node_[request.reply_node] = r.node;
+        flush(true, &r.stats.text);
 
+        const GenerateStats& g = r.stats;
         ReplyStats stats;
-        stats.prompt_tokens = n;
-        stats.reused_tokens = reused;
+        stats.prompt_tokens = g.prompt_tokens;
+        stats.reused_tokens = r.reused_tokens;
         stats.generated_tokens = g.generated_tokens;
-        stats.prefill_s = own_prefill_s + g.prefill_seconds;
-        stats.ttft_s = own_prefill_s + g.time_to_first_token;
+        stats.prefill_s = g.prefill_seconds;  // restore + prefill of what no snapshot held
+        stats.ttft_s = g.time_to_first_token;
         stats.decode_s = g.decode_seconds;
-        stats.prefill_tok_s = stats.prefill_s > 0 ? double(n - reused) / stats.prefill_s : 0.0;
+        stats.prefill_tok_s =
+            stats.prefill_s > 0 ? double(g.prompt_tokens - r.reused_tokens) / stats.prefill_s : 0.0;
         stats.decode_tok_s = g.decode_tokens_per_s();
-        stats.state_bytes = static_cast<std::int64_t>(sequence_->state_bytes());
+        stats.state_bytes = static_cast<std::int64_t>(conversation_->sequence().state_bytes());
         stats.backend = QString::fromStdString(backend_->name());
-        stats.stop_reason = stop_.load() ? QStringLiteral("cancelled")
-                                         : QString::fromLatin1(stop_reason_name(g.stop));
+        stats.stop_reason = stop_.load() || g.stop == StopReason::Cancelled
+                                ? QStringLiteral("cancelled")
+                                : QString::fromLatin1(stop_reason_name(g.stop));
         stats.text = QString::fromStdString(g.text);
         emit generationFinished(request.id, stats);
     } catch (const std::exception& e) {
-        cached_state_.reset();
         emit generationFailed(request.id, QString::fromStdString(e.what()));
     }
 }
@@ -230,10 +213,8 @@ void EngineWorker::analyse(const AnalysisRequest& request) {
         return;
     }
     try {
-        GenerationRequest g;
-        g.turns = request.turns;
-        const std::string text = render_prompt(g, false);
-        const std::vector<std::int32_t> ids = encode_prompt(text);
+        const std::string text = render(request.turns, false);
+        const std::vector<std::int32_t> ids = conversation_->tokenize(text);
         if (ids.size() < 2)
             throw Error("the conversation is too short to analyse (under 2 tokens)");
         ProgressFn progress = [&](std::int64_t done, std::int64_t total) {

@@ -2,20 +2,25 @@
 // slots below and gets text in batches (every kBatchInterval), progress and stats back. Stop is an
 // atomic flag the generation callback reads between any two tokens, so request_stop() may be
 // called from any thread and takes effect at the next token.
+//
+// Chats run through core/chat's Conversation, as statescope-cli chat does: one message tree with a
+// state snapshot at message boundaries, so a regenerate, an edit or a branch switch prefills only
+// the tokens after the longest snapshot that is a prefix of the new prompt. The window's ChatTree
+// (what it shows and stores) maps node for node onto it; each request carries its branch.
 #pragma once
 
 #include <QObject>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "app/studio/engine_types.h"
-#include "core/runtime/sequence.h"
 #include "widgets/inspector/inspector_data.h"
 
 namespace statescope {
+class Conversation;
 class Model;
 class Tokenizer;
 namespace kernels {
@@ -59,21 +64,19 @@ class EngineWorker : public QObject {
     void analysisFailed(quint64 id, const QString& message);
 
   private:
-    std::string render_prompt(const GenerationRequest& request,
-                              bool add_generation_prompt = true) const;
-    std::vector<std::int32_t> encode_prompt(const std::string& text) const;
+    // The request's branch as the Conversation's active path: messages it lacks (new ones, or a
+    // whole chat opened from the store) are added under their parents, in order.
+    void select_branch(const GenerationRequest& request);
+    std::string render(const QVector<ChatTurn>& turns, bool add_generation_prompt) const;
 
     std::unique_ptr<kernels::Backend> backend_;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Tokenizer> tokenizer_;
-    std::unique_ptr<Sequence> sequence_;
-    std::optional<std::string> chat_template_;
-    std::string bos_token_, eos_token_;
+    std::unique_ptr<Conversation> conversation_;
+    bool has_chat_template_ = false;
     std::vector<std::int64_t> stop_ids_;
-    // Snapshot at the end of the last prompt but its final token: a regenerate (same prompt) or a
-    // next turn (a longer prompt with this one as prefix) restores it instead of re-reading.
-    std::vector<std::int32_t> cached_ids_;
-    std::optional<SequenceSnapshot> cached_state_;
+    quint64 conversation_key_ = 0;
+    std::map<int, int> conversation_node_;  // ChatTree node -> Conversation node
     std::atomic<bool> stop_{false};
     std::atomic<bool> analysis_stop_{false};
 };

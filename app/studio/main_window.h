@@ -1,6 +1,8 @@
 // The studio's one window (docs/DESIGN.md §5): sessions and models on the left, the chat in the
-// middle (Inspector and Compare views to come), sampling and the system prompt in a dock. The
+// middle (Inspector and Compare views beside it), sampling and the system prompt in a dock. The
 // engine runs in EngineWorker on its own thread; this class only sends it queued commands.
+// One file per job: main_window.cpp (the engine thread, the store, the layout), _menus, _sidebar,
+// _chat_page (widgets), _chat (send, stream, branches), _sessions, _models, _template.
 #pragma once
 
 #include <QMainWindow>
@@ -14,14 +16,12 @@
 #include "core/store/session_reader.h"
 
 class QComboBox;
-class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QListWidget;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
-class QSpinBox;
 class QStackedWidget;
 class QTabWidget;
 class QTimer;
@@ -40,6 +40,7 @@ namespace statescope::studio {
 class CompareView;
 class EngineWorker;
 class InspectorController;
+class SamplingPanel;
 
 struct StudioOptions {
     QString db_path;  // empty: SessionStore::default_path()
@@ -135,6 +136,7 @@ class MainWindow : public QMainWindow {
     bool generating_ = false;
     bool model_ready_ = false;
     quint64 next_request_ = 1, current_request_ = 0;
+    quint64 conversation_key_ = 1;  // changes with the chat on screen (GenerationRequest)
     int reply_node_ = -1;
     std::string stored_text_;  // of the reply in progress, what the store has
     bool store_streaming_ = true;
@@ -166,14 +168,7 @@ class MainWindow : public QMainWindow {
     QPushButton* send_button_ = nullptr;
     QPushButton* stop_button_ = nullptr;
     QProgressBar* progress_ = nullptr;
-    QPlainTextEdit* system_prompt_ = nullptr;
-    QDoubleSpinBox* temperature_ = nullptr;
-    QSpinBox* top_k_ = nullptr;
-    QDoubleSpinBox* top_p_ = nullptr;
-    QDoubleSpinBox* min_p_ = nullptr;
-    QDoubleSpinBox* repeat_penalty_ = nullptr;
-    QSpinBox* max_new_ = nullptr;
-    QSpinBox* seed_ = nullptr;
+    SamplingPanel* sampling_ = nullptr;
     QTimer* sessions_timer_ = nullptr;
     QPointer<QWidget> template_dialog_;
     QPlainTextEdit* template_text_ = nullptr;

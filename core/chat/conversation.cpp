@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/analysis/probes/prompts.h"
 #include "core/error.h"
 
 namespace statescope {
@@ -77,12 +78,35 @@ std::string Conversation::render(std::size_t n_messages, bool add_generation_pro
     nlohmann::ordered_json all = messages();
     nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
     for (std::size_t i = 0; i < n_messages && i < all.size(); ++i) msgs.push_back(all[i]);
-    return format_.chat_template.render(msgs, add_generation_prompt, format_.bos_token,
+    return render_messages(std::move(msgs), add_generation_prompt);
+}
+
+std::string Conversation::render_messages(nlohmann::ordered_json messages,
+                                          bool add_generation_prompt) const {
+    // JRT only in a prompt for a reply: the renderings that place message boundaries (without the
+    // generation prompt) stay as stored, so snapshots up to the message before are still reused.
+    if (read_twice_ && add_generation_prompt && !messages.empty() &&
+        messages.back().value("role", "") == "user") {
+        auto& content = messages.back()["content"];
+        if (content.is_string()) content = jrt_message(content.get<std::string>());
+    }
+    return format_.chat_template.render(messages, add_generation_prompt, format_.bos_token,
                                         format_.eos_token, format_.extra, format_.now);
 }
 
 std::vector<std::int32_t> Conversation::encode(const std::string& text) const {
-    return tokenizer_.encode(text, /*add_special_tokens=*/false);
+    return tokenizer_.encode(text, format_.add_special_tokens);
+}
+
+void Conversation::set_read_twice(bool on) {
+    if (on == read_twice_) return;
+    read_twice_ = on;
+    prompt_path_.clear();  // the cached prompt was rendered the other way
+    prompt_cache_.clear();
+}
+
+std::string Conversation::prompt_text() const {
+    return render(path().size(), true);
 }
 
 std::vector<std::int32_t> Conversation::prompt_ids() const {

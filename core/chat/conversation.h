@@ -41,6 +41,9 @@ struct ChatFormat {
     std::string bos_token, eos_token;
     nlohmann::ordered_json extra = nlohmann::ordered_json::object();  // template variables
     std::function<std::time_t()> now;                                 // pins strftime_now
+    // A template writes its own special tokens; a plain transcript (the studio's format for a
+    // model without a template) gets the post-processor's, as a plain prompt would.
+    bool add_special_tokens = false;
 };
 
 class Conversation {
@@ -65,8 +68,20 @@ class Conversation {
 
     // The prompt for an assistant reply after the active path: rendered with
     // add_generation_prompt=true and tokenized without adding special tokens (the template has
-    // them). Error naming the template when it fails to render.
+    // them; unless the format says otherwise). Error naming the template when it fails to render.
     std::vector<std::int32_t> prompt_ids() const;
+    std::string prompt_text() const;  // what prompt_ids() tokenizes
+
+    // JRT "read twice" (core/analysis/probes/prompts.h, jrt_message): a prompt for a reply reads
+    // the latest user message twice. Only the prompt changes; the message is stored once.
+    void set_read_twice(bool on);
+    bool read_twice() const { return read_twice_; }
+
+    // Any message list in this conversation's format (for a reply when add_generation_prompt,
+    // then with JRT as set), and text tokenized as its prompts are: what a preview or an analysis
+    // of a conversation that is not (yet) this one must feed to match it.
+    std::string render_messages(nlohmann::ordered_json messages, bool add_generation_prompt) const;
+    std::vector<std::int32_t> tokenize(const std::string& text) const { return encode(text); }
 
     struct Prepared {
         std::vector<std::int32_t> prompt;
@@ -114,6 +129,7 @@ class Conversation {
     std::vector<ConversationNode> nodes_;
     int leaf_ = -1;
     std::size_t snapshot_budget_ = std::size_t{1} << 30;
+    bool read_twice_ = false;
     std::uint64_t use_clock_ = 0;
     // The last prompt and the path it was rendered for: messages never change in place (an edit
     // is a new node), so regenerating reuses it instead of rendering and tokenizing the whole

@@ -240,6 +240,15 @@ TEST(probes, JrtRepeatsTheContextExactlyOnce) {
     EXPECT_EQ(jrt_prompt("Doc. ", "Q?"), "Doc. Doc. Q?");
 }
 
+TEST(probes, JrtMessageReadsTheContextTwiceAndTheQuestionOnce) {
+    // A chat message: the context is everything up to its last blank line.
+    EXPECT_EQ(jrt_message("Para one.\n\nPara two.\n\nWhat is it?"),
+              "Para one.\n\nPara two.\n\nPara one.\n\nPara two.\n\nWhat is it?");
+    // One paragraph is all context: twice, joined by a blank line.
+    EXPECT_EQ(jrt_message("Remember 4711."), "Remember 4711.\n\nRemember 4711.");
+    EXPECT_EQ(jrt_message(""), "\n\n");
+}
+
 class ProbeRunTest : public ::testing::Test {
   protected:
     void SetUp() override {

@@ -212,3 +212,47 @@ TEST_F(ConversationTest, RegenerateNeedsAnAssistantReply) {
 
 }  // namespace
 }  // namespace statescope
+
+namespace statescope {
+namespace {
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+TEST_F(ConversationTest, ReadTwiceRepeatsTheLatestUserMessageInThePromptOnly) {
+    auto c = make();
+    c->add("user", "Keep 4711 in mind.");
+    c->set_read_twice(true);
+    EXPECT_EQ(c->prompt_text(),
+              "<|im_start|>user\nKeep 4711 in mind.\n\nKeep 4711 in mind.<|endoftext|>\n"
+              "<|im_start|>assistant\n");
+    EXPECT_EQ(c->prompt_ids(), tok_->encode(c->prompt_text(), false));
+    const auto first = c->reply(greedy(3));
+    ASSERT_GE(first.node, 0);
+    EXPECT_EQ(c->node(0).content, "Keep 4711 in mind.");  // stored once
+
+    // The next turn: its context (before the last blank line) twice, its question once, and the
+    // earlier message as it was sent.
+    c->add("user", "A document.\n\nWhat number?");
+    const std::string prompt = c->prompt_text();
+    EXPECT_EQ(count_of(prompt, "Keep 4711 in mind."), 1u) << prompt;
+    EXPECT_EQ(count_of(prompt, "A document.\n\n"), 2u) << prompt;
+    EXPECT_EQ(count_of(prompt, "What number?"), 1u) << prompt;
+    // Whatever the snapshots reused, the reply reads exactly that prompt.
+    const auto second = c->reply(greedy(3));
+    EXPECT_EQ(second.prompt, tok_->encode(prompt, false));
+    ASSERT_GE(second.node, 0);
+    c->select(c->node(second.node).parent);
+    const auto again = c->prepare();
+    EXPECT_EQ(again.prompt, second.prompt);
+    expect_same_logits(again.logits, fresh_logits(second.prompt));
+
+    c->set_read_twice(false);
+    EXPECT_EQ(count_of(c->prompt_text(), "A document."), 1u);
+}
+
+}  // namespace
+}  // namespace statescope

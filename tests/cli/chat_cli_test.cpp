@@ -226,6 +226,41 @@ TEST_F(ChatCli, ResetForgetsTheConversation) {
     EXPECT_EQ(kept.err.find("(0 from snapshot), stop"), kept.err.rfind("(0 from snapshot), stop"));
 }
 
+TEST_F(ChatCli, JrtPromptHasTheLatestMessageExactlyTwice) {
+    const std::vector<std::string> args = {"chat", "--model", model_.string(), "--max-new", "4"};
+    const std::string input = "Keep 4711 in mind.\n/prompt\nWhich number?\n/prompt\n";
+    auto prompts = [](const std::string& out) {  // each /prompt starts with the template's bos
+        std::vector<std::string> found;
+        for (auto at = out.find("<|padding|><|im_start|>"); at != std::string::npos;) {
+            const auto next = out.find("<|padding|><|im_start|>", at + 1);
+            found.push_back(out.substr(at, next == std::string::npos ? next : next - at));
+            at = next;
+        }
+        return found;
+    };
+    auto jrt_args = args;
+    jrt_args.push_back("--jrt");
+    CliRun jrt = run(jrt_args, input);
+    ASSERT_EQ(jrt.code, 0) << jrt.err;
+    const auto twice = prompts(jrt.out);
+    ASSERT_EQ(twice.size(), 2u) << jrt.out;
+    EXPECT_NE(twice[0].find("<|im_start|>user\nKeep 4711 in mind.\n\nKeep 4711 in "
+                            "mind.<|endoftext|>\n<|im_start|>assistant\n"),
+              std::string::npos)
+        << twice[0];
+    // The second prompt: the earlier message once (as sent), the latest one twice.
+    EXPECT_EQ(twice[1].find("Keep 4711 in mind."), twice[1].rfind("Keep 4711 in mind."));
+    EXPECT_NE(twice[1].find("user\nWhich number?\n\nWhich number?<|endoftext|>"), std::string::npos)
+        << twice[1];
+
+    CliRun plain = run(args, input);
+    ASSERT_EQ(plain.code, 0) << plain.err;
+    const auto once = prompts(plain.out);
+    ASSERT_EQ(once.size(), 2u) << plain.out;
+    EXPECT_NE(once[0].find("user\nKeep 4711 in mind.<|endoftext|>"), std::string::npos);
+    EXPECT_EQ(once[1].find("Which number?"), once[1].rfind("Which number?"));
+}
+
 // statescope-cli chat as a child process with pipes on stdin/stdout/stderr, for Ctrl-C tests.
 class ChatProcess {
   public:

@@ -2,6 +2,7 @@
 // the bundled tiny model and check what the widgets show. Each state is also saved as a PNG under
 // the build folder (tests/gui/screenshots) for a person to look at (gui_test_support.h).
 #include <QApplication>
+#include <QCheckBox>
 #include <QDialog>
 #include <QDir>
 #include <QElapsedTimer>
@@ -16,8 +17,10 @@
 #include <QToolButton>
 #include <QtTest>
 #include <ctime>
+#include <map>
 #include <memory>
 
+#include "app/studio/engine_worker.h"
 #include "app/studio/main_window.h"
 #include "app/studio/model_library.h"
 #include "core/store/session_store.h"
@@ -52,13 +55,21 @@ class StudioTest : public QObject {
     void searchFindsAndReopensASession();
     void deleteUndoExportImport();
     void templateShowsTheRenderedPrompt();
+    void readTwiceRepeatsTheMessageInThePromptOnly();
     void darkTheme();
     void aModelThatCannotLoadSaysSo();
+    void branchesComeBackInANewWindow();
+    void engineRegeneratesFromTheBranchSnapshot();
 
     void cleanup();
 
   private:
     void wait_reply(int timeout_ms = 60000);
+    void open_window();
+    QString rendered_prompt(const QString& draft);
+    // Each bubble's text and its branch position ("2/3"; "" without siblings).
+    QStringList on_screen() const;
+    void click_branch(int bubble, const char* button);
     QString last_stop_;
     QTemporaryDir dir_;
     std::unique_ptr<MainWindow> window_;
@@ -73,6 +84,11 @@ void StudioTest::wait_reply(int timeout_ms) {
 
 void StudioTest::initTestCase() {
     QVERIFY(dir_.isValid());
+    open_window();
+}
+
+// A window on the session store in dir_ (a second call: the same store reopened).
+void StudioTest::open_window() {
     window_ = gt::open_studio(dir_, {1280, 800});
     QVERIFY(window_->hasModel());
 }
@@ -359,6 +375,66 @@ void StudioTest::templateShowsTheRenderedPrompt() {
     window_->composer()->clear();
 }
 
+QString StudioTest::rendered_prompt(const QString& draft) {
+    // A dialog closed before is deleted on the next turn of the event loop.
+    if (!QTest::qWaitFor([&] { return !window_->findChild<QDialog*>(); }, 2000))
+        return "(the last dialog is still open)";
+    window_->composer()->setPlainText(draft);
+    window_->showTemplate();
+    QDialog* dialog = window_->findChild<QDialog*>();
+    if (!dialog) return "(no dialog)";
+    if (!QTest::qWaitFor([&] { return dialog->findChild<QLabel*>()->text().contains("token"); },
+                         10000))
+        return "(not rendered)";
+    const QString text = dialog->findChild<QPlainTextEdit*>()->toPlainText();
+    dialog->close();
+    window_->composer()->clear();
+    return text;
+}
+
+void StudioTest::readTwiceRepeatsTheMessageInThePromptOnly() {
+    window_->newSession();
+    auto* jrt = window_->findChild<QCheckBox*>("readTwice");
+    QVERIFY(jrt);
+    QVERIFY(!jrt->isChecked());
+    const QString message = "Keep 4711 in mind.";
+    QCOMPARE(rendered_prompt(message), QString("User: %1\nAssistant:").arg(message));
+    jrt->click();
+    QCOMPARE(rendered_prompt(message), QString("User: %1\n\n%1\nAssistant:").arg(message));
+    // A message with a context and a question: the context twice, the question once.
+    QCOMPARE(rendered_prompt("Doc one.\n\nWhat number?"),
+             QString("User: Doc one.\n\nDoc one.\n\nWhat number?\nAssistant:"));
+
+    // Sent: the prompt read it twice, the chat and the store hold it once.
+    SamplerSettings greedy;
+    window_->setSampling(greedy, 4);
+    window_->sendMessage(message);
+    wait_reply();
+    const auto& reply = window_->chatView()->bubble(1)->item();
+    QCOMPARE(window_->chatView()->bubble(0)->item().text, message);
+    window_->store().flush();
+    const auto session = window_->store().reader().session(*window_->currentSessionId());
+    QVERIFY(session);
+    QCOMPARE(int(session->messages.size()), 2);
+    QCOMPARE(QString::fromStdString(session->messages[0].text), message);
+    QVERIFY(session->messages[1].generation);
+    QCOMPARE(session->messages[1].generation->params.sampler.value("jrt", false), true);
+    const auto twice_tokens = session->messages[1].generation->stats.prompt_tokens;
+    QVERIFY(twice_tokens);
+    QVERIFY2(reply.stats.contains(QString("%1 prompt tok").arg(*twice_tokens)),
+             qPrintable(reply.stats));
+
+    jrt->click();  // off again: the same message reads once, in fewer tokens
+    window_->newSession();
+    window_->sendMessage(message);
+    wait_reply();
+    window_->store().flush();
+    const auto once = window_->store().reader().session(*window_->currentSessionId());
+    QVERIFY(once && once->messages.size() == 2 && once->messages[1].generation);
+    QVERIFY(!once->messages[1].generation->params.sampler.contains("jrt"));
+    QVERIFY(*once->messages[1].generation->stats.prompt_tokens < *twice_tokens);
+}
+
 void StudioTest::darkTheme() {
     window_->setDarkTheme(true);
     QVERIFY(qApp->palette().color(QPalette::Window).lightness() < 80);
@@ -382,6 +458,130 @@ void StudioTest::aModelThatCannotLoadSaysSo() {
     QSignalSpy ready(window_.get(), &MainWindow::modelReady);
     window_->loadModel(gt::demo_model());
     QVERIFY(ready.wait(30000));
+}
+
+QStringList StudioTest::on_screen() const {
+    QStringList out;
+    auto* view = window_->chatView();
+    for (int i = 0; i < view->count(); ++i) {
+        auto* pos = view->bubble(i)->findChild<QLabel*>("branchPosition");
+        out << view->bubble(i)->item().text << (pos ? pos->text() : QString());
+    }
+    return out;
+}
+
+void StudioTest::click_branch(int bubble, const char* button) {
+    QTest::mouseClick(window_->chatView()->bubble(bubble)->findChild<QToolButton*>(button),
+                      Qt::LeftButton);
+    QTest::qWait(20);
+}
+
+// The whole tree goes through the store: a chat with a regenerated reply and an edited message,
+// closed and opened in a new window, shows the same branches with the same texts, and goes on
+// growing the same tree (the engine's Conversation is rebuilt from it).
+void StudioTest::branchesComeBackInANewWindow() {
+    window_->newSession();
+    SamplerSettings s;
+    s.temperature = 2.0f;  // flat enough that two replies differ (see regenerate test)
+    window_->setSampling(s, 12);
+    window_->sendMessage("First question");
+    wait_reply();
+    window_->regenerate();
+    wait_reply();
+    QCOMPARE(window_->chatView()->bubble(1)->findChild<QLabel*>("branchPosition")->text(),
+             QString("2/2"));
+    window_->beginEdit(0);
+    window_->sendMessage("Edited question");
+    wait_reply();
+    const QStringList edited = on_screen();
+    QCOMPARE(edited.at(0), QString("Edited question"));
+    QCOMPARE(edited.at(1), QString("2/2"));
+    click_branch(0, "branchPrev");
+    const QStringList first_regenerated = on_screen();
+    QCOMPARE(first_regenerated.at(0), QString("First question"));
+    QCOMPARE(first_regenerated.at(3), QString("2/2"));
+    click_branch(1, "branchPrev");
+    const QStringList first_reply = on_screen();
+    QCOMPARE(first_reply.at(3), QString("1/2"));
+    QVERIFY(first_reply.at(2) != first_regenerated.at(2));
+
+    const auto id = window_->currentSessionId();
+    QVERIFY(id);
+    window_->close();
+    window_.reset();  // closes the store: everything queued is written
+    open_window();
+    QVERIFY(window_->hasModel());
+    QCOMPARE(window_->chatView()->count(), 0);
+    window_->openSession(*id);
+    QCOMPARE(on_screen(), first_reply);  // the branch on screen when it closed
+    click_branch(1, "branchNext");
+    QCOMPARE(on_screen(), first_regenerated);
+    click_branch(0, "branchNext");
+    QCOMPARE(on_screen(), edited);
+    QVERIFY(gt::save_screenshot(window_.get(), "13-reopened-branches"));
+
+    // Regenerating in the reopened chat adds a sibling to the same tree.
+    window_->regenerate();
+    wait_reply();
+    QCOMPARE(on_screen().at(3), QString("2/2"));
+    window_->store().flush();
+    const auto stored = window_->store().reader().session(*id);
+    QVERIFY(stored);
+    QCOMPARE(int(stored->messages.size()), 6);
+    int roots = 0;
+    std::map<std::int64_t, int> children;
+    for (const auto& m : stored->messages) {
+        if (!m.parent_id)
+            ++roots;
+        else
+            ++children[*m.parent_id];
+    }
+    QCOMPARE(roots, 2);
+    QCOMPARE(int(children.size()), 2);
+    for (const auto& [parent, n] : children) QCOMPARE(n, 2);
+}
+
+// The worker's Conversation keeps a state snapshot per message, so going back to a branch after
+// another one was generated restores that branch's snapshot (a single "last prompt" cache would
+// read it all again), and the reply from it is the reply from scratch.
+void StudioTest::engineRegeneratesFromTheBranchSnapshot() {
+    using statescope::studio::EngineWorker;
+    using statescope::studio::GenerationRequest;
+    using statescope::studio::ReplyStats;
+    EngineWorker worker;  // driven directly, on this thread
+    bool loaded = false;
+    connect(&worker, &EngineWorker::modelLoaded, [&] { loaded = true; });
+    worker.loadModel(gt::demo_model(), "cpu");
+    QVERIFY(loaded);
+    std::vector<ReplyStats> done;
+    connect(&worker, &EngineWorker::generationFinished,
+            [&](quint64, const ReplyStats& s) { done.push_back(s); });
+    const QString a = "A first question about state space models and what they remember.";
+    const QString b = "An edited question about recurrent states and how they forget.";
+    GenerationRequest r;  // greedy
+    r.max_new_tokens = 6;
+    r.conversation = 1;
+    r.turns = {{"user", a, 0}};
+    r.reply_node = 1;
+    worker.generate(r);
+    r.turns = {{"user", b, 2}};  // an edit: a sibling of node 0
+    r.reply_node = 3;
+    worker.generate(r);
+    r.turns = {{"user", a, 0}};  // back on the first branch: regenerate its reply
+    r.reply_node = 4;
+    worker.generate(r);
+    // Another chat whose node 0 is a different message: nothing of the first chat is reused.
+    r.conversation = 2;
+    r.turns = {{"user", b, 0}};
+    r.reply_node = 1;
+    worker.generate(r);
+    QCOMPARE(int(done.size()), 4);
+    QCOMPARE(done[0].reused_tokens, std::int64_t(0));
+    QVERIFY2(done[2].reused_tokens > 0, "the first branch was read again from the start");
+    QCOMPARE(done[2].prompt_tokens, done[0].prompt_tokens);
+    QCOMPARE(done[2].text, done[0].text);
+    QCOMPARE(done[3].prompt_tokens, done[1].prompt_tokens);
+    QCOMPARE(done[3].text, done[1].text);
 }
 
 STATESCOPE_GUI_TEST_MAIN(StudioTest)

@@ -92,6 +92,15 @@ std::string jrt_prompt(std::string_view context, std::string_view question) {
     return s;
 }
 
+std::string jrt_message(std::string_view message) {
+    const auto cut = message.rfind("\n\n");
+    if (cut != std::string_view::npos && cut > 0)
+        return jrt_prompt(message.substr(0, cut + 2), message.substr(cut + 2));
+    std::string twice = jrt_prompt(std::string(message) + "\n\n", {});
+    twice.resize(twice.size() - 2);
+    return twice;
+}
+
 ProbePrompt passkey_prompt(const TextCodec& codec, std::int64_t length, double depth,
                            ProbeRng& rng) {
     check_args("passkey", length, depth);

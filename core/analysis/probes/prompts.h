@@ -32,6 +32,12 @@ struct ProbePrompt {
 // document and the question about it).
 std::string jrt_prompt(std::string_view context, std::string_view question);
 
+// "Just read twice" for a chat message (statescope-cli chat --jrt, the studio's Read twice): the
+// message is a context and a question split at its last blank line, and jrt_prompt puts the
+// context (up to and with that blank line) twice before the question. A message of one paragraph
+// is all context: it is read twice, joined by a blank line.
+std::string jrt_message(std::string_view message);
+
 // Stuffed Mamba's passkey (passkey.py::PasskeyDataGenerator): prefix, nblocks filler blocks
 // with block int(depth * (nblocks - 1)) replaced by the needle, suffix; the key is 5 digits
 // "00000".."99999" drawn uniformly. nblocks = (length - |prefix| - |suffix|) / |block| in tokens,
