@@ -13,8 +13,18 @@ mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 python3 -c 'import torch, transformers, tokenizers; print("torch", torch.__version__, "transformers", transformers.__version__, "tokenizers", tokenizers.__version__, "cuda", torch.cuda.is_available())'
 python3 "$HERE/train_zoo.py" tokenizer "$CORPUS" "$W/tokenizer"
+# GPUs: with one, the four share it; with two, Mamba-1 (the slowest to train) gets one to itself and the
+# other three share the second; with four or more, one each.
+gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
+gpu_of() {
+  if [ "${gpus:-0}" -ge 4 ]; then case $1 in mamba) echo 0;; mamba2) echo 1;; llama) echo 2;; *) echo 3;; esac
+  elif [ "${gpus:-0}" -ge 2 ]; then case $1 in mamba) echo 0;; *) echo 1;; esac
+  else echo 0; fi
+}
+echo "GPUs: ${gpus:-0}"
 for n in mamba mamba2 llama hybrid; do
   (
+    export CUDA_VISIBLE_DEVICES=$(gpu_of $n)
     timeout $((BUDGET + 140)) python3 "$HERE/train_zoo.py" train $n "$CORPUS" "$W" --budget-s "$BUDGET" 2>&1 || true
     if [ -d "$W/models/zoo-$n" ]; then
       tar -C "$W" -cf "$OUT/zoo-$n.tar" "models/zoo-$n" "reference/zoo-$n.safetensors" && echo "[$n] packed $OUT/zoo-$n.tar"
