@@ -1,5 +1,7 @@
 #include "app/cli/chat_command.h"
 
+#include "app/cli/chat_recorder.h"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -235,13 +237,23 @@ int run_chat(const ChatArgs& a) {
     const bool interactive = isatty(0);
     if (interactive)
         std::fprintf(stderr, "statescope chat: %s (/help for commands)\n", a.gen.model_dir.c_str());
+    std::unique_ptr<ChatRecorder> recorder;
+    if (a.save)
+        recorder = std::make_unique<ChatRecorder>(a.db, a.gen.model_dir, s.backend->name(),
+                                                  a.gen.dtype.empty() ? "as stored" : a.gen.dtype);
     auto token_fn = [](std::int32_t) { return g_interrupts == 0; };
     auto finish = [&](const Conversation::Reply& r) {
         std::cout << "\n" << std::flush;
         if (r.stats.stop == StopReason::Cancelled && g_interrupts)
             std::fprintf(stderr, "[stopped]\n");
         print_stats(r);
+        if (recorder) recorder->save(c, r, s.options);
         g_interrupts = 0;
+    };
+    auto report_saved = [&] {
+        if (!recorder) return;
+        if (const std::int64_t id = recorder->session_id())
+            std::fprintf(stderr, "[saved as session %lld]\n", (long long)id);
     };
     LineReader reader;
     int interrupts_at_prompt = 0;
@@ -272,6 +284,8 @@ int run_chat(const ChatArgs& a) {
                 } else if (cmd == "/reset") {
                     c.clear();
                     if (!system.empty()) c.add("system", system);
+                    report_saved();
+                    if (recorder) recorder->restart();
                     std::fprintf(stderr, "[conversation cleared]\n");
                 } else if (cmd == "/system") {
                     system = arg;
@@ -302,6 +316,7 @@ int run_chat(const ChatArgs& a) {
             std::fprintf(stderr, "error: %s\n", e.what());
         }
     }
+    report_saved();
     return 0;
 }
 

@@ -16,7 +16,9 @@ namespace statescope::cli {
 struct ChatArgs {
     GenerateArgs gen;  // --model, --backend, sampling flags, --max-new, --stop
     std::optional<std::string> system;
-    bool jrt = false;  // --jrt: each reply's prompt reads the latest user message twice
+    bool jrt = false;   // --jrt: each reply's prompt reads the latest user message twice
+    bool save = false;  // --save: keep the conversation in the session store (chat_recorder.h)
+    std::string db;     // --db: that store ("": the user's)
 };
 
 // The template and bos/eos of a checkpoint folder; Error naming the folder when it has none.

@@ -131,6 +131,10 @@ int main(int argc, char** argv) {
     c_chat->add_flag("--jrt", chat.jrt,
                      "\"just read twice\": each reply's prompt has the latest user message twice "
                      "(a context before its last blank line twice, then the question)");
+    c_chat->add_flag("--save", chat.save,
+                     "keep the conversation in the session store (a new session; /regen and "
+                     "/system add branches)");
+    c_chat->add_option("--db", chat.db, "session database for --save (default: the user's)");
 
     TemplateArgs tpl;
     auto* c_tpl = app.add_subcommand(
@@ -203,7 +207,10 @@ int main(int argc, char** argv) {
             return run_tokenize(tok);
         }
         if (c_detok->parsed()) return run_detokenize(detok);
-        if (c_chat->parsed()) return run_chat(chat);
+        if (c_chat->parsed()) {
+            if (chat.db.empty()) chat.db = sessions.db;  // `statescope-cli --db X chat --save`
+            return run_chat(chat);
+        }
         if (c_lg->parsed()) {
             if (!lg.ids && !lg.ids_file) throw Error("logits: give --ids or --ids-file");
             return run_logits(lg);

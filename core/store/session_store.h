@@ -103,7 +103,7 @@ struct NewBenchmarkRun {
     nlohmann::json machine = nlohmann::json::object();
 };
 
-// One prompt and its reply, for `statescope-cli generate --save` / `chat --save`.
+// One prompt and its reply, saved in one transaction (a caller with no tree of its own).
 struct Exchange {
     std::optional<ModelInfo> model;          // model_info_for(model_dir)
     std::optional<std::int64_t> session_id;  // continue this session under its head; none: new

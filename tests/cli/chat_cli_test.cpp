@@ -379,5 +379,52 @@ TEST_F(ChatCli, CtrlCAtThePromptExits) {
     EXPECT_NE(p.err.find("Ctrl-C again to exit"), std::string::npos) << p.err;
 }
 
+// chat --save keeps the conversation as a tree in the session store: /regen is a sibling reply
+// under the same user message, the next turn continues from the regenerated one, /reset starts a
+// second session; `sessions show` reads back exactly the texts the chat printed.
+TEST_F(ChatCli, SaveKeepsTheTreeInTheStore) {
+    const std::string db = tmp("chat.db").string();
+    CliRun r = run({"chat", "--model", model_.string(), "--max-new", "5", "--temperature", "1",
+                    "--seed", "0", "--save", "--db", db},
+                   "First question\n/regen\nSecond question\n/reset\nAnother chat\n");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto replies = lines_of(r.out);
+    ASSERT_EQ(replies.size(), 4u) << r.out;
+    EXPECT_NE(r.err.find("[saved as session 1]"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("[saved as session 2]"), std::string::npos) << r.err;
+
+    CliRun shown = run({"--db", db, "sessions", "show", "1"});
+    ASSERT_EQ(shown.code, 0) << shown.err;
+    const auto session = nlohmann::json::parse(shown.out);
+    const auto& m = session["messages"];
+    ASSERT_EQ(m.size(), 5u) << shown.out;
+    EXPECT_EQ(session["title"], "First question");
+    // user, reply, regenerated reply (same parent), user after it, its reply
+    EXPECT_EQ(m[0]["role"], "user");
+    EXPECT_EQ(m[0]["text"], "First question");
+    EXPECT_TRUE(m[0]["parent"].is_null());
+    EXPECT_EQ(m[1]["parent"], m[0]["id"]);
+    EXPECT_EQ(m[2]["parent"], m[0]["id"]);
+    EXPECT_EQ(m[3]["text"], "Second question");
+    EXPECT_EQ(m[3]["parent"], m[2]["id"]);
+    EXPECT_EQ(m[4]["parent"], m[3]["id"]);
+    EXPECT_EQ(session["head"], m[4]["id"]);
+    for (int i : {1, 2, 4}) {
+        EXPECT_EQ(m[i]["role"], "assistant");
+        EXPECT_EQ(m[i]["generation"]["generated_tokens"], 5);
+        EXPECT_EQ(m[i]["generation"]["sampler"]["temperature"], 1.0);
+    }
+    EXPECT_EQ(m[1]["text"], replies[0]);
+    EXPECT_EQ(m[2]["text"], replies[1]);
+    EXPECT_EQ(m[4]["text"], replies[2]);
+
+    CliRun second = run({"--db", db, "sessions", "show", "2"});
+    ASSERT_EQ(second.code, 0) << second.err;
+    const auto other = nlohmann::json::parse(second.out);
+    ASSERT_EQ(other["messages"].size(), 2u);
+    EXPECT_EQ(other["messages"][0]["text"], "Another chat");
+    EXPECT_EQ(other["messages"][1]["text"], replies[3]);
+}
+
 }  // namespace
 }  // namespace statescope
