@@ -170,7 +170,13 @@ CompareView::CompareView(SessionStore* store, QWidget* parent) : QWidget(parent)
     save_button_->setToolTip(tr("Save this comparison as a session"));
     connect(save_button_, &QPushButton::clicked, this, [this] { save(); });
     auto* probes_button = new QPushButton(tr("Load probe results…"), this);
+    probes_button->setToolTip(tr("The JSON files statescope-cli probe wrote (--out), one a model"));
     connect(probes_button, &QPushButton::clicked, this, [this] { load_probe_files(); });
+    auto* stored_button = new QPushButton(tr("From sessions…"), this);
+    stored_button->setObjectName("compareStoredProbes");
+    stored_button->setToolTip(
+        tr("Probe runs kept in the session store (statescope-cli probe --save)"));
+    connect(stored_button, &QPushButton::clicked, this, [this] { pickStoredProbes(); });
     progress_ = new QProgressBar(this);
     progress_->setRange(0, 1000);
     progress_->setTextVisible(true);
@@ -182,6 +188,7 @@ CompareView::CompareView(SessionStore* store, QWidget* parent) : QWidget(parent)
     actions->addWidget(stop_button_);
     actions->addWidget(save_button_);
     actions->addWidget(probes_button);
+    actions->addWidget(stored_button);
     actions->addWidget(progress_, 1);
     actions->addWidget(status_, 2);
     v->addLayout(actions);
@@ -495,54 +502,10 @@ void CompareView::show_result(const CompareResult& r) {
     update_buttons();
 }
 
-void CompareView::setProbeGrids(const QVector<widgets::ProbeGrid>& grids) {
-    probes_->setGrids(grids);
-}
-
 void CompareView::showTab(const QString& name) {
     const QStringList names = {"memory", "loss", "decay", "probes"};
     const int i = int(names.indexOf(name));
     if (i >= 0) tabs_->setCurrentIndex(i);
-}
-
-void CompareView::load_probe_files() {
-    const QStringList files = QFileDialog::getOpenFileNames(
-        this, tr("Probe results (one file per model)"), QString(), tr("JSON (*.json)"));
-    if (files.isEmpty()) return;
-    QVector<widgets::ProbeGrid> grids;
-    QStringList errors;
-    for (const QString& f : files) {
-        QString error;
-        if (auto g = widgets::load_probe_grid(f, &error))
-            grids << *g;
-        else
-            errors << error;
-    }
-    setProbeGrids(grids);
-    showTab("probes");
-    if (!errors.isEmpty()) status_->setText(errors.join('\n'));
-}
-
-void CompareView::restore_probe_grids(const nlohmann::json& result) {
-    QVector<widgets::ProbeGrid> grids;
-    QStringList errors;
-    const nlohmann::json& saved = result.value("probe_results", nlohmann::json::array());
-    for (std::size_t i = 0; saved.is_array() && i < saved.size(); ++i) {
-        QString error;
-        const QString source = tr("saved probe result %1").arg(i);
-        if (auto g = widgets::probe_grid_from_json(saved[i], source, &error))
-            grids << *g;
-        else
-            errors << error;
-    }
-    // "probe_grids" (accuracy[depth][length], no counts) came from builds before the grids
-    // followed the probe writer's layout; say so rather than guess at the orientation.
-    if (result.contains("probe_grids") && !result["probe_grids"].empty())
-        errors << tr(
-            "The probe grids saved with this comparison are in an older layout; load "
-            "the probe result files again.");
-    setProbeGrids(grids);
-    if (!errors.isEmpty()) status_->setText(status_->text() + '\n' + errors.join('\n'));
 }
 
 std::optional<std::int64_t> CompareView::save() {

@@ -34,6 +34,7 @@ namespace statescope::widgets {
 class AlignedOutputs;
 class LossTextView;
 class SeriesPlot;
+class StoredProbeDialog;
 }  // namespace statescope::widgets
 
 namespace statescope::studio {
@@ -87,7 +88,12 @@ class CompareView : public QWidget {
     bool openSaved(std::int64_t session_id);
     static bool isCompareSession(const Session& session);
 
-    void setProbeGrids(const QVector<widgets::ProbeGrid>& grids);
+    // Shows the grids in the Probes tab; false (the panel unchanged, the status naming the grids)
+    // when they are of more than one probe. compare_view_probes.cpp.
+    bool setProbeGrids(const QVector<widgets::ProbeGrid>& grids);
+    // "From sessions…": opens the dialog listing the probe runs in the session store; the runs
+    // picked there go to the grid panel as loaded files do. Null (with a status) without a store.
+    widgets::StoredProbeDialog* pickStoredProbes();
     // Shows one of the lower tabs: "memory", "loss", "decay", "probes".
     void showTab(const QString& name);
 
@@ -116,6 +122,7 @@ class CompareView : public QWidget {
     void fill_library();
     void add_model(const QString& dir);
     void load_probe_files();
+    void show_probe_grids(const QVector<widgets::ProbeGrid>& grids, const QStringList& errors);
     void restore_probe_grids(const nlohmann::json& result);  // from a saved comparison
     void update_buttons();
 

@@ -67,6 +67,7 @@ ProbeGrid read_grid(const json& doc, const QString& source) {
                                         .arg(QString::fromStdString(version.dump()))
                                         .arg(kProbeJsonVersion)};
     ProbeGrid g;
+    g.source = source;
     const json& probe = member(doc, "", "probe");
     if (!probe.is_string()) throw FieldError{"probe", QObject::tr("is not a string")};
     g.probe = QString::fromStdString(probe.get<std::string>());
@@ -167,6 +168,29 @@ json probe_grid_to_json(const ProbeGrid& g) {
               {"accuracy", accuracy},
               {"correct", correct},
               {"count", count}}}};
+}
+
+double probe_grid_overall(const ProbeGrid& g) {
+    qint64 correct = 0, count = 0;
+    for (qsizetype i = 0; i < g.lengths.size(); ++i)
+        for (qsizetype j = 0; j < g.depths.size(); ++j) {
+            correct += g.correct[i][j];
+            count += g.count[i][j];
+        }
+    return count ? double(correct) / double(count) : std::nan("");
+}
+
+QString mixed_probes_error(const QVector<ProbeGrid>& grids) {
+    QStringList probes, names;
+    for (const ProbeGrid& g : grids) {
+        if (!probes.contains(g.probe)) probes << g.probe;
+        names << QObject::tr("%1 · %2 (%3)").arg(g.model, g.probe, g.source);
+    }
+    if (probes.size() < 2) return {};
+    return QObject::tr(
+               "Not shown: one view holds one probe, and these are %1: %2. Pick runs of "
+               "one probe.")
+        .arg(probes.join(QObject::tr(" and ")), names.join(QStringLiteral("; ")));
 }
 
 CsvRows probe_grid_rows(const ProbeGrid& g) {

@@ -19,8 +19,9 @@
 namespace statescope::widgets {
 
 struct ProbeGrid {
-    QString model;  // the model folder's name (model.path), else model.model_type, else the file's
-    QString probe;  // "passkey", "needle", "phonebook"
+    QString model;   // the model folder's name (model.path), else model.model_type, else the file's
+    QString probe;   // "passkey", "needle", "phonebook"
+    QString source;  // where it was read from, for messages: the file, "stored run 12", ...
     QVector<qint64> lengths;
     QVector<double> depths;
     QVector<QVector<double>> accuracy;  // [lengths][depths], 0..1; NaN where no sample ran
@@ -38,6 +39,14 @@ std::optional<ProbeGrid> load_probe_grid(const QString& file, QString* error = n
 // standing for the name, summary with lengths, depths, accuracy, correct, count): what the compare
 // view saves with a comparison.
 nlohmann::json probe_grid_to_json(const ProbeGrid& grid);
+
+// correct / count over every cell that ran (the writer's summary.overall); NaN when none ran.
+double probe_grid_overall(const ProbeGrid& grid);
+
+// Empty when every grid is of one probe; else why they cannot share one view, naming each grid
+// (model, probe, source). Accuracies of different probes on one colour scale read as comparable,
+// and they are not (a passkey is 5 digits, a phone number 10).
+QString mixed_probes_error(const QVector<ProbeGrid>& grids);
 
 // model,length,depth,accuracy,correct,count: one row per cell, length-major; accuracy empty where
 // no sample ran.

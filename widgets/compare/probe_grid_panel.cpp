@@ -10,9 +10,9 @@ namespace statescope::widgets {
 
 ProbeGridPanel::ProbeGridPanel(QWidget* parent) : QWidget(parent) {
     row_ = new QHBoxLayout(this);
-    empty_ = new QLabel(tr("No probe results yet. Load the JSON that statescope-cli probe "
-                           "passkey, needle or phonebook wrote (--out) for each model with “Load "
-                           "probe results…”."),
+    empty_ = new QLabel(tr("No probe results yet. Pick runs that statescope-cli probe passkey, "
+                           "needle or phonebook saved (--save) with “From sessions…”, or load the "
+                           "JSON it wrote (--out) for each model with “Load probe results…”."),
                         this);
     empty_->setWordWrap(true);
     empty_->setAlignment(Qt::AlignCenter);
@@ -25,11 +25,15 @@ void ProbeGridPanel::setGrids(const QVector<ProbeGrid>& grids) {
     plots_.clear();
     empty_->setVisible(grids.isEmpty());
     for (const ProbeGrid& g : grids) {
+        // The title names the probe too: the same model reads very differently on passkey and
+        // phone book, and a saved comparison or a screenshot is read without the dialog that
+        // picked the runs.
+        const QString title = tr("%1 · %2").arg(g.model, g.probe);
         auto* plot = new QCustomPlot(this);
         plot->setMinimumSize(220, 180);
-        plot->setAccessibleName(tr("Probe accuracy: %1").arg(g.model));
+        plot->setAccessibleName(tr("Probe accuracy: %1").arg(title));
         plot->plotLayout()->insertRow(0);
-        plot->plotLayout()->addElement(0, 0, new QCPTextElement(plot, g.model));
+        plot->plotLayout()->addElement(0, 0, new QCPTextElement(plot, title));
         // Cells at integer positions; tick labels name the lengths and depths.
         auto* map = new QCPColorMap(plot->xAxis, plot->yAxis);
         map->setName(g.model);
@@ -63,7 +67,7 @@ void ProbeGridPanel::setGrids(const QVector<ProbeGrid>& grids) {
         scale->setDataRange(QCPRange(0, 1));
         scale->axis()->setLabel(tr("accuracy"));
         map->setColorScale(scale);
-        install_export_menu(plot, QStringLiteral("probe-%1").arg(g.model),
+        install_export_menu(plot, QStringLiteral("probe-%1-%2").arg(g.model, g.probe),
                             [g] { return probe_grid_rows(g); });
         plot->replot();
         row_->addWidget(plot, 1);

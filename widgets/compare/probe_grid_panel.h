@@ -1,6 +1,7 @@
 // Probe results (passkey / needle / phonebook retrieval accuracy by context length and needle
-// depth, widgets/compare/probe_grid.h) as one heatmap per model, side by side on the same colour
-// scale (0..1); a cell where no sample ran is left blank. Each plot exports its grid as CSV
+// depth, widgets/compare/probe_grid.h) as one heatmap per model, titled "model · probe", side by
+// side on the same colour scale (0..1); a cell where no sample ran is left blank. Whoever hands it
+// the grids keeps them to one probe (mixed_probes_error). Each plot exports its grid as CSV
 // (probe_grid_rows) and its picture from the context menu.
 #pragma once
 
