@@ -26,6 +26,7 @@
 #include "core/runtime/model.h"
 #include "core/runtime/sequence.h"
 #include "core/store/session_store.h"
+#include "tests/analysis/byte_codec.h"
 #include "tests/analysis/reference.h"
 
 namespace statescope {
@@ -33,24 +34,8 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+using testing_ref::byte_codec;
 using testing_ref::kGolden;
-
-// One token per byte (id = the byte), so a length in tokens is a length in bytes; mamba-tiny's
-// 512-token vocabulary holds every id.
-TextCodec byte_codec() {
-    TextCodec c;
-    c.encode = [](std::string_view s) {
-        std::vector<std::int32_t> ids;
-        for (unsigned char ch : s) ids.push_back(ch);
-        return ids;
-    };
-    c.decode = [](std::span<const std::int32_t> ids) {
-        std::string s;
-        for (auto id : ids) s += id < 256 ? char(id) : '?';
-        return s;
-    };
-    return c;
-}
 
 const std::string kPrefix =
     "There is an important info hidden inside a lot of irrelevant text. Find it and memorize "

@@ -25,6 +25,7 @@
 #include "core/store/session_store.h"
 #include "gui_test_support.h"
 #include "probe_run_fixture.h"
+#include "tests/analysis/byte_codec.h"
 #include "widgets/compare/probe_grid_panel.h"
 #include "widgets/compare/stored_probe_dialog.h"
 
@@ -36,22 +37,7 @@ using nlohmann::json;
 
 namespace {
 
-// One token per byte (id = the byte): the tiny golden models have no tokenizer, and their
-// 512-entry vocabulary holds every byte.
-statescope::TextCodec byte_codec() {
-    statescope::TextCodec c;
-    c.encode = [](std::string_view s) {
-        std::vector<std::int32_t> ids;
-        for (unsigned char ch : s) ids.push_back(ch);
-        return ids;
-    };
-    c.decode = [](std::span<const std::int32_t> ids) {
-        std::string s;
-        for (auto id : ids) s += id < 256 ? char(id) : '?';
-        return s;
-    };
-    return c;
-}
+using statescope::testing_ref::byte_codec;
 
 // A probe grid run on the model, as `statescope-cli probe KIND` runs it (smaller).
 json run_grid(const QString& dir, statescope::ProbeKind kind) {
