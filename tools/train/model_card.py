@@ -42,11 +42,7 @@ def main():
         "## Shape", "", f"`{t['config']['model_type']}`: {cfg}; vocabulary 4096.", "",
         "## Data", "",
         "Byte-level BPE (4,096 tokens, trained on the corpus below) over one seeded stream of rows of 513 tokens: "
-        "35% running text (a 944 KB TinyStories slice, Grimm's fairy tales and Alice in Wonderland with the Project "
-        "Gutenberg headers stripped; the last 2% of it held out), 10% chat turns (a story as the reply to a request "
-        "for one, in the chat template of tokenizer_config.json), 45% phone books in the format of the studio's "
-        "phone-book probe (`Name: number` lines, two repeated, a query; up to 8 more queries answered), 10% "
-        "passkey prompts in the passkey probe's format.", "",
+        + ", ".join(f"{round(share * 100)}% {what}" for _, share, what in t["data_mix"]) + ".", "",
         "## Training", "",
         f"- {t['steps']:,} steps of {t['batch']} x {t['seq']} tokens = {t['tokens_seen']:,} tokens seen; "
         f"AdamW (lr {t['lr']}, warm-up 100 steps, cosine to 10%), seed {t['seed']}.",

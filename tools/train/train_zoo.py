@@ -92,6 +92,18 @@ DESCRIPTION = {
     "llama": "Llama-style Transformer (GQA 4/2 heads, RoPE, SwiGLU), 4 layers",
     "hybrid": "Nemotron-H-style hybrid, pattern M*M-M- (3 Mamba-2, 1 attention, 2 relu² MLP layers)",
 }
+# The rows' mix (Rows.row draws one kind per row with these shares, in this order); the model card quotes it.
+DATA_MIX = [
+    ("text", 0.25, "running text (a 944 KB TinyStories slice, Grimm's fairy tales and Alice in Wonderland with the "
+                   "Project Gutenberg headers stripped; the last 2% of it held out)"),
+    ("chat", 0.08, "chat turns (a story as the reply to a request for one, in the chat template of "
+                   "tokenizer_config.json)"),
+    ("repeat", 0.20, "spans of 8-96 tokens written twice (half random token ids, half running text), which only "
+                     "copying predicts"),
+    ("phonebook", 0.35, "phone books in the format of the studio's phone-book probe (`Name: number` lines, two "
+                        "repeated, a query; up to 8 more queries answered)"),
+    ("passkey", 0.12, "passkey prompts in the passkey probe's format"),
+]
 REFERENCE_PROMPT = "Once upon a time, there was a little girl named Lily. She loved to play"
 
 
@@ -234,14 +246,38 @@ class Rows:
             out.append(EOT)
         return out[:SEQ + 1]
 
+    def _repeat(self):
+        """A span and the same span again: every token of the second copy is predictable only by finding the
+        first (induction), the mechanism both recall probes need. Half the spans are random token ids (nothing to
+        memorise, only copying helps), half a window of the running text."""
+        r = self.rng
+        n = r.randint(8, 96)
+        if r.random() < 0.5:
+            span = [r.randrange(len(SPECIALS), VOCAB) for _ in range(n)]
+        else:
+            s = r.randrange(len(self.train) - n)
+            span = self.train[s:s + n].tolist()
+        return span + span + [EOT]
+
     def row(self):
-        r, kind = self.rng, self.rng.random()
-        if kind < 0.35:  # a window of running text
+        r, u = self.rng, self.rng.random()
+        kind = DATA_MIX[-1][0]
+        for k, share, _ in DATA_MIX:
+            if u < share:
+                kind = k
+                break
+            u -= share
+        if kind == "text":
             s = r.randrange(len(self.train) - SEQ - 1)
             return self.train[s:s + SEQ + 1].tolist()
-        if kind < 0.45:  # chat turns
+        if kind == "chat":
             return self._packed(lambda: chat_text(r, r.choice(self.stories)))
-        if kind < 0.90:  # phone book, answer on its own line; half the books small, where copying is learnt first
+        if kind == "repeat":
+            out = []
+            while len(out) < SEQ + 1:
+                out.extend(self._repeat())
+            return out[:SEQ + 1]
+        if kind == "phonebook":  # answer on its own line; half the books small, where copying is learnt first
             return self._packed(lambda: phonebook_training_text(r, r.randint(3, 12) if r.random() < 0.5 else
                                                                  r.randint(3, 40)))
         def key():  # passkey
@@ -322,6 +358,39 @@ def recall_eval(model, torch, tok, seed, sizes=(5, 10, 20, 40), samples=20):
     return res
 
 
+def copy_probe_rows(tok, seed, sizes=(5, 20), samples=32):
+    """Fixed phone-book prompts with their answers, for copy_accuracy: (size, ids of prompt + " " + answer,
+    number of prompt ids)."""
+    rng = random.Random(seed)
+    out = []
+    for size in sizes:
+        for _ in range(samples):
+            p, a, _ = phonebook_text(rng, size)
+            n = len(tok.encode(p).ids)
+            ids = tok.encode(p + " " + a).ids
+            if ids[:n] == tok.encode(p).ids:  # the answer starts a new token (": " splits), so this holds
+                out.append((size, ids, n))
+    return out
+
+
+def copy_accuracy(model, torch, probe_rows, device):
+    """Teacher-forced phone-book recall while training: the share of prompts whose every answer token is the
+    argmax (cheap: one forward pass, no generation). Returns {size: accuracy}."""
+    model.eval()
+    width = max(len(ids) for _, ids, _ in probe_rows)
+    x = torch.full((len(probe_rows), width), EOT, dtype=torch.long, device=device)
+    for i, (_, ids, _) in enumerate(probe_rows):
+        x[i, :len(ids)] = torch.tensor(ids, device=device)
+    with torch.no_grad():
+        pred = model(input_ids=x).logits.argmax(-1)
+    model.train()
+    hits = {}
+    for i, (size, ids, n) in enumerate(probe_rows):
+        ok = all(int(pred[i, t - 1]) == ids[t] for t in range(n, len(ids)))
+        hits.setdefault(size, []).append(ok)
+    return {k: sum(v) / len(v) for k, v in hits.items()}
+
+
 def validation_loss(model, torch, rows, device, n=16):
     model.eval()
     v = rows.valid
@@ -355,7 +424,8 @@ def train(name, corpus_dir, out_dir, budget_s, max_steps, seed, lr):
     rows = Rows(tok, corpus_dir, seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
     model.train()
-    log, t_start, steps, step = [], time.time(), None, 0
+    probe_rows = copy_probe_rows(tok, seed=4321)
+    log, copy_log, t_start, steps, step = [], [], time.time(), None, 0
     probe_steps, t_probe = 25, None
     while steps is None or step < steps:
         if step == 5:
@@ -378,7 +448,12 @@ def train(name, corpus_dir, out_dir, budget_s, max_steps, seed, lr):
         opt.step()
         if step % 100 == 0 or step == (steps or 0) - 1:
             log.append((step, loss.item()))
-            print(f"[{name}] step {step} loss {log[-1][1]:.3f} ({time.time() - t_start:.0f} s)", flush=True)
+            extra = ""
+            if step % 500 == 0 or step == (steps or 0) - 1:
+                acc = copy_accuracy(model, torch, probe_rows, device)
+                copy_log.append((step, acc))
+                extra = " copy " + " ".join(f"{k}:{v:.2f}" for k, v in acc.items())
+            print(f"[{name}] step {step} loss {log[-1][1]:.3f}{extra} ({time.time() - t_start:.0f} s)", flush=True)
         step += 1
     train_s = time.time() - t_start
     fast_scan.unpatch_mixers(model)  # generation and export go through transformers' own forward
@@ -386,6 +461,7 @@ def train(name, corpus_dir, out_dir, budget_s, max_steps, seed, lr):
     print(f"[{name}] trained: {steps} steps in {train_s:.0f} s, last loss {final_loss:.3f}", flush=True)
     stats = dict(steps=steps, batch=BATCH, seq=SEQ, tokens_seen=steps * BATCH * SEQ, train_seconds=round(train_s, 1),
                  final_train_loss=round(final_loss, 4), parameters=n_params, seed=seed, lr=lr, loss_log=log,
+                 copy_accuracy_log=copy_log, data_mix=[[k, share, what] for k, share, what in DATA_MIX],
                  mixers_on_chunked_scan=n_patched,
                  torch=torch.__version__, transformers=transformers.__version__,
                  device=torch.cuda.get_device_name(0) if device == "cuda" else "cpu")
@@ -457,7 +533,7 @@ def main():
     ap.add_argument("verb", choices=["tokenizer", "train"])
     ap.add_argument("args", nargs="+")
     ap.add_argument("--budget-s", type=float, default=150)
-    ap.add_argument("--max-steps", type=int, default=4000)
+    ap.add_argument("--max-steps", type=int, default=12000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--lr", type=float, default=2e-3)
     a = ap.parse_args()
