@@ -3,7 +3,7 @@
 # usage: tools/train/run_zoo.sh CORPUS_DIR OUT [BUDGET_S]
 #   CORPUS_DIR holds tinystories-944k.txt, pg2591-grimm.txt and pg11-alice.txt.
 # About BUDGET_S (default 150) seconds of training plus one to two minutes of setup, evaluation and export;
-# each process is stopped after BUDGET_S + 140 s whatever happens. Output streams as it comes, and each model is
+# each process is stopped after BUDGET_S + 140 s (or $ZOO_TIMEOUT_S) whatever happens. Output streams as it comes, and each model is
 # packed as soon as its process ends, so a run cut short still leaves the models it finished.
 set -eu
 CORPUS=$1; OUT=$2; BUDGET=${3:-150}
@@ -25,7 +25,7 @@ echo "GPUs: ${gpus:-0}"
 for n in mamba mamba2 llama hybrid; do
   (
     export CUDA_VISIBLE_DEVICES=$(gpu_of $n)
-    timeout $((BUDGET + 140)) python3 "$HERE/train_zoo.py" train $n "$CORPUS" "$W" --budget-s "$BUDGET" 2>&1 || true
+    timeout ${ZOO_TIMEOUT_S:-$((BUDGET + 140))} python3 "$HERE/train_zoo.py" train $n "$CORPUS" "$W" --budget-s "$BUDGET" 2>&1 || true
     if [ -d "$W/models/zoo-$n" ]; then
       tar -C "$W" -cf "$OUT/zoo-$n.tar" "models/zoo-$n" "reference/zoo-$n.safetensors" && echo "[$n] packed $OUT/zoo-$n.tar"
     fi
