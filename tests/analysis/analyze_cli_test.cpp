@@ -3,7 +3,7 @@
 // the weights, generate --longmamba, and one-line errors.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
+#include <unistd.h>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "tests/analysis/reference.h"
+#include "tests/cli/run_cli.h"
 
 namespace statescope {
 namespace {
@@ -18,30 +19,14 @@ namespace {
 using namespace testing_ref;
 using nlohmann::json;
 
-struct CliRun {
-    int code = -1;
-    std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using test::CliRun;
+using test::slurp;
 
 CliRun cli(const std::string& args) {
     const fs::path tmp =
         fs::temp_directory_path() / ("statescope_analyze_cli_" + std::to_string(::getpid()));
     fs::create_directories(tmp);
-    const std::string cmd = std::string(STATESCOPE_CLI) + " " + args + " >" +
-                            (tmp / "out").string() + " 2>" + (tmp / "err").string();
-    const int status = std::system(cmd.c_str());
-    CliRun r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(tmp / "out");
-    r.err = slurp(tmp / "err");
-    return r;
+    return test::run_cli_shell(args, tmp);
 }
 
 std::string ids_arg(int n) {
