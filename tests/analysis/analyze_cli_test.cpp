@@ -29,16 +29,14 @@ CliRun cli(const std::string& args) {
     return test::run_cli_shell(args, tmp);
 }
 
+// sample_ids(n) as the CLI's --ids value.
 std::string ids_arg(int n) {
     std::string s;
-    for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string((i * 37 + 11) % 500);
+    for (const std::int32_t id : sample_ids(n)) {
+        if (!s.empty()) s += ',';
+        s += std::to_string(id);
+    }
     return s;
-}
-
-std::vector<std::int32_t> ids_of(int n) {
-    std::vector<std::int32_t> v;
-    for (int i = 0; i < n; ++i) v.push_back((i * 37 + 11) % 500);
-    return v;
 }
 
 class AnalyzeCli : public ::testing::Test {
@@ -66,7 +64,7 @@ TEST_F(AnalyzeCli, DecayPrintsAAndDeltaAndHalfLifePerLayer) {
         EXPECT_EQ(j["tokens"], 12);
         ASSERT_EQ(j["layers"].size(), 3u);
         const Checkpoint ck(kGolden / model);
-        const auto ref = reference_delta(ck, 0, layer0_input(ck, ids_of(12)), 12);
+        const auto ref = reference_delta(ck, 0, layer0_input(ck, sample_ids(12)), 12);
         for (const auto& l : j["layers"]) {
             const bool m2 = std::string(model) == "mamba2-tiny";
             EXPECT_EQ(l["mixer"], m2 ? "mamba2" : "mamba1");
@@ -101,7 +99,7 @@ TEST_F(AnalyzeCli, LyapunovExponentsMatchTheWeightsAndTheMaxIsTheMax) {
         ASSERT_EQ(j["layers"].size(), 1u);
         const json& l = j["layers"][0];
         const Checkpoint ck(kGolden / model);
-        const auto delta = reference_delta(ck, 0, layer0_input(ck, ids_of(16)), 16);
+        const auto delta = reference_delta(ck, 0, layer0_input(ck, sample_ids(16)), 16);
         const Tensor a_log = ck.get("backbone.layers.0.mixer.A_log");
         const std::size_t U = l["exponents"].size();
         const std::size_t N = a_log.v.size() / U;

@@ -34,6 +34,7 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 using testing_ref::kGolden;
+using testing_ref::sample_ids;
 
 // One token per byte (id = the byte), so a length in tokens is a length in bytes; mamba-tiny's
 // 512-token vocabulary holds every id.
@@ -385,8 +386,7 @@ TEST_F(ProbeRunTest, ProgressCanStopAndCancelFlagStops) {
 TEST(probes, LongMambaFiltersEveryLongEnoughPrompt) {
     auto backend = make_backend("cpu");
     auto model = Model::load(kGolden / "mamba2-tiny", *backend);
-    std::vector<std::int32_t> ids;
-    for (int i = 0; i < 240; ++i) ids.push_back((i * 37 + 11) % 500);
+    const std::vector<std::int32_t> ids = sample_ids(240);
     CalibrationOptions co;
     co.window = 50;
     co.samples = 4;
@@ -504,8 +504,7 @@ TEST(probes, TokenNllIsTheNegativeLogSoftmax) {
 }
 
 TEST_F(ProbeRunTest, TokenLossInChunksMatchesOneForwardPass) {
-    std::vector<std::int32_t> ids;
-    for (int i = 0; i < 70; ++i) ids.push_back((i * 37 + 11) % 500);
+    const std::vector<std::int32_t> ids = sample_ids(70);
     // Reference: one forward over all tokens, every row's logits.
     Sequence seq(*model_);
     std::vector<float> all;
