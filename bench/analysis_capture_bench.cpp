@@ -20,6 +20,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_support.h"
 #include "bench/random_checkpoint.h"
 #include "core/analysis/capture.h"
 #include "core/runtime/backends.h"
@@ -28,15 +29,7 @@
 
 using namespace statescope;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
-}  // namespace
+using bench::median;
 
 int main(int argc, char** argv) {
     CLI::App app{"prefill cost of the analysis captures"};
@@ -52,14 +45,10 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     try {
         const auto shape = bench::shape_by_name(shape_name);
-        const StDType dtype = dtype_name == "fp32"   ? StDType::F32
-                              : dtype_name == "fp16" ? StDType::F16
-                                                     : StDType::BF16;
         const std::filesystem::path ckpt =
-            dir.empty() ? std::filesystem::temp_directory_path() /
-                              ("statescope-bench-capture-" + shape_name + "-" + dtype_name)
+            dir.empty() ? bench::temp_checkpoint_dir("capture", shape_name, dtype_name)
                         : std::filesystem::path(dir);
-        bench::write_random_checkpoint(ckpt, shape, dtype, 1234);
+        bench::write_random_checkpoint(ckpt, shape_name, dtype_name);
         auto backend = make_backend("cpu");
         auto model = Model::load(ckpt, *backend);
         std::vector<std::int32_t> ids(static_cast<std::size_t>(prompt));

@@ -13,12 +13,14 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_support.h"
 #include "bench/random_checkpoint.h"
 #include "core/chat/conversation.h"
 #include "core/runtime/backends.h"
 
 using namespace statescope;
 using Clock = std::chrono::steady_clock;
+using bench::cpu_name, bench::first_line, bench::git_commit, bench::median;
 
 namespace {
 
@@ -27,37 +29,6 @@ constexpr const char* kTemplate =
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + "
     "'<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' "
     "}}{% endif %}";
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
-std::string first_line(const std::string& path) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
-std::string cpu_name() {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
-}
-
-std::string git_commit() {
-    std::string out;
-    if (FILE* p = popen("git rev-parse --short HEAD 2>/dev/null", "r")) {
-        char buf[64];
-        while (std::fgets(buf, sizeof buf, p)) out += buf;
-        pclose(p);
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    return out;
-}
 
 // A conversation of `turns` user messages with an assistant reply after all but the last.
 void fill(Conversation& c, int turns) {
@@ -87,16 +58,10 @@ int main(int argc, char** argv) {
     app.add_option("--out", out, "append one JSON line per length to this file");
     app.add_option("--command", command, "the command line to record (default: argv)");
     CLI11_PARSE(app, argc, argv);
-    if (command.empty())
-        for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+    if (command.empty()) command = bench::command_line(argc, argv);
     try {
-        const StDType dtype = dtype_name == "fp32"   ? StDType::F32
-                              : dtype_name == "fp16" ? StDType::F16
-                                                     : StDType::BF16;
-        const auto shape = bench::shape_by_name(shape_name);
-        const auto ckpt = std::filesystem::temp_directory_path() /
-                          ("statescope-bench-chat-" + shape_name + "-" + dtype_name);
-        bench::write_random_checkpoint(ckpt, shape, dtype, 1234);
+        const auto ckpt = bench::temp_checkpoint_dir("chat", shape_name, dtype_name);
+        bench::write_random_checkpoint(ckpt, shape_name, dtype_name);
         auto backend = make_backend("cpu");
         auto model = Model::load(ckpt, *backend);
         const Tokenizer tok = Tokenizer::from_file(std::filesystem::path(STATESCOPE_TEST_DATA) /

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bench/bench_support.h"
 #include "bench/random_checkpoint.h"
 #include "core/runtime/backends.h"
 #include "core/runtime/model.h"
@@ -82,17 +83,12 @@ int main(int argc, char** argv) {
     std::vector<std::int64_t> contexts;
     std::stringstream ss(contexts_arg);
     for (std::string c; std::getline(ss, c, ',');) contexts.push_back(std::stoll(c));
-    const StDType dtype = dtype_arg == "fp32"   ? StDType::F32
-                          : dtype_arg == "fp16" ? StDType::F16
-                                                : StDType::BF16;
-    std::string command;
-    for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+    const std::string command = bench::command_line(argc, argv);
 
     auto backend = make_backend("cpu");
     for (const std::string& name : shapes) {
         const auto path = std::filesystem::path(dir) / (name + "-" + dtype_arg);
-        const std::int64_t params =
-            bench::write_random_checkpoint(path, bench::shape_by_name(name), dtype, 7);
+        const std::int64_t params = bench::write_random_checkpoint(path, name, dtype_arg, 7);
         auto model = Model::load(path, *backend);
         for (std::int64_t ctx : contexts) {
             const std::string load_before = load_average();

@@ -19,49 +19,21 @@
 #include <string>
 #include <vector>
 
+#include "bench/inspector_bench_support.h"
 #include "widgets/inspector/decay_heatmap.h"
-
-namespace {
-
-std::string first_line(const char* path, const std::string& key = {}) {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line))
-        if (key.empty() || line.rfind(key, 0) == 0) return line;
-    return {};
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
-    long tokens = 8192, channels = 1536, frames = 60, repeats = 5, w = 1200, h = 700;
-    QString out;
-    QStringList cmd;
-    for (int i = 0; i < argc; ++i) cmd << argv[i];
-    for (int i = 1; i + 1 < argc; ++i) {
-        const QString a = argv[i], v = argv[i + 1];
-        if (a == "--tokens")
-            tokens = v.toLong();
-        else if (a == "--channels")
-            channels = v.toLong();
-        else if (a == "--frames")
-            frames = v.toLong();
-        else if (a == "--repeats")
-            repeats = v.toLong();
-        else if (a == "--out")
-            out = v;
-        else if (a == "--size") {
-            w = v.section('x', 0, 0).toLong();
-            h = v.section('x', 1, 1).toLong();
-        } else
-            continue;
-        ++i;
+    using statescope::bench::median;
+    const statescope::bench::InspectorArgs args(
+        argc, argv, {"--tokens", "--channels", "--frames", "--repeats", "--out", "--size"});
+    const long tokens = args.number("--tokens", 8192), channels = args.number("--channels", 1536),
+               frames = args.number("--frames", 60), repeats = args.number("--repeats", 5);
+    const QString out = args.text("--out"), size = args.text("--size");
+    long w = 1200, h = 700;
+    if (!size.isNull()) {
+        w = size.section('x', 0, 0).toLong();
+        h = size.section('x', 1, 1).toLong();
     }
     // decay-like values in (0, 1) with structure and a few isolated extremes
     std::vector<float> m(std::size_t(tokens * channels));
@@ -105,7 +77,6 @@ int main(int argc, char** argv) {
 
     QJsonObject j;
     j["bench"] = "inspector-heatmap";
-    j["command"] = cmd.join(' ');
     j["tokens"] = double(tokens);
     j["channels"] = double(channels);
     j["plot_size"] = QString("%1x%2").arg(w).arg(h);
@@ -115,16 +86,5 @@ int main(int argc, char** argv) {
     j["pan_frame_ms_median"] = median(frame);
     j["pan_frame_ms_max"] = *std::max_element(frame.begin(), frame.end());
     j["extreme_kept"] = extreme_kept;
-    j["cpu"] =
-        QString::fromStdString(first_line("/proc/cpuinfo", "model name")).section(':', 1).trimmed();
-    j["load_average"] = QString::fromStdString(first_line("/proc/loadavg"));
-    j["commit"] = STATESCOPE_COMMIT;
-    const QByteArray line = QJsonDocument(j).toJson(QJsonDocument::Compact) + "\n";
-    std::fputs(line.constData(), stdout);
-    if (!out.isEmpty()) {
-        QFile f(out);
-        if (!f.open(QIODevice::Append)) return 1;
-        f.write(line);
-    }
-    return 0;
+    return statescope::bench::print_inspector_result(j, argc, argv, out);
 }

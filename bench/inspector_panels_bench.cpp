@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 
+#include "bench/inspector_bench_support.h"
 #include "widgets/inspector/attention_map.h"
 #include "widgets/inspector/decay_heatmap.h"
 #include "widgets/inspector/delta_strip.h"
@@ -24,36 +25,13 @@
 #include "widgets/inspector/retention_plot.h"
 #include "widgets/inspector/state_norm_plot.h"
 
-namespace {
-std::string first_line(const char* path, const std::string& key = {}) {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line))
-        if (key.empty() || line.rfind(key, 0) == 0) return line;
-    return {};
-}
-}  // namespace
-
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
-    long T = 8192, U = 1536, L = 24;
-    QString out;
-    QStringList cmd;
-    for (int i = 0; i < argc; ++i) cmd << argv[i];
-    for (int i = 1; i + 1 < argc; ++i) {
-        const QString a = argv[i], v = argv[i + 1];
-        if (a == "--tokens")
-            T = v.toLong();
-        else if (a == "--channels")
-            U = v.toLong();
-        else if (a == "--layers")
-            L = v.toLong();
-        else if (a == "--out")
-            out = v;
-        else
-            continue;
-        ++i;
-    }
+    const statescope::bench::InspectorArgs args(argc, argv,
+                                                {"--tokens", "--channels", "--layers", "--out"});
+    const long T = args.number("--tokens", 8192), U = args.number("--channels", 1536),
+               L = args.number("--layers", 24);
+    const QString out = args.text("--out");
     using namespace statescope;
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> uni(0.001f, 0.1f);
@@ -145,22 +123,10 @@ int main(int argc, char** argv) {
     }
     QJsonObject j;
     j["bench"] = "inspector-panels";
-    j["command"] = cmd.join(' ');
     j["tokens"] = double(T);
     j["channels"] = double(U);
     j["layers"] = double(L);
     j["set_data_ms"] = ms;
     j["total_ms"] = total;
-    j["cpu"] =
-        QString::fromStdString(first_line("/proc/cpuinfo", "model name")).section(':', 1).trimmed();
-    j["load_average"] = QString::fromStdString(first_line("/proc/loadavg"));
-    j["commit"] = STATESCOPE_COMMIT;
-    const QByteArray line = QJsonDocument(j).toJson(QJsonDocument::Compact) + "\n";
-    std::fputs(line.constData(), stdout);
-    if (!out.isEmpty()) {
-        QFile f(out);
-        if (!f.open(QIODevice::Append)) return 1;
-        f.write(line);
-    }
-    return 0;
+    return statescope::bench::print_inspector_result(j, argc, argv, out);
 }

@@ -19,6 +19,7 @@
 #include <numeric>
 #include <thread>
 
+#include "bench/bench_support.h"
 #include "bench/random_checkpoint.h"
 #include "core/runtime/backends.h"
 #include "core/runtime/generate.h"
@@ -27,13 +28,9 @@
 
 using namespace statescope;
 using Clock = std::chrono::steady_clock;
+using bench::cpu_name, bench::median;
 
 namespace {
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
 
 // Streaming read bandwidth of this machine now (GB/s), all threads, best of 5 over 512 MB.
 double measure_read_bandwidth() {
@@ -55,14 +52,6 @@ double measure_read_bandwidth() {
         best = std::max(best, double(n * sizeof(std::uint32_t)) / dt / 1e9);
     }
     return best;
-}
-
-std::string cpu_name() {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
 }
 
 }  // namespace
@@ -93,17 +82,12 @@ int main(int argc, char** argv) {
                  "it keeps its parameter count in statescope-bench-params) instead of writing it");
     CLI11_PARSE(app, argc, argv);
     if (prompts.empty()) prompts.push_back(512);
-    std::string command;
-    for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+    const std::string command = bench::command_line(argc, argv);
     try {
-        const StDType dtype = dtype_name == "fp32"   ? StDType::F32
-                              : dtype_name == "fp16" ? StDType::F16
-                                                     : StDType::BF16;
         const auto shape = bench::shape_by_name(shape_name);
         const bool temp = dir.empty();
         const std::filesystem::path ckpt =
-            temp ? std::filesystem::temp_directory_path() /
-                       ("statescope-bench-" + shape_name + "-" + dtype_name)
+            temp ? bench::temp_checkpoint_dir("", shape_name, dtype_name)
                  : std::filesystem::path(dir);
         // Writing mamba-2.8b's 5.5 GB of random weights takes longer than timing it: runs of
         // several scan variants on one shape write it once and --reuse it.
@@ -112,7 +96,7 @@ int main(int argc, char** argv) {
         if (reuse && !temp && std::filesystem::exists(params_file)) {
             std::ifstream(params_file) >> params;
         } else {
-            params = bench::write_random_checkpoint(ckpt, shape, dtype, 1234);
+            params = bench::write_random_checkpoint(ckpt, shape_name, dtype_name);
             if (!temp) std::ofstream(params_file) << params << "\n";
         }
         auto backend = make_backend(backend_name);

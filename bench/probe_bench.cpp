@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/probe_command.h"
+#include "bench/bench_support.h"
 #include "bench/random_checkpoint.h"
 #include "core/analysis/probes/probe_json.h"
 #include "core/analysis/probes/probe_runner.h"
@@ -26,36 +27,7 @@
 #include "core/tokenizer/tokenizer.h"
 
 using namespace statescope;
-
-namespace {
-
-std::string first_line(const char* path) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
-std::string cpu_name() {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
-}
-
-std::string git_commit() {
-    std::string out;
-    if (FILE* p = popen("git rev-parse --short HEAD 2>/dev/null", "r")) {
-        char buf[64];
-        while (std::fgets(buf, sizeof buf, p)) out += buf;
-        pclose(p);
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    return out;
-}
-
-}  // namespace
+using bench::cpu_name, bench::first_line, bench::git_commit;
 
 int main(int argc, char** argv) {
     CLI::App app{"time of a passkey grid"};
@@ -74,17 +46,12 @@ int main(int argc, char** argv) {
                    "tokenizer.json for --shape (default: the test data's GPT-NeoX one)");
     app.add_option("--commit", commit, "the commit to record (default: git rev-parse HEAD)");
     CLI11_PARSE(app, argc, argv);
-    std::string command;
-    for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+    const std::string command = bench::command_line(argc, argv);
     try {
         std::filesystem::path dir = model_dir, tok_file;
         if (!shape_name.empty()) {
-            const StDType dtype = dtype_name == "fp32"   ? StDType::F32
-                                  : dtype_name == "fp16" ? StDType::F16
-                                                         : StDType::BF16;
-            dir = std::filesystem::temp_directory_path() /
-                  ("statescope-bench-probe-" + shape_name + "-" + dtype_name);
-            bench::write_random_checkpoint(dir, bench::shape_by_name(shape_name), dtype, 1234);
+            dir = bench::temp_checkpoint_dir("probe", shape_name, dtype_name);
+            bench::write_random_checkpoint(dir, shape_name, dtype_name);
             tok_file = !tokenizer.empty() ? std::filesystem::path(tokenizer)
                                           : std::filesystem::path(STATESCOPE_TEST_DATA) / "golden" /
                                                 "mamba-neox" / "tokenizer.json";

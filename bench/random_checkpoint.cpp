@@ -187,4 +187,20 @@ std::int64_t write_random_checkpoint(const std::filesystem::path& dir, const Che
     return params;
 }
 
+StDType dtype_by_name(const std::string& name) {
+    return name == "fp32" ? StDType::F32 : name == "fp16" ? StDType::F16 : StDType::BF16;
+}
+
+std::filesystem::path temp_checkpoint_dir(const std::string& tag, const std::string& shape_name,
+                                          const std::string& dtype_name) {
+    return std::filesystem::temp_directory_path() /
+           ("statescope-bench-" + (tag.empty() ? "" : tag + "-") + shape_name + "-" + dtype_name);
+}
+
+std::int64_t write_random_checkpoint(const std::filesystem::path& dir,
+                                     const std::string& shape_name, const std::string& dtype_name,
+                                     std::uint64_t seed) {
+    return write_random_checkpoint(dir, shape_by_name(shape_name), dtype_by_name(dtype_name), seed);
+}
+
 }  // namespace statescope::bench

@@ -29,4 +29,18 @@ CheckpointShape shape_by_name(const std::string& name);
 std::int64_t write_random_checkpoint(const std::filesystem::path& dir, const CheckpointShape& shape,
                                      StDType dtype, std::uint64_t seed);
 
+// The benches' --dtype: "fp32" and "fp16" by name, anything else bf16 (their default).
+StDType dtype_by_name(const std::string& name);
+
+// Where a bench writes its checkpoint when not told: <temp>/statescope-bench-TAG-SHAPE-DTYPE
+// (statescope-bench-SHAPE-DTYPE for an empty tag).
+std::filesystem::path temp_checkpoint_dir(const std::string& tag, const std::string& shape_name,
+                                          const std::string& dtype_name);
+
+// write_random_checkpoint by the benches' flags: --shape (shape_by_name) and --dtype
+// (dtype_by_name).
+std::int64_t write_random_checkpoint(const std::filesystem::path& dir,
+                                     const std::string& shape_name, const std::string& dtype_name,
+                                     std::uint64_t seed = 1234);
+
 }  // namespace statescope::bench

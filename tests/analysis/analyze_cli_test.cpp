@@ -3,7 +3,7 @@
 // the weights, generate --longmamba, and one-line errors.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
+#include <unistd.h>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "tests/analysis/reference.h"
+#include "tests/cli/run_cli.h"
 
 namespace statescope {
 namespace {
@@ -18,42 +19,24 @@ namespace {
 using namespace testing_ref;
 using nlohmann::json;
 
-struct CliRun {
-    int code = -1;
-    std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using test::CliRun;
+using test::slurp;
 
 CliRun cli(const std::string& args) {
     const fs::path tmp =
         fs::temp_directory_path() / ("statescope_analyze_cli_" + std::to_string(::getpid()));
     fs::create_directories(tmp);
-    const std::string cmd = std::string(STATESCOPE_CLI) + " " + args + " >" +
-                            (tmp / "out").string() + " 2>" + (tmp / "err").string();
-    const int status = std::system(cmd.c_str());
-    CliRun r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(tmp / "out");
-    r.err = slurp(tmp / "err");
-    return r;
+    return test::run_cli_shell(args, tmp);
 }
 
+// sample_ids(n) as the CLI's --ids value.
 std::string ids_arg(int n) {
     std::string s;
-    for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string((i * 37 + 11) % 500);
+    for (const std::int32_t id : sample_ids(n)) {
+        if (!s.empty()) s += ',';
+        s += std::to_string(id);
+    }
     return s;
-}
-
-std::vector<std::int32_t> ids_of(int n) {
-    std::vector<std::int32_t> v;
-    for (int i = 0; i < n; ++i) v.push_back((i * 37 + 11) % 500);
-    return v;
 }
 
 class AnalyzeCli : public ::testing::Test {
@@ -81,7 +64,7 @@ TEST_F(AnalyzeCli, DecayPrintsAAndDeltaAndHalfLifePerLayer) {
         EXPECT_EQ(j["tokens"], 12);
         ASSERT_EQ(j["layers"].size(), 3u);
         const Checkpoint ck(kGolden / model);
-        const auto ref = reference_delta(ck, 0, layer0_input(ck, ids_of(12)), 12);
+        const auto ref = reference_delta(ck, 0, layer0_input(ck, sample_ids(12)), 12);
         for (const auto& l : j["layers"]) {
             const bool m2 = std::string(model) == "mamba2-tiny";
             EXPECT_EQ(l["mixer"], m2 ? "mamba2" : "mamba1");
@@ -116,7 +99,7 @@ TEST_F(AnalyzeCli, LyapunovExponentsMatchTheWeightsAndTheMaxIsTheMax) {
         ASSERT_EQ(j["layers"].size(), 1u);
         const json& l = j["layers"][0];
         const Checkpoint ck(kGolden / model);
-        const auto delta = reference_delta(ck, 0, layer0_input(ck, ids_of(16)), 16);
+        const auto delta = reference_delta(ck, 0, layer0_input(ck, sample_ids(16)), 16);
         const Tensor a_log = ck.get("backbone.layers.0.mixer.A_log");
         const std::size_t U = l["exponents"].size();
         const std::size_t N = a_log.v.size() / U;

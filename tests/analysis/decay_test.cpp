@@ -238,8 +238,7 @@ TEST_P(GoldenDelta, SyntheticConstantDeltaLayerHasTheKnownExponent) {
 TEST_P(GoldenDelta, StatePerturbationNeverGrowsAboveTheBound) {
     auto backend = make_backend("cpu");
     auto model = Model::load(kGolden / GetParam(), *backend);
-    std::vector<std::int32_t> ids;
-    for (int i = 0; i < 36; ++i) ids.push_back((i * 37 + 11) % 500);
+    const std::vector<std::int32_t> ids = sample_ids(36);
     PerturbationOptions po;
     po.t0 = 8;
     po.stride = 4;

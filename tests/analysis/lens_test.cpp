@@ -16,17 +16,11 @@ namespace {
 
 using namespace testing_ref;
 
-std::vector<std::int32_t> prompt(int n) {
-    std::vector<std::int32_t> ids;
-    for (int i = 0; i < n; ++i) ids.push_back((i * 37 + 11) % 500);
-    return ids;
-}
-
 TEST(LogitLens, LastLayerEqualsTheModelsOwnLogits) {
     for (const char* name : {"mamba2-tiny", "mamba-neox"}) {
         auto backend = make_backend("cpu");
         auto model = Model::load(kGolden / name, *backend);
-        const auto ids = prompt(20);
+        const auto ids = sample_ids(20);
         const std::int64_t L = model->spec().n_layers(), V = model->spec().vocab_size;
         Sequence seq(*model);
         std::vector<float> logits;
@@ -82,7 +76,7 @@ TEST(ImplicitAttention, Mamba2KernelReproducesTheScanOutput) {
     const fs::path dir = kGolden / "mamba2-tiny";
     auto model = Model::load(dir, *backend);
     const Checkpoint ck(dir);
-    const auto ids = prompt(24);
+    const auto ids = sample_ids(24);
     const std::int64_t T = 24, H = 8, P = 16;
     Recorder rec("layer.2.");
     model->add_observer(&rec);
@@ -124,14 +118,14 @@ TEST(ImplicitAttention, WindowKeepsOnlyItsRows) {
     opt.keep_from = 5;
     opt.keep_to = 17;
     opt.chunk = 4;
-    Captures cap = capture_prefill(*model, prompt(30), opt);
+    Captures cap = capture_prefill(*model, sample_ids(30), opt);
     const auto& l = cap.layers[0];
     EXPECT_EQ(l.delta.size(), std::size_t(12 * 128));
     EXPECT_EQ(l.B.size(), std::size_t(12 * 16));
     CaptureOptions full = opt;
     full.keep_from = 0;
     full.keep_to = -1;
-    Captures all = capture_prefill(*model, prompt(30), full);
+    Captures all = capture_prefill(*model, sample_ids(30), full);
     for (std::size_t i = 0; i < l.delta.size(); ++i)
         ASSERT_EQ(l.delta[i], all.layers[0].delta[5 * 128 + i]);
     const auto M = implicit_attention(l, 3);
@@ -147,7 +141,7 @@ TEST(StateStats, MatchTheFullStatesAtTheSamePositions) {
         opt.state_stride = 8;
         opt.state_positions = {8, 16, 24, 32};
         opt.bc_norms = true;
-        Captures cap = capture_prefill(*model, prompt(37), opt);
+        Captures cap = capture_prefill(*model, sample_ids(37), opt);
         for (const auto& l : cap.layers) {
             ASSERT_EQ(l.state_stats.size(), 4u) << name;  // 8, 16, 24, 32 (37 is not a multiple)
             ASSERT_EQ(l.states.size(), 4u);

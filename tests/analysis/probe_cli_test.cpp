@@ -3,7 +3,6 @@
 // model's tokens, the shipped default corpus, --save into the store, and one-line errors.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,6 +12,7 @@
 #include <sstream>
 
 #include "core/store/session_store.h"
+#include "tests/cli/run_cli.h"
 
 namespace statescope {
 namespace {
@@ -22,12 +22,7 @@ using nlohmann::json;
 
 const fs::path kModel = fs::path(STATESCOPE_TEST_DATA) / "golden" / "mamba-neox";
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using test::slurp;
 
 class ProbeCli : public ::testing::Test {
   protected:
@@ -36,12 +31,11 @@ class ProbeCli : public ::testing::Test {
         fs::create_directories(dir_);
     }
     void TearDown() override { fs::remove_all(dir_); }
+    // The exit code; stderr in err_, stdout in dir_/out.
     int cli(const std::string& args) {
-        const std::string cmd = std::string(STATESCOPE_CLI) + " " + args + " >" +
-                                (dir_ / "out").string() + " 2>" + (dir_ / "err").string();
-        const int status = std::system(cmd.c_str());
-        err_ = slurp(dir_ / "err");
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        const test::CliRun r = test::run_cli_shell(args, dir_);
+        err_ = r.err;
+        return r.code;
     }
     json probe(const std::string& kind, const std::string& extra) {
         const fs::path out = dir_ / (kind + ".json");

@@ -36,6 +36,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using testing_ref::byte_codec;
 using testing_ref::kGolden;
+using testing_ref::sample_ids;
 
 const std::string kPrefix =
     "There is an important info hidden inside a lot of irrelevant text. Find it and memorize "
@@ -370,8 +371,7 @@ TEST_F(ProbeRunTest, ProgressCanStopAndCancelFlagStops) {
 TEST(probes, LongMambaFiltersEveryLongEnoughPrompt) {
     auto backend = make_backend("cpu");
     auto model = Model::load(kGolden / "mamba2-tiny", *backend);
-    std::vector<std::int32_t> ids;
-    for (int i = 0; i < 240; ++i) ids.push_back((i * 37 + 11) % 500);
+    const std::vector<std::int32_t> ids = sample_ids(240);
     CalibrationOptions co;
     co.window = 50;
     co.samples = 4;
@@ -489,8 +489,7 @@ TEST(probes, TokenNllIsTheNegativeLogSoftmax) {
 }
 
 TEST_F(ProbeRunTest, TokenLossInChunksMatchesOneForwardPass) {
-    std::vector<std::int32_t> ids;
-    for (int i = 0; i < 70; ++i) ids.push_back((i * 37 + 11) % 500);
+    const std::vector<std::int32_t> ids = sample_ids(70);
     // Reference: one forward over all tokens, every row's logits.
     Sequence seq(*model_);
     std::vector<float> all;

@@ -22,6 +22,13 @@ namespace statescope::testing_ref {
 namespace fs = std::filesystem;
 inline const fs::path kGolden = statescope::test::test_data_dir() / "golden";
 
+// A fixed prompt of n ids, all below 500 (inside every golden vocabulary).
+inline std::vector<std::int32_t> sample_ids(int n) {
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < n; ++i) ids.push_back((i * 37 + 11) % 500);
+    return ids;
+}
+
 struct Tensor {
     std::vector<double> v;
     std::vector<std::int64_t> shape;

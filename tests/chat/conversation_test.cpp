@@ -9,12 +9,10 @@
 #include "core/chat/conversation.h"
 #include "core/error.h"
 #include "core/runtime/backends.h"
-#include "tests/test_data.h"
+#include "tests/runtime/neox_fixture.h"
 
 namespace statescope {
 namespace {
-
-const std::filesystem::path kGolden = statescope::test::test_data_dir() / "golden";
 
 // ChatML-like turns ended by eos_token.
 constexpr const char* kTemplate =
@@ -29,14 +27,8 @@ constexpr const char* kDropsReasoning =
     "{% endif %}{{ '<|im_start|>' + m['role'] + '\\n' + c + eos_token + '\\n' }}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-class ConversationTest : public ::testing::Test {
+class ConversationTest : public test::NeoxModelTest {
   protected:
-    void SetUp() override {
-        backend_ = make_backend("cpu");
-        model_ = Model::load(kGolden / "mamba-neox", *backend_);
-        tok_ = std::make_unique<Tokenizer>(
-            Tokenizer::from_file(kGolden / "mamba-neox" / "tokenizer.json"));
-    }
     std::unique_ptr<Conversation> make(const char* source = kTemplate) {
         ChatFormat f{
             ChatTemplate::parse(source), "", "<|endoftext|>", nlohmann::ordered_json::object(), {}};
@@ -64,9 +56,6 @@ class ConversationTest : public ::testing::Test {
         o.max_new_tokens = n;
         return o;
     }
-    std::unique_ptr<kernels::Backend> backend_;
-    std::unique_ptr<Model> model_;
-    std::unique_ptr<Tokenizer> tok_;
 };
 
 TEST_F(ConversationTest, RegenerateFromSnapshotMatchesFreshPrefill) {

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/cli/run_cli.h"
 #include "tests/model/st_writer.h"
 #include "tests/test_data.h"
 
@@ -32,23 +33,8 @@ constexpr const char* kTemplate =
     "eos_token + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' "
     "}}{% endif %}";
 
-struct CliRun {
-    int code = -1;
-    std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
+using test::CliRun;
+using test::slurp;
 
 std::vector<std::string> lines_of(const std::string& s) {
     std::vector<std::string> out;
@@ -70,19 +56,9 @@ class ChatCli : public ::testing::Test {
   "add_bos_token": false
 })";
     }
+    // stdin is always a file here (a pipe, not a terminal), empty unless `input` says otherwise.
     CliRun run(const std::vector<std::string>& args, const std::string& input = "") {
-        std::ofstream(tmp_.path() / "in", std::ios::binary) << input;
-        std::string cmd = quote(STATESCOPE_CLI);
-        for (const auto& a : args) cmd += " " + quote(a);
-        cmd += " <" + quote((tmp_.path() / "in").string()) + " >" +
-               quote((tmp_.path() / "out").string()) + " 2>" +
-               quote((tmp_.path() / "err").string());
-        CliRun r;
-        const int status = std::system(cmd.c_str());
-        r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        r.out = slurp(tmp_.path() / "out");
-        r.err = slurp(tmp_.path() / "err");
-        return r;
+        return test::run_cli(args, tmp_.path(), input);
     }
     fs::path tmp(const std::string& name) const { return tmp_.path() / name; }
     testing::TempDir tmp_;

@@ -2,7 +2,6 @@
 // files.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +9,7 @@
 #include <sstream>
 
 #include "core/model/safetensors.h"
+#include "tests/cli/run_cli.h"
 #include "tests/model/st_writer.h"
 
 namespace statescope {
@@ -19,38 +19,12 @@ namespace fs = std::filesystem;
 const fs::path kData(STATESCOPE_TEST_DATA);
 const fs::path kGolden = kData / "golden";
 
-struct CliRun {
-    int code = -1;
-    std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
+using test::CliRun;
+using test::slurp;
 
 class Cli : public ::testing::Test {
   protected:
-    CliRun run(const std::vector<std::string>& args) {
-        std::string cmd = quote(STATESCOPE_CLI);
-        for (const auto& a : args) cmd += " " + quote(a);
-        cmd += " >" + quote((tmp_.path() / "out").string()) + " 2>" +
-               quote((tmp_.path() / "err").string());
-        CliRun r;
-        int status = std::system(cmd.c_str());
-        r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        r.out = slurp(tmp_.path() / "out");
-        r.err = slurp(tmp_.path() / "err");
-        return r;
-    }
+    CliRun run(const std::vector<std::string>& args) { return test::run_cli(args, tmp_.path()); }
     fs::path tmp(const std::string& name) const { return tmp_.path() / name; }
     testing::TempDir tmp_;
 };

@@ -8,12 +8,10 @@
 #include "core/runtime/model.h"
 #include "core/runtime/sequence.h"
 #include "core/tokenizer/tokenizer.h"
-#include "tests/test_data.h"
+#include "tests/runtime/neox_fixture.h"
 
 namespace statescope {
 namespace {
-
-const std::filesystem::path kGolden = test::test_data_dir() / "golden";
 
 std::vector<std::int32_t> ids_of(const SafetensorsFile& f, const char* name) {
     std::vector<std::int32_t> out;
@@ -21,14 +19,11 @@ std::vector<std::int32_t> ids_of(const SafetensorsFile& f, const char* name) {
     return out;
 }
 
-class Generate : public ::testing::Test {
+class Generate : public test::NeoxModelTest {
   protected:
     void SetUp() override {
-        backend_ = make_backend("cpu");
-        model_ = Model::load(kGolden / "mamba-neox", *backend_);
-        tok_ = std::make_unique<Tokenizer>(
-            Tokenizer::from_file(kGolden / "mamba-neox" / "tokenizer.json"));
-        auto g = SafetensorsFile::open(kGolden / "mamba-neox" / "golden.safetensors");
+        NeoxModelTest::SetUp();
+        auto g = SafetensorsFile::open(neox_dir() / "golden.safetensors");
         prompt_ = ids_of(g, "input_ids");
         greedy_ = ids_of(g, "greedy_ids");
     }
@@ -38,9 +33,6 @@ class Generate : public ::testing::Test {
         o.detokenize = [this](std::span<const std::int32_t> ids) { return tok_->decode(ids); };
         return o;
     }
-    std::unique_ptr<kernels::Backend> backend_;
-    std::unique_ptr<Model> model_;
-    std::unique_ptr<Tokenizer> tok_;
     std::vector<std::int32_t> prompt_, greedy_;
 };
 
