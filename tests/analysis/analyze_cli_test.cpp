@@ -84,11 +84,12 @@ TEST_F(AnalyzeCli, DecayPrintsAAndDeltaAndHalfLifePerLayer) {
             }
             for (const char* q : {"min", "p10", "p50", "p90", "max"})
                 EXPECT_TRUE(l["half_life_quantiles"].contains(q));
-            if (l["index"] == 0)
+            if (l["index"] == 0) {
                 for (std::size_t t = 0; t < 12; ++t)
                     for (std::size_t u = 0; u < U; ++u)
                         EXPECT_NEAR(l["delta"][t][u].get<double>(), ref[t * U + u],
                                     2e-4 * ref[t * U + u] + 1e-7);
+            }
         }
     }
 }
@@ -190,7 +191,7 @@ TEST_F(AnalyzeCli, EveryOtherKindWritesItsFields) {
 TEST_F(AnalyzeCli, ErrorsAreOneLineAndNonZero) {
     const std::string m =
         " --model " + (kGolden / "mamba-tiny").string() + " --out " + (dir_ / "x.json").string();
-    for (const std::string args :
+    for (const std::string& args :
          {"analyze decay" + m, "analyze decay" + m + " --ids 1,2 --layers 7",
           "analyze wobble" + m + " --ids 1", "analyze decay" + m + " --ids 1,2 --from 1 --to 5",
           "analyze decay" + m + " --ids 1,x"}) {
