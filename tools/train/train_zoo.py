@@ -482,7 +482,7 @@ def train(name, corpus_dir, out_dir, budget_s, max_steps, seed, lr, batch=BATCH,
         return
     stats = dict(steps=steps, batch=batch, seq=SEQ, tokens_seen=steps * batch * SEQ, curriculum_early_share=early, train_seconds=round(train_s, 1),
                  final_train_loss=round(final_loss, 4), parameters=n_params, seed=seed, lr=lr, loss_log=log,
-                 copy_accuracy_log=copy_log, data_mix=[[k, share, what] for k, share, what in DATA_MIX],
+                 copy_accuracy_log=copy_log, gpu_sharing=os.environ.get("ZOO_GPU_SHARING", "run alone"), data_mix=[[k, share, what] for k, share, what in DATA_MIX],
                  mixers_on_chunked_scan=n_patched,
                  torch=torch.__version__, transformers=transformers.__version__,
                  device=torch.cuda.get_device_name(0) if device == "cuda" else "cpu")
