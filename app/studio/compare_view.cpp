@@ -172,7 +172,7 @@ CompareView::CompareView(SessionStore* store, QWidget* parent) : QWidget(parent)
     auto* probes_button = new QPushButton(tr("Load probe results…"), this);
     probes_button->setToolTip(tr("The JSON files statescope-cli probe wrote (--out), one a model"));
     connect(probes_button, &QPushButton::clicked, this, [this] { load_probe_files(); });
-    auto* stored_button = new QPushButton(tr("From sessions…"), this);
+    auto* stored_button = stored_button_ = new QPushButton(tr("From sessions…"), this);
     stored_button->setObjectName("compareStoredProbes");
     stored_button->setToolTip(
         tr("Probe runs kept in the session store (statescope-cli probe --save)"));
@@ -243,6 +243,7 @@ CompareView::CompareView(SessionStore* store, QWidget* parent) : QWidget(parent)
 }
 
 CompareView::~CompareView() {
+    waitForStoredRead();
     worker_->request_stop();
     thread_.quit();
     thread_.wait();

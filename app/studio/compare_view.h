@@ -6,6 +6,7 @@
 // kind "compare", the results in an analysis run of kind "compare") and reopens here.
 #pragma once
 
+#include <QPointer>
 #include <QStringList>
 #include <QThread>
 #include <QWidget>
@@ -40,6 +41,7 @@ class StoredProbeDialog;
 namespace statescope::studio {
 
 class CompareWorker;
+struct StoredProbeRuns;
 
 class CompareView : public QWidget {
     Q_OBJECT
@@ -91,9 +93,14 @@ class CompareView : public QWidget {
     // Shows the grids in the Probes tab; false (the panel unchanged, the status naming the grids)
     // when they are of more than one probe. compare_view_probes.cpp.
     bool setProbeGrids(const QVector<widgets::ProbeGrid>& grids);
-    // "From sessions…": opens the dialog listing the probe runs in the session store; the runs
-    // picked there go to the grid panel as loaded files do. Null (with a status) without a store.
-    widgets::StoredProbeDialog* pickStoredProbes();
+    // "From sessions…": reads the probe runs in the session store on a thread of its own (the
+    // button disabled and the status saying so meanwhile), then opens the dialog listing them;
+    // the runs picked there go to the grid panel as loaded files do. Without a store, or when
+    // the store cannot be read, the status says why and no dialog opens.
+    void pickStoredProbes();
+    // Blocks until a store read started by pickStoredProbes has ended (the owner of the store
+    // calls it before closing the store; the destructor calls it too).
+    void waitForStoredRead();
     // Shows one of the lower tabs: "memory", "loss", "decay", "probes".
     void showTab(const QString& name);
 
@@ -124,11 +131,14 @@ class CompareView : public QWidget {
     void load_probe_files();
     void show_probe_grids(const QVector<widgets::ProbeGrid>& grids, const QStringList& errors);
     void restore_probe_grids(const nlohmann::json& result);  // from a saved comparison
+    void open_stored_probe_dialog(const StoredProbeRuns& stored, const QString& error);
     void update_buttons();
 
     SessionStore* store_ = nullptr;
     QThread thread_;
     CompareWorker* worker_ = nullptr;
+    QPointer<QThread> stored_read_;  // the store read behind "From sessions…", while it runs
+    QPushButton* stored_button_ = nullptr;
     bool running_ = false;
     CompareResult result_;
     bool together_ran_ = false;

@@ -1,7 +1,11 @@
 // The Compare view's probe grids: where they come from (probe files, runs kept in the session
 // store, a saved comparison) and the one rule for showing them: one probe per view.
+#include <QApplication>
 #include <QFileDialog>
 #include <QLabel>
+#include <QPointer>
+#include <QPushButton>
+#include <QThread>
 
 #include "app/studio/compare_view.h"
 #include "app/studio/stored_probe_runs.h"
@@ -44,18 +48,51 @@ void CompareView::load_probe_files() {
     show_probe_grids(grids, errors);
 }
 
-widgets::StoredProbeDialog* CompareView::pickStoredProbes() {
+void CompareView::pickStoredProbes() {
     if (!store_) {
         status_->setText(tr("No session store is open, so there are no stored probe runs."));
-        return nullptr;
+        return;
     }
-    StoredProbeRuns stored;
-    try {
-        stored = read_stored_probe_runs(*store_);
-    } catch (const std::exception& e) {
-        status_->setText(tr("Cannot read the probe runs of the session store: %1").arg(e.what()));
-        return nullptr;
+    if (stored_read_) return;  // one read at a time; its dialog is on the way
+    // The read (a flush of the studio's queued writes, then every probe document parsed) can
+    // take a while on a large store: it runs on a thread of its own, and its result comes back
+    // to this view through the event loop. The destructor waits for it (the store outlives it).
+    SessionStore* store = store_;
+    QPointer<CompareView> view(this);
+    stored_read_ = QThread::create([store, view] {
+        StoredProbeRuns stored;
+        QString error;
+        try {
+            stored = read_stored_probe_runs(*store);
+        } catch (const std::exception& e) {
+            error = QString::fromUtf8(e.what());
+        }
+        QMetaObject::invokeMethod(
+            qApp,
+            [view, stored = std::move(stored), error] {
+                if (view) view->open_stored_probe_dialog(stored, error);
+            },
+            Qt::QueuedConnection);
+    });
+    stored_read_->setObjectName("statescope-stored-probes");
+    connect(stored_read_, &QThread::finished, stored_read_, &QObject::deleteLater);
+    stored_button_->setEnabled(false);
+    status_->setText(tr("Reading the probe runs of the session store…"));
+    stored_read_->start();
+}
+
+void CompareView::waitForStoredRead() {
+    if (stored_read_) stored_read_->wait();
+}
+
+void CompareView::open_stored_probe_dialog(const StoredProbeRuns& stored, const QString& error) {
+    stored_read_ = nullptr;  // finished (it posted this call as its last act); deleteLater frees it
+    stored_button_->setEnabled(true);
+    if (!error.isEmpty()) {
+        status_->setText(tr("Cannot read the probe runs of the session store: %1").arg(error));
+        return;
     }
+    status_->setText(tr("%n stored probe run(s) found.", "", int(stored.runs.size())));
     // Window-modal and not exec(): the view (and a test driving it) keeps its event loop.
     auto* dialog = new widgets::StoredProbeDialog(stored.runs, stored.problems, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
@@ -66,7 +103,6 @@ widgets::StoredProbeDialog* CompareView::pickStoredProbes() {
                 show_probe_grids(grids, {});
             });
     dialog->open();
-    return dialog;
 }
 
 void CompareView::restore_probe_grids(const nlohmann::json& result) {

@@ -167,6 +167,7 @@ MainWindow::~MainWindow() {
             store_->finish_message(n.row, stats, MessageStatus::Cancelled);
         }
     }
+    compare_view_->waitForStoredRead();  // a "From sessions…" read still running uses the store
     reader_.reset();
     store_.reset();  // flushes what is queued
 }

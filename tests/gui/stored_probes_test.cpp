@@ -85,6 +85,7 @@ class StoredProbesTest : public QObject {
 
   private slots:
     void initTestCase();
+    void theStoreIsReadOffTheUiThread();
     void dialogListsTheStoredRuns();
     void pickedRunsShowTheStoredAccuracies();
     void mixingProbesIsRefusedNamingTheRuns();
@@ -150,6 +151,33 @@ void StoredProbesTest::pick(StoredProbeDialog* dialog, const QStringList& probes
     QPushButton* ok = dialog->buttons()->button(QDialogButtonBox::Ok);
     QVERIFY(ok->isEnabled());
     QTest::mouseClick(ok, Qt::LeftButton);
+    QTRY_VERIFY(!dialog->isVisible());
+}
+
+// The click starts the read and returns: its result can only come back through the event loop,
+// so right after the click the button is disabled and the status says the store is being read;
+// once the dialog is up the button is enabled again and a second click opens a second listing.
+void StoredProbesTest::theStoreIsReadOffTheUiThread() {
+    auto* button = view_->findChild<QPushButton*>("compareStoredProbes");
+    auto* status = view_->findChild<QLabel*>("compareStatus");
+    QVERIFY(button && status);
+    QVERIFY(button->isEnabled());
+    QTest::mouseClick(button, Qt::LeftButton);
+    QVERIFY(!button->isEnabled());
+    QVERIFY2(status->text().contains("Reading the probe runs"), qPrintable(status->text()));
+    QVERIFY(view_->findChildren<StoredProbeDialog*>().isEmpty());
+    StoredProbeDialog* dialog = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            for (auto* d : view_->findChildren<StoredProbeDialog*>())
+                if (d->isVisible()) dialog = d;
+            return dialog != nullptr;
+        }(),
+        5000);
+    QVERIFY(button->isEnabled());
+    QVERIFY2(status->text().contains("3 stored probe run(s) found"), qPrintable(status->text()));
+    QCOMPARE(dialog->table()->rowCount(), 3);
+    dialog->reject();
     QTRY_VERIFY(!dialog->isVisible());
 }
 
