@@ -440,6 +440,7 @@ def train(name, corpus_dir, out_dir, budget_s, max_steps, seed, lr, batch=BATCH,
     import fast_scan
     n_patched = fast_scan.patch_mixers(model, log=lambda m: print(f"[{name}]{m}", flush=True))
     fast_scan.use_compiled_scan(model, log=lambda m: print(f"[{name}]{m}", flush=True))
+    fast_scan.use_triton_scan(model, log=lambda m: print(f"[{name}]{m}", flush=True))
     rows = Rows(tok, corpus_dir, seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
     model.train()
