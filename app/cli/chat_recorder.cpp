@@ -1,5 +1,6 @@
 #include "app/cli/chat_recorder.h"
 
+#include "core/chat/reply_stats.h"
 #include "core/error.h"
 #include "core/store/model_fingerprint.h"
 
@@ -58,15 +59,7 @@ void ChatRecorder::save(const Conversation& c, const Conversation::Reply& r,
     gen.params.seed = std::int64_t(s.seed & 0x7fffffffffffffffULL);
     gen.params.backend = backend_;
     gen.params.dtype = dtype_;
-    gen.stats.prompt_tokens = g.prompt_tokens;
-    gen.stats.generated_tokens = g.generated_tokens;
-    gen.stats.ttft_s = g.time_to_first_token;
-    gen.stats.prefill_s = g.prefill_seconds;
-    gen.stats.decode_s = g.decode_seconds;
-    if (g.prefill_seconds > 0)
-        gen.stats.prefill_tok_s = double(g.prompt_tokens - r.reused_tokens) / g.prefill_seconds;
-    gen.stats.decode_tok_s = g.decode_tokens_per_s();
-    gen.stats.stop_reason = stop_reason_name(g.stop);
+    gen.stats = generation_stats(r);
     NewMessage m;
     m.role = Role::Assistant;
     m.text = g.text;

@@ -27,18 +27,4 @@ QString stats_line(const Generation& g) {
     return parts.join(QStringLiteral(" · "));
 }
 
-GenerationStats to_store_stats(const ReplyStats& r) {
-    GenerationStats s;
-    s.prompt_tokens = r.prompt_tokens;
-    s.generated_tokens = r.generated_tokens;
-    s.ttft_s = r.ttft_s;
-    s.prefill_s = r.prefill_s;
-    s.decode_s = r.decode_s;
-    s.prefill_tok_s = r.prefill_tok_s;
-    s.decode_tok_s = r.decode_tok_s;
-    s.state_bytes = r.state_bytes;
-    s.stop_reason = r.stop_reason.toStdString();
-    return s;
-}
-
 }  // namespace statescope::studio

@@ -1,11 +1,10 @@
-// Conversions between the engine worker's values, the session store's records and the text the
-// chat shows.
+// The session store's records as the chat shows them (a reply's statistics come from the engine
+// already in the store's form: core/chat/reply_stats.h).
 #pragma once
 
 #include <QString>
 #include <string>
 
-#include "app/studio/engine_types.h"
 #include "core/store/records.h"
 
 namespace statescope::studio {
@@ -19,7 +18,5 @@ QString role_name(Role r);
 
 // One line under a reply: token counts, TTFT, speeds, state size, backend and why it stopped.
 QString stats_line(const Generation& g);
-
-GenerationStats to_store_stats(const ReplyStats& r);
 
 }  // namespace statescope::studio

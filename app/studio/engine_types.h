@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/runtime/sampler.h"
+#include "core/store/records.h"
 
 namespace statescope::studio {
 
@@ -33,19 +34,14 @@ struct AnalysisRequest {
     QVector<ChatTurn> turns;
 };
 
+// A finished reply, from the engine thread to the window.
 struct ReplyStats {
-    std::int64_t prompt_tokens = 0;
+    // As the session store keeps them (core/chat/reply_stats.h), with the state size and a stop
+    // the user asked for as "cancelled" (whatever ended the generation first).
+    GenerationStats store_stats;
     std::int64_t reused_tokens = 0;  // prompt tokens whose state came from a snapshot
-    std::int64_t generated_tokens = 0;
-    double ttft_s = 0;
-    double prefill_s = 0;
-    double decode_s = 0;
-    double prefill_tok_s = 0;
-    double decode_tok_s = 0;
-    std::int64_t state_bytes = 0;
     QString backend;
-    QString stop_reason;  // "eos", "max_new_tokens", "stop_string", "cancelled"
-    QString text;         // the whole reply
+    QString text;  // the whole reply
 };
 
 struct LoadedModel {

@@ -8,6 +8,7 @@
 #include "core/analysis/inspection.h"
 #include "core/chat/chat_template.h"
 #include "core/chat/conversation.h"
+#include "core/chat/reply_stats.h"
 #include "core/error.h"
 #include "core/model/config.h"
 #include "core/runtime/backends.h"
@@ -183,23 +184,15 @@ void EngineWorker::generate(const GenerationRequest& request) {
         if (r.node >= 0 && request.reply_node >= 0) conversation_node_[request.reply_node] = r.node;
         flush(true, &r.stats.text);
 
-        const GenerateStats& g = r.stats;
         ReplyStats stats;
-        stats.prompt_tokens = g.prompt_tokens;
+        stats.store_stats = generation_stats(r);
+        stats.store_stats.state_bytes =
+            static_cast<std::int64_t>(conversation_->sequence().state_bytes());
+        // Stop pressed: "cancelled", whatever ended the generation first.
+        if (stop_.load()) stats.store_stats.stop_reason = "cancelled";
         stats.reused_tokens = r.reused_tokens;
-        stats.generated_tokens = g.generated_tokens;
-        stats.prefill_s = g.prefill_seconds;  // restore + prefill of what no snapshot held
-        stats.ttft_s = g.time_to_first_token;
-        stats.decode_s = g.decode_seconds;
-        stats.prefill_tok_s =
-            stats.prefill_s > 0 ? double(g.prompt_tokens - r.reused_tokens) / stats.prefill_s : 0.0;
-        stats.decode_tok_s = g.decode_tokens_per_s();
-        stats.state_bytes = static_cast<std::int64_t>(conversation_->sequence().state_bytes());
         stats.backend = QString::fromStdString(backend_->name());
-        stats.stop_reason = stop_.load() || g.stop == StopReason::Cancelled
-                                ? QStringLiteral("cancelled")
-                                : QString::fromLatin1(stop_reason_name(g.stop));
-        stats.text = QString::fromStdString(g.text);
+        stats.text = QString::fromStdString(r.stats.text);
         emit generationFinished(request.id, stats);
     } catch (const std::exception& e) {
         emit generationFailed(request.id, QString::fromStdString(e.what()));

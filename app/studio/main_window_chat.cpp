@@ -131,21 +131,22 @@ void MainWindow::on_finished(quint64 id, const ReplyStats& stats) {
     ChatNode& n = tree_.node(reply_node_);
     // The final text is authoritative: it is cut before a stop string the batches may have held.
     std::string final_text = stats.text.toStdString();
-    if (final_text.empty() && stats.stop_reason == "cancelled") final_text = n.text;
+    const std::string& stop_reason = stats.store_stats.stop_reason;
+    if (final_text.empty() && stop_reason == "cancelled") final_text = n.text;
     if (final_text.compare(0, stored_text_.size(), stored_text_) != 0) final_text = n.text;
     if (store_ && !n.row.is_null() && final_text.size() > stored_text_.size())
         store_->append_text(n.row, final_text.substr(stored_text_.size()));
     n.text = final_text;
-    const bool cancelled = stats.stop_reason == "cancelled";
+    const bool cancelled = stop_reason == "cancelled";
     n.status = cancelled ? MessageStatus::Cancelled : MessageStatus::Complete;
-    n.generation->stats = to_store_stats(stats);
+    n.generation->stats = stats.store_stats;
     if (store_ && !n.row.is_null()) store_->finish_message(n.row, n.generation->stats, n.status);
     generating_ = false;
     reply_node_ = -1;
     progress_->hide();
     update_actions();
     rebuild_chat();
-    emit replyFinished(stats.stop_reason);
+    emit replyFinished(QString::fromStdString(stop_reason));
 }
 
 void MainWindow::on_failed(quint64 id, const QString& message) {

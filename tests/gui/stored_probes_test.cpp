@@ -156,7 +156,7 @@ void StoredProbesTest::pick(StoredProbeDialog* dialog, const QStringList& probes
 
 // The click starts the read and returns: its result can only come back through the event loop,
 // so right after the click the button is disabled and the status says the store is being read;
-// once the dialog is up the button is enabled again and a second click opens a second listing.
+// once the dialog is up the button is enabled again and the status counts the runs it lists.
 void StoredProbesTest::theStoreIsReadOffTheUiThread() {
     auto* button = view_->findChild<QPushButton*>("compareStoredProbes");
     auto* status = view_->findChild<QLabel*>("compareStatus");
