@@ -68,6 +68,19 @@ def selective_scan_chunked(u, delta, A, B, C, chunk=8, min_log_decay=-11.0):
     return y.reshape(b, Lp, I)[:, :L]
 
 
+def _mixer_step_s(m, x, reps=3):
+    """Seconds for one forward + backward of mixer m on x (after one warm-up, which also compiles)."""
+    import time
+    m.zero_grad(set_to_none=True)
+    m(x).float().square().mean().backward()
+    torch.cuda.synchronize()
+    t0 = time.time()
+    for _ in range(reps):
+        m(x).float().square().mean().backward()
+    torch.cuda.synchronize()
+    return (time.time() - t0) / reps
+
+
 def use_compiled_scan(model, log=print):
     """Time one training step's worth of Mamba-1 mixer work (forward + backward on the first mixer) with the
     eager and the torch.compile'd element-wise halves; keep the faster one that also matches eager."""
@@ -79,14 +92,7 @@ def use_compiled_scan(model, log=print):
     x = torch.randn(16, 512, m.in_proj.in_features, device=m.A_log.device) * 0.5
 
     def step_s(reps=3):
-        m.zero_grad(set_to_none=True)
-        m(x).float().square().mean().backward()  # warm-up (and compilation)
-        torch.cuda.synchronize()
-        t0 = time.time()
-        for _ in range(reps):
-            m(x).float().square().mean().backward()
-        torch.cuda.synchronize()
-        return (time.time() - t0) / reps
+        return _mixer_step_s(m, x, reps)
 
     eager_s = step_s()
     with torch.no_grad():
@@ -150,14 +156,7 @@ def use_triton_scan(model, log=print, check_timeout_s=300, tol=1e-3):
     x = torch.randn(64, 512, m.in_proj.in_features, device=m.A_log.device) * 0.5
 
     def step_s(reps=3):
-        m.zero_grad(set_to_none=True)
-        m(x).float().square().mean().backward()  # warm-up (and compilation)
-        torch.cuda.synchronize()
-        t0 = time.time()
-        for _ in range(reps):
-            m(x).float().square().mean().backward()
-        torch.cuda.synchronize()
-        return (time.time() - t0) / reps
+        return _mixer_step_s(m, x, reps)
 
     def output_and_grads(xs):
         """The mixer's output and its parameters' gradients on xs, in fp32 without TF32 (compare the math). The
