@@ -40,8 +40,7 @@ class InspectorArgs {
 // that to `out` when given; returns the exit code (1 when `out` cannot be opened).
 inline int print_inspector_result(QJsonObject j, int argc, char** argv, const QString& out) {
     j["command"] = QString::fromStdString(command_line(argc, argv));
-    j["cpu"] =
-        QString::fromStdString(first_line("/proc/cpuinfo", "model name")).section(':', 1).trimmed();
+    j["cpu"] = QString::fromStdString(cpu_name());
     j["load_average"] = QString::fromStdString(first_line("/proc/loadavg"));
     j["commit"] = STATESCOPE_COMMIT;
     const QByteArray line = QJsonDocument(j).toJson(QJsonDocument::Compact) + "\n";

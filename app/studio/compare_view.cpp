@@ -172,11 +172,11 @@ CompareView::CompareView(SessionStore* store, QWidget* parent) : QWidget(parent)
     auto* probes_button = new QPushButton(tr("Load probe results…"), this);
     probes_button->setToolTip(tr("The JSON files statescope-cli probe wrote (--out), one a model"));
     connect(probes_button, &QPushButton::clicked, this, [this] { load_probe_files(); });
-    auto* stored_button = stored_button_ = new QPushButton(tr("From sessions…"), this);
-    stored_button->setObjectName("compareStoredProbes");
-    stored_button->setToolTip(
+    stored_button_ = new QPushButton(tr("From sessions…"), this);
+    stored_button_->setObjectName("compareStoredProbes");
+    stored_button_->setToolTip(
         tr("Probe runs kept in the session store (statescope-cli probe --save)"));
-    connect(stored_button, &QPushButton::clicked, this, [this] { pickStoredProbes(); });
+    connect(stored_button_, &QPushButton::clicked, this, [this] { pickStoredProbes(); });
     progress_ = new QProgressBar(this);
     progress_->setRange(0, 1000);
     progress_->setTextVisible(true);
@@ -188,7 +188,7 @@ CompareView::CompareView(SessionStore* store, QWidget* parent) : QWidget(parent)
     actions->addWidget(stop_button_);
     actions->addWidget(save_button_);
     actions->addWidget(probes_button);
-    actions->addWidget(stored_button);
+    actions->addWidget(stored_button_);
     actions->addWidget(progress_, 1);
     actions->addWidget(status_, 2);
     v->addLayout(actions);

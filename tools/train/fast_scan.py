@@ -84,24 +84,20 @@ def _mixer_step_s(m, x, reps=3):
 def use_compiled_scan(model, log=print):
     """Time one training step's worth of Mamba-1 mixer work (forward + backward on the first mixer) with the
     eager and the torch.compile'd element-wise halves; keep the faster one that also matches eager."""
-    import time
     mixers = [m for m in model.modules() if _is_mamba1(m) and "forward" in m.__dict__]
     if not mixers or not torch.cuda.is_available():
         return False
     m = mixers[0]
     x = torch.randn(16, 512, m.in_proj.in_features, device=m.A_log.device) * 0.5
 
-    def step_s(reps=3):
-        return _mixer_step_s(m, x, reps)
-
-    eager_s = step_s()
+    eager_s = _mixer_step_s(m, x)
     with torch.no_grad():
         ref = m(x[:2]).float()
     eager = dict(_kernels)
     try:
         _kernels.update(inputs=torch.compile(_chunk_inputs, dynamic=False),
                         outputs=torch.compile(_chunk_outputs, dynamic=False))
-        compiled_s = step_s()
+        compiled_s = _mixer_step_s(m, x)
         with torch.no_grad():
             err = float((m(x[:2]).float() - ref).abs().max() / ref.abs().max())
     except Exception as e:
@@ -155,9 +151,6 @@ def use_triton_scan(model, log=print, check_timeout_s=300, tol=1e-3):
     m = mixers[0]
     x = torch.randn(64, 512, m.in_proj.in_features, device=m.A_log.device) * 0.5
 
-    def step_s(reps=3):
-        return _mixer_step_s(m, x, reps)
-
     def output_and_grads(xs):
         """The mixer's output and its parameters' gradients on xs, in fp32 without TF32 (compare the math). The
         chunked scan runs with its eager halves here: the compiled ones match them (use_compiled_scan checked)
@@ -180,9 +173,9 @@ def use_triton_scan(model, log=print, check_timeout_s=300, tol=1e-3):
 
     try:
         ref_y, ref_g = output_and_grads(x[:4])
-        current_s = step_s()
+        current_s = _mixer_step_s(m, x)
         _scan["fn"] = triton_scan.selective_scan_triton
-        triton_s = step_s()
+        triton_s = _mixer_step_s(m, x)
         got_y, got_g = output_and_grads(x[:4])
         err = rel(got_y, ref_y)
         gerr = max((rel(got_g[n], g) if n in got_g else float("inf") for n, g in ref_g.items()), default=0.0)

@@ -25,10 +25,10 @@ echo "GPUs: ${gpus:-0}"
 for n in mamba mamba2 llama hybrid; do
   (
     export CUDA_VISIBLE_DEVICES=$(gpu_of $n)
-    if [ "${gpus:-0}" -ge 4 ]; then ZOO_GPU_SHARING="one GPU to itself"
-    elif [ "${gpus:-0}" -ge 2 ] && [ $n = mamba ]; then ZOO_GPU_SHARING="one GPU to itself"
-    elif [ "${gpus:-0}" -ge 2 ]; then ZOO_GPU_SHARING="three models sharing one GPU"
-    else ZOO_GPU_SHARING="four models sharing one GPU"; fi
+    # how many of the four gpu_of puts on this model's GPU (training.json and the model card say it)
+    sharing=$(for k in mamba mamba2 llama hybrid; do gpu_of $k; done | grep -cx "$(gpu_of $n)")
+    if [ "$sharing" -eq 1 ]; then ZOO_GPU_SHARING="one GPU to itself"
+    else ZOO_GPU_SHARING="$sharing models sharing one GPU"; fi
     export ZOO_GPU_SHARING
     timeout ${ZOO_TIMEOUT_S:-$((BUDGET + 140))} python3 "$HERE/train_zoo.py" train $n "$CORPUS" "$W" --budget-s "$BUDGET" 2>&1 || true
     if [ -d "$W/models/zoo-$n" ]; then

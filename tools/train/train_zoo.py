@@ -375,10 +375,10 @@ def copy_probe_rows(tok, seed, sizes=(5, 20), samples=32):
     for size in sizes:
         for _ in range(samples):
             p, a, _ = phonebook_text(rng, size)
-            n = len(tok.encode(p).ids)
+            prompt = tok.encode(p).ids
             ids = tok.encode(p + " " + a).ids
-            if ids[:n] == tok.encode(p).ids:  # the answer starts a new token (": " splits), so this holds
-                out.append((size, ids, n))
+            if ids[:len(prompt)] == prompt:  # the answer starts a new token (": " splits), so this holds
+                out.append((size, ids, len(prompt)))
     for _ in range(samples):  # "rep": a span of 32 random ids written twice; scored per token of the second copy
         span = [rng.randrange(len(SPECIALS), VOCAB) for _ in range(32)]
         out.append(("rep", span + span, 33))
@@ -481,9 +481,10 @@ def train(name, corpus_dir, out_dir, budget_s, max_steps, seed, lr, batch=BATCH,
     print(f"[{name}] trained: {steps} steps in {train_s:.0f} s, last loss {final_loss:.3f}", flush=True)
     if diagnose:
         return
-    stats = dict(steps=steps, batch=batch, seq=SEQ, tokens_seen=steps * batch * SEQ, curriculum_early_share=early, train_seconds=round(train_s, 1),
-                 final_train_loss=round(final_loss, 4), parameters=n_params, seed=seed, lr=lr, loss_log=log,
-                 copy_accuracy_log=copy_log, gpu_sharing=os.environ.get("ZOO_GPU_SHARING", "run alone"), data_mix=[[k, share, what] for k, share, what in DATA_MIX],
+    stats = dict(steps=steps, batch=batch, seq=SEQ, tokens_seen=steps * batch * SEQ, curriculum_early_share=early,
+                 train_seconds=round(train_s, 1), final_train_loss=round(final_loss, 4), parameters=n_params,
+                 seed=seed, lr=lr, loss_log=log, copy_accuracy_log=copy_log,
+                 gpu_sharing=os.environ.get("ZOO_GPU_SHARING", "run alone"), data_mix=[list(m) for m in DATA_MIX],
                  mixers_on_chunked_scan=n_patched,
                  torch=torch.__version__, transformers=transformers.__version__,
                  device=torch.cuda.get_device_name(0) if device == "cuda" else "cpu")
