@@ -5,6 +5,8 @@
 # About BUDGET_S (default 150) seconds of training plus one to two minutes of setup, evaluation and export;
 # each process is stopped after BUDGET_S + 140 s (or $ZOO_TIMEOUT_S) whatever happens. Output streams as it comes, and each model is
 # packed as soon as its process ends, so a run cut short still leaves the models it finished.
+# ZOO_MAX_STEPS fixes the step budget (the processes' own timing, taken while the others still set up, can
+# promise more steps than the shared GPU gives them).
 set -eu
 CORPUS=$1; OUT=$2; BUDGET=${3:-150}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +32,7 @@ for n in mamba mamba2 llama hybrid; do
     if [ "$sharing" -eq 1 ]; then ZOO_GPU_SHARING="one GPU to itself"
     else ZOO_GPU_SHARING="$sharing models sharing one GPU"; fi
     export ZOO_GPU_SHARING
-    timeout ${ZOO_TIMEOUT_S:-$((BUDGET + 140))} python3 "$HERE/train_zoo.py" train $n "$CORPUS" "$W" --budget-s "$BUDGET" 2>&1 || true
+    timeout ${ZOO_TIMEOUT_S:-$((BUDGET + 140))} python3 "$HERE/train_zoo.py" train $n "$CORPUS" "$W" --budget-s "$BUDGET" ${ZOO_MAX_STEPS:+--max-steps "$ZOO_MAX_STEPS"} 2>&1 || true
     if [ -d "$W/models/zoo-$n" ]; then
       tar -C "$W" -cf "$OUT/zoo-$n.tar" "models/zoo-$n" "reference/zoo-$n.safetensors" && echo "[$n] packed $OUT/zoo-$n.tar"
     fi
