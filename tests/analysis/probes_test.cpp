@@ -285,8 +285,8 @@ TEST_F(ProbeRunTest, GridOnMambaTinyHasTheDocumentedSchemaAndRepeats) {
         for (std::size_t i = 0; i < 8; ++i) {
             const json& s = j["samples"][i];
             for (const char* key : {"length", "depth", "sample", "seed", "prompt_tokens",
-                                    "context_tokens", "needle_token", "actual_depth", "expected",
-                                    "got", "correct", "generated_tokens", "seconds"})
+                                    "context_tokens", "needle_token", "actual_depth", "units",
+                                    "expected", "got", "correct", "generated_tokens", "seconds"})
                 ASSERT_TRUE(s.contains(key)) << key;
             // length-major, then depth, then sample
             EXPECT_EQ(s["length"], i < 4 ? 300 : 400);
@@ -325,8 +325,13 @@ TEST_F(ProbeRunTest, GridOnMambaTinyHasTheDocumentedSchemaAndRepeats) {
             const ProbeSample& s = jrt.samples[i];
             EXPECT_EQ(s.prompt_tokens,
                       run.samples[i].prompt_tokens + run.samples[i].context_tokens);
-            EXPECT_EQ(s.prompt,
-                      build_probe_prompt(kind, codec, &h, s.length, s.depth, s.seed).text(true));
+            const ProbePrompt rebuilt =
+                build_probe_prompt(kind, codec, &h, s.length, s.depth, s.seed);
+            EXPECT_EQ(s.prompt, rebuilt.text(true));
+            // units: what the prompt builder counted (phone-book entries, blocks or sentences)
+            EXPECT_EQ(s.units, rebuilt.units);
+            EXPECT_GT(s.units, 0);
+            EXPECT_EQ(j["samples"][i]["units"], run.samples[i].units);
         }
         EXPECT_EQ(probe_run_json(jrt)["samples"][0]["prompt"], jrt.samples[0].prompt);
         EXPECT_FALSE(j["samples"][0].contains("prompt"));

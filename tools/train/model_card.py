@@ -24,12 +24,21 @@ def probe_table(path):
     with open(path) as f:
         run = json.load(f)
     s, o = run["summary"], run["options"]
+    # the phone book's size at each length: the "units" of its samples (docs/PROBES-JSON.md), as a range
+    units = {}
+    for x in run["samples"]:
+        if run["probe"] == "phonebook" and "units" in x:
+            units.setdefault(x["length"], []).append(x["units"])
+    head = "| length (tokens) | " + ("entries | " if units else "")
     lines = [f"**{run['probe']}** ({run['completed']} prompts, {o['samples']} per cell, seed {o['seed']}, "
              f"backend {run['backend']}; overall {s['overall']:.2f}):", "",
-             "| length (tokens) | " + " | ".join(f"depth {d:g}" for d in s["depths"]) + " |",
-             "|---|" + "---|" * len(s["depths"])]
+             head + " | ".join(f"depth {d:g}" for d in s["depths"]) + " |",
+             "|---|" + ("---|" if units else "") + "---|" * len(s["depths"])]
     for length, row in zip(s["lengths"], s["accuracy"]):
-        lines.append(f"| {length} | " + " | ".join("-" if a is None else f"{a:.2f}" for a in row) + " |")
+        u = units.get(length)
+        size = ("" if not units else "- | " if not u else
+                f"{min(u)} | " if min(u) == max(u) else f"{min(u)}-{max(u)} | ")
+        lines.append(f"| {length} | " + size + " | ".join("-" if a is None else f"{a:.2f}" for a in row) + " |")
     cmd = (f"statescope-cli probe {run['probe']} --model resources/models/{os.path.basename(run['model']['path'])} "
            f"--lengths {','.join(str(x) for x in o['lengths'])} --depths {','.join(f'{d:g}' for d in o['depths'])} "
            f"--samples {o['samples']} --seed {o['seed']} --out {run['probe']}.json")

@@ -70,6 +70,7 @@ json probe_run_json(const ProbeRun& run) {
                   {"context_tokens", s.context_tokens},
                   {"needle_token", s.needle_token},
                   {"actual_depth", s.actual_depth},
+                  {"units", s.units},
                   {"expected", s.expected},
                   {"got", s.got},
                   {"correct", s.correct},

@@ -144,6 +144,7 @@ ProbeRun run_probe(Model& model, const TextCodec& codec, const ProbeOptions& opt
                 out.actual_depth = out.context_tokens > 0
                                        ? double(out.needle_token) / double(out.context_tokens)
                                        : 0.0;
+                out.units = p.units;
                 out.expected = p.expected;
                 seq.reset();
                 if (hooks.longmamba) hooks.longmamba->begin_prompt(out.prompt_tokens);

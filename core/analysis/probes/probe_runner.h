@@ -50,6 +50,7 @@ struct ProbeSample {
     std::int64_t context_tokens = 0;  // of one copy of the context
     std::int64_t needle_token = 0;    // tokens before the needle (first copy with JRT)
     double actual_depth = 0;          // needle_token / context_tokens
+    std::int64_t units = 0;           // passkey blocks, needle sentences or phone-book entries
     std::string expected, got;        // got: the reply up to its first newline
     std::string prompt;               // with ProbeOptions::keep_prompts
     bool correct = false;
