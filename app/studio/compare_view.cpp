@@ -8,7 +8,6 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
-#include <QLineEdit>
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QProgressBar>
@@ -117,8 +116,11 @@ CompareView::CompareView(SessionStore* store, QWidget* parent) : QWidget(parent)
     setup->addLayout(models_box, 2);
 
     auto* form = new QFormLayout;
-    prompt_ = new QLineEdit(tr("The capital of France is"), this);
+    // Several lines: a recall prompt (a phone book, a document and a question) keeps its line
+    // breaks.
+    prompt_ = new QPlainTextEdit(tr("The capital of France is"), this);
     prompt_->setAccessibleName(tr("Prompt"));
+    prompt_->setMaximumHeight(56);
     form->addRow(tr("Prompt"), prompt_);
     text_ = new QPlainTextEdit(QString::fromUtf8(kDefaultText), this);
     text_->setAccessibleName(tr("Text to score"));
@@ -286,7 +288,7 @@ QStringList CompareView::models() const {
 }
 
 void CompareView::setPrompt(const QString& prompt) {
-    prompt_->setText(prompt);
+    prompt_->setPlainText(prompt);
 }
 void CompareView::setText(const QString& text) {
     text_->setPlainText(text);
@@ -318,7 +320,7 @@ void CompareView::update_buttons() {
 CompareRequest CompareView::make_request() const {
     CompareRequest r;
     for (const QString& d : models()) r.model_dirs.push_back(d.toStdString());
-    r.prompt = prompt_->text().toStdString();
+    r.prompt = prompt_->toPlainText().toStdString();
     r.text = text_->toPlainText().toStdString();
     r.max_new_tokens = max_new_->value();
     if (!greedy_->isChecked()) {
@@ -333,7 +335,7 @@ CompareRequest CompareView::make_request() const {
 
 void CompareView::run() {
     if (running_ || model_list_->count() == 0) return;
-    if (prompt_->text().trimmed().isEmpty()) {
+    if (prompt_->toPlainText().trimmed().isEmpty()) {
         status_->setText(tr("Write a prompt first."));
         return;
     }
@@ -576,7 +578,7 @@ bool CompareView::openSaved(std::int64_t session_id) {
             QStringList dirs;
             for (const auto& d : r.request.model_dirs) dirs << q(d);
             setModels(dirs);
-            prompt_->setText(q(r.request.prompt));
+            prompt_->setPlainText(q(r.request.prompt));
             text_->setPlainText(q(r.request.text));
             max_new_->setValue(int(r.request.max_new_tokens));
             greedy_->setChecked(r.request.sampler.temperature <= 0);

@@ -18,7 +18,6 @@
 class QCheckBox;
 class QComboBox;
 class QLabel;
-class QLineEdit;
 class QListWidget;
 class QPlainTextEdit;
 class QProgressBar;
@@ -148,7 +147,7 @@ class CompareView : public QWidget {
     QComboBox* library_ = nullptr;
     QPushButton* add_button_ = nullptr;
     QPushButton* remove_button_ = nullptr;
-    QLineEdit* prompt_ = nullptr;
+    QPlainTextEdit* prompt_ = nullptr;
     QPlainTextEdit* text_ = nullptr;
     QSpinBox* max_new_ = nullptr;
     QSpinBox* seed_ = nullptr;

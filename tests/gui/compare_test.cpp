@@ -8,6 +8,7 @@
 #include <QFile>
 #include <QImage>
 #include <QListWidget>
+#include <QPlainTextEdit>
 #include <QSignalSpy>
 #include <QStackedWidget>
 #include <QSvgRenderer>
@@ -73,7 +74,16 @@ void CompareTest::initTestCase() {
     // One comparison for the tests below; the UI thread is timed while it runs.
     window_->setView("compare");
     view_->setModels({kMamba, kLlama});
-    view_->setPrompt("Once upon a time");
+    // The prompt typed as a user would, over two lines (the line break must reach the engine).
+    QPlainTextEdit* prompt = nullptr;
+    for (auto* e : view_->findChildren<QPlainTextEdit*>())
+        if (e->accessibleName() == "Prompt") prompt = e;
+    QVERIFY(prompt);
+    prompt->setFocus();
+    prompt->selectAll();
+    QTest::keyClicks(prompt, "Ada: 7123");
+    QTest::keyClick(prompt, Qt::Key_Return);
+    QTest::keyClicks(prompt, "Ada:");
     view_->setText(kText);
     view_->setMaxNewTokens(24);
     view_->setContextLengths({16, 64, 256, 1024});
@@ -115,6 +125,7 @@ void CompareTest::compareTwoModelsFillsTheStatsTable() {
     // The Transformer has a KV cache, the Mamba none.
     QCOMPARE(t->item(0, CompareView::ColKvPerToken)->data(Qt::UserRole).toDouble(), 0.0);
     QVERIFY(t->item(1, CompareView::ColKvPerToken)->data(Qt::UserRole).toDouble() > 0);
+    QCOMPARE(view_->result().request.prompt, std::string("Ada: 7123\nAda:"));
     // Aligned outputs: one column per model, with the reply the worker measured.
     QCOMPARE(view_->outputs()->columns().size(), 2);
     QCOMPARE(view_->outputs()->columns()[1].text,
