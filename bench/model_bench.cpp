@@ -76,6 +76,11 @@ int main(int argc, char** argv) {
     app.add_option("--dir", dir,
                    "where to write the checkpoint (default: a temp folder, removed after)");
     app.add_option("--out", out, "append the result as one JSON line to this file");
+    std::int64_t prefill_chunk = 0;
+    app.add_option("--prefill-chunk", prefill_chunk,
+                   "prefill in pieces of this many tokens, as the studio and the CLI do (their "
+                   "default is 512; it bounds the work buffers and so the peak memory); 0: the "
+                   "whole prompt in one forward call");
     bool reuse = false;
     app.add_flag("--reuse", reuse,
                  "with --dir: use the checkpoint a previous run wrote there (same shape and dtype; "
@@ -117,16 +122,17 @@ int main(int argc, char** argv) {
                 std::vector<float> logits;
                 backend->synchronize();
                 const auto t0 = Clock::now();
-                model->forward(seq, std::span(ids).first(std::size_t(prompts[p])), LogitRows::Last,
-                               &logits);
+                model->prefill(seq, std::span(ids).first(std::size_t(prompts[p])), prefill_chunk,
+                               {}, &logits);
                 std::int32_t next = argmax(logits);
                 const auto t1 = Clock::now();
                 if (r > 0) prefill_s[p].push_back(std::chrono::duration<double>(t1 - t0).count());
                 if (p != 0) continue;
+                // Greedy decode as the studio runs it: the argmax on the backend, one id to the
+                // host.
                 for (std::int64_t k = 0; k < decode; ++k) {
                     const std::int32_t one[1] = {next};
-                    model->forward(seq, one, LogitRows::Last, &logits);
-                    next = argmax(logits);
+                    next = model->forward_argmax(seq, one);
                 }
                 const auto t2 = Clock::now();
                 if (r > 0)
@@ -164,6 +170,8 @@ int main(int argc, char** argv) {
             {"commit", commit},
             {"command", command},
             {"decode_steps", decode},
+            {"prefill_chunk", prefill_chunk},
+            {"decode_argmax_on_backend", true},
             {"repeats", repeats},
             {"prefill", prefill},
             {"prefill_tokens_per_s", double(prompts[0]) / median(prefill_s[0])},
