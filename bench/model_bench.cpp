@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     app.add_option(
         "--shape", shape_name,
         "mamba-130m | mamba-370m | mamba-1.4b | mamba-2.8b | mamba2-130m | mamba2-370m | "
-        "mamba2-1.3b | mamba2-2.7b");
+        "mamba2-1.3b | mamba2-2.7b | llama-130m | nemotron-h-8b | nemotron-h-tiny-bench");
     app.add_option("--dtype", dtype_name, "fp32 | bf16 | fp16 weights");
     app.add_option("--prompt", prompts, "prefill length (repeat the flag for several)");
     app.add_option("--decode", decode, "decode steps");
