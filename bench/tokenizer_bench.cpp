@@ -10,6 +10,9 @@
 namespace {
 
 const std::string kData = std::string(STATESCOPE_TEST_DATA) + "/tokenizer/";
+// The GPT-NeoX-20B tokenizer: the golden mamba-neox checkpoint's (one copy in the tree).
+const std::string kNeoxTokenizer =
+    std::string(STATESCOPE_TEST_DATA) + "/golden/mamba-neox/tokenizer.json";
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -20,7 +23,7 @@ std::string read_file(const std::string& path) {
 
 void BM_LoadNeox(benchmark::State& state) {
     for (auto _ : state) {
-        auto t = statescope::Tokenizer::from_file(kData + "gpt-neox-20b.tokenizer.json");
+        auto t = statescope::Tokenizer::from_file(kNeoxTokenizer);
         benchmark::DoNotOptimize(t.vocab_size());
     }
 }
@@ -28,7 +31,7 @@ BENCHMARK(BM_LoadNeox)->Unit(benchmark::kMillisecond);
 
 // The vocabulary test strings (a mix of scripts, digits, whitespace runs), encoded back to back.
 void BM_EncodeNeox(benchmark::State& state) {
-    const auto t = statescope::Tokenizer::from_file(kData + "gpt-neox-20b.tokenizer.json");
+    const auto t = statescope::Tokenizer::from_file(kNeoxTokenizer);
     const std::string text = read_file(kData + "neox-vocab-test.inp");
     std::size_t tokens = 0;
     for (auto _ : state) tokens += t.encode(text).size();

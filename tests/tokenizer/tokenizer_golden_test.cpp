@@ -13,6 +13,9 @@ namespace statescope {
 namespace {
 
 const std::string kData = std::string(STATESCOPE_TEST_DATA) + "/tokenizer/";
+// The GPT-NeoX-20B tokenizer: the golden mamba-neox checkpoint's (one copy in the tree).
+const std::string kNeoxTokenizer =
+    std::string(STATESCOPE_TEST_DATA) + "/golden/mamba-neox/tokenizer.json";
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -24,7 +27,7 @@ std::string read_file(const std::string& path) {
 
 // Loading once per suite: the files are a few MB each.
 const Tokenizer& neox() {
-    static const Tokenizer t = Tokenizer::from_file(kData + "gpt-neox-20b.tokenizer.json");
+    static const Tokenizer t = Tokenizer::from_file(kNeoxTokenizer);
     return t;
 }
 
