@@ -23,6 +23,13 @@ struct Rng {
     }
 };
 
+// Elements of a tensor of this shape.
+std::int64_t numel(const std::vector<std::int64_t>& shape) {
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    return n;
+}
+
 }  // namespace
 
 CheckpointShape shape_by_name(const std::string& name) {
@@ -245,9 +252,7 @@ nlohmann::json config_of(const CheckpointShape& s) {
 std::int64_t count_parameters(const CheckpointShape& s) {
     std::int64_t params = 0;
     auto add = [&](const std::string&, std::vector<std::int64_t> shape, float, float, bool) {
-        std::int64_t n = 1;
-        for (auto d : shape) n *= d;
-        params += n;
+        params += numel(shape);
     };
     add_tensors(s, add);
     return params;
@@ -261,8 +266,7 @@ std::int64_t write_random_checkpoint(const std::filesystem::path& dir, const Che
     std::int64_t params = 0;
     auto add = [&](const std::string& name, std::vector<std::int64_t> shape, float lo, float hi,
                    bool keep_f32) {
-        std::int64_t n = 1;
-        for (auto d : shape) n *= d;
+        const std::int64_t n = numel(shape);
         std::vector<float> v(static_cast<std::size_t>(n));
         for (auto& x : v) x = rng.uniform(lo, hi);
         const StDType t = keep_f32 ? StDType::F32 : dtype;

@@ -34,11 +34,17 @@ def probe_table(path):
              f"backend {run['backend']}; overall {s['overall']:.2f}):", "",
              head + " | ".join(f"depth {d:g}" for d in s["depths"]) + " |",
              "|---|" + ("---|" if units else "") + "---|" * len(s["depths"])]
+    def entries(u):  # the entries column's cell: "-" where no sample ran, else the range of book sizes
+        if not units:
+            return ""
+        if not u:
+            return "- | "
+        lo, hi = min(u), max(u)
+        return f"{lo} | " if lo == hi else f"{lo}-{hi} | "
+
     for length, row in zip(s["lengths"], s["accuracy"]):
-        u = units.get(length)
-        size = ("" if not units else "- | " if not u else
-                f"{min(u)} | " if min(u) == max(u) else f"{min(u)}-{max(u)} | ")
-        lines.append(f"| {length} | " + size + " | ".join("-" if a is None else f"{a:.2f}" for a in row) + " |")
+        lines.append(f"| {length} | " + entries(units.get(length)) +
+                     " | ".join("-" if a is None else f"{a:.2f}" for a in row) + " |")
     cmd = (f"statescope-cli probe {run['probe']} --model resources/models/{os.path.basename(run['model']['path'])} "
            f"--lengths {','.join(str(x) for x in o['lengths'])} --depths {','.join(f'{d:g}' for d in o['depths'])} "
            f"--samples {o['samples']} --seed {o['seed']} --out {run['probe']}.json")
