@@ -116,6 +116,20 @@ class Backend {
     // y[i] += x[i] for i < n                                         (residual add)
     virtual void add(float* y, const float* x, std::int64_t n) = 0;
 
+    // The residual add of one block fused with the next block's pre-norm:
+    //   h[t, :] += s * x[t, :] ;  y[t, :] = rmsnorm(h[t, :]) * weight     h, x, y: [T, D]
+    //   contiguous
+    // The same floats as add (s == 1) or add_scaled followed by rmsnorm, which is what this default
+    // does; a device backend does both in one pass over h (one launch instead of two per block).
+    virtual void add_rmsnorm(float* h, const float* x, float s, std::int64_t T, std::int64_t D,
+                             const float* weight, float eps, float* y) {
+        if (s == 1.0f)
+            add(h, x, T * D);
+        else
+            add_scaled(h, x, s, T * D);
+        rmsnorm(h, D, T, D, weight, eps, y, D);
+    }
+
     // Causal depthwise conv1d over time, continuing from conv_state, then SiLU if `silu`:
     //   window_t = [conv_state (K-1 oldest first) ; x[0..T)] ; y[t, c] = act(bias[c] + sum_k w[c,
     //   k] * window[t + k, c])

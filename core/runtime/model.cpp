@@ -231,18 +231,37 @@ const float* Model::run_layers(Sequence& seq, std::span<const std::int32_t> ids,
         be.copy(h, h0, std::size_t(T * D) * sizeof(float));
     }
     const bool decode_step = T == 1 && pos > 0;
+    // Each part's residual add (h += out_multiplier * mix) waits until h is next read, so that it
+    // and the next part's pre-norm run as one add_rmsnorm (one launch instead of two per part).
+    float pending_scale = 0.0f;  // 0: no add pending
+    auto flush_add = [&] {
+        if (pending_scale == 1.0f)
+            be.add(h, mix, T * D);
+        else if (pending_scale != 0.0f)
+            be.add_scaled(h, mix, pending_scale, T * D);
+        pending_scale = 0.0f;
+    };
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         CaptureSink sink(&observers_, &be, static_cast<std::int64_t>(i), pos);
-        if (sink.active()) sink.capture("resid_pre", h, {T, D});
+        if (sink.active()) {
+            flush_add();
+            sink.capture("resid_pre", h, {T, D});
+        }
         for (std::size_t j = 0; j < blocks_[i].parts.size(); ++j) {
             const PartSpec& ps = spec_.blocks[i].parts[j];
             Part& part = blocks_[i].parts[j];
             // u = RMSNorm(h) (a parallel part reuses the previous part's u, taken before its add)
             const bool raw = ps.norm_weight.empty() && !ps.parallel;  // the mixer normalizes itself
-            if (!ps.parallel && !raw) {
-                be.rmsnorm(h, D, T, D, part.norm->f32(), static_cast<float>(ps.norm_eps), u, D);
-                if (sink.active() && j == 0) sink.capture("mixer_in", u, {T, D});
+            const float eps = static_cast<float>(ps.norm_eps);
+            if (!ps.parallel && !raw && pending_scale != 0.0f) {
+                be.add_rmsnorm(h, mix, pending_scale, T, D, part.norm->f32(), eps, u);
+                pending_scale = 0.0f;
+            } else {
+                flush_add();  // a parallel part writes mix; a raw one reads h
+                if (!ps.parallel && !raw) be.rmsnorm(h, D, T, D, part.norm->f32(), eps, u, D);
             }
+            if (!ps.parallel && !raw && sink.active() && j == 0)
+                sink.capture("mixer_in", u, {T, D});
             const float* in = raw ? h : u;
             if (ps.in_multiplier != 1.0) {
                 float* scaled = ws_.get("u_scaled", std::size_t(T * D));
@@ -253,20 +272,26 @@ const float* Model::run_layers(Sequence& seq, std::span<const std::int32_t> ids,
             // h = h + out_multiplier * mixer(in)
             MixerCall call{in, T, decode_step, pos, mix, h0};
             part.mixer->forward(call, seq.layer(part.state), ws_, sink);
-            if (ps.out_multiplier != 1.0)
-                be.add_scaled(h, mix, static_cast<float>(ps.out_multiplier), T * D);
-            else
-                be.add(h, mix, T * D);
+            pending_scale = static_cast<float>(ps.out_multiplier);
         }
-        if (sink.active()) sink.capture("resid_post", h, {T, D});
+        if (sink.active()) {
+            flush_add();
+            sink.capture("resid_post", h, {T, D});
+        }
     }
     seq.advance(T);
     *n_rows = 0;
-    if (rows == LogitRows::None) return nullptr;
+    if (rows == LogitRows::None) return nullptr;  // h is scratch: its last add is not needed
     const std::int64_t first = rows == LogitRows::Last ? T - 1 : 0;
     const std::int64_t n = T - first;
-    be.rmsnorm(h + first * D, D, n, D, final_norm_->f32(), static_cast<float>(spec_.final_norm_eps),
-               u, D);
+    const float final_eps = static_cast<float>(spec_.final_norm_eps);
+    if (first == 0 && pending_scale != 0.0f) {
+        be.add_rmsnorm(h, mix, pending_scale, T, D, final_norm_->f32(), final_eps, u);
+        pending_scale = 0.0f;
+    } else {
+        flush_add();
+        be.rmsnorm(h + first * D, D, n, D, final_norm_->f32(), final_eps, u, D);
+    }
     CaptureSink(&observers_, &be, -1, pos + first).capture("final_norm", u, {n, D});
     float* out = ws_.get("logits", std::size_t(n * V));
     be.matmul(u, D, n, lm_head_.w, nullptr, out, V);

@@ -12,6 +12,7 @@ constexpr int kThreads = 256;
 // x[t, i] *= s                                  x: [T, n] (row stride x_stride)
 __global__ void scale_kernel(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n,
                              float s) {
+    wait_for_prior_grids();
     const std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     if (i >= T * n) return;
     x[(i / n) * x_stride + i % n] *= s;
@@ -21,6 +22,7 @@ __global__ void scale_kernel(float* x, std::int64_t x_stride, std::int64_t T, st
 // two backends round alike)
 __global__ void add_scaled_kernel(float* __restrict__ y, const float* __restrict__ x, float s,
                                   std::int64_t n) {
+    wait_for_prior_grids();
     const std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     if (i < n) y[i] = __fadd_rn(y[i], __fmul_rn(s, x[i]));
 }
@@ -79,13 +81,14 @@ __global__ void rope_kernel(float* x, std::int64_t x_stride, std::int64_t T, std
 void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, float s,
            cudaStream_t stream) {
     if (T * n == 0) return;
-    scale_kernel<<<blocks_for(T * n, kThreads), kThreads, 0, stream>>>(x, x_stride, T, n, s);
+    launch_dependent(scale_kernel, blocks_for(T * n, kThreads), kThreads, 0, stream, x, x_stride, T,
+                     n, s);
     check_launch("scale");
 }
 
 void add_scaled(float* y, const float* x, float s, std::int64_t n, cudaStream_t stream) {
     if (n == 0) return;
-    add_scaled_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(y, x, s, n);
+    launch_dependent(add_scaled_kernel, blocks_for(n, kThreads), kThreads, 0, stream, y, x, s, n);
     check_launch("add_scaled");
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace statescope::kernels::cuda {
 
@@ -18,6 +19,38 @@ inline void check(cudaError_t e, const char* what) {
 // After a launch: a bad configuration or a missing kernel image shows up here.
 inline void check_launch(const char* kernel) {
     check(cudaGetLastError(), kernel);
+}
+
+// Programmatic dependent launch (Hopper and later). The decode step is ~500 small dependent
+// kernels, and between two of them the GPU otherwise drains one grid completely before it starts
+// launching the next. A kernel launched through launch_dependent() may be launched while the
+// kernel before it on the stream is still running; it must call wait_for_prior_grids() before it
+// touches memory (its first statement), which returns once that kernel has finished and its
+// writes are visible. Right after, it lets its own successor launch early. The overlap is only
+// the launch itself and the block scheduling: no data is read before the producer is done.
+// STATESCOPE_CUDA_PDL=0 turns it off (the plain stream order), for measuring both.
+__device__ __forceinline__ void wait_for_prior_grids() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+// Whether launches on the current device use it (compute capability 9.0+, not turned off).
+bool dependent_launch_enabled();
+template <typename... Params, typename... Args>
+void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t smem,
+                      cudaStream_t stream, Args&&... args) {
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchConfig_t config = {};
+    config.gridDim = grid;
+    config.blockDim = block;
+    config.dynamicSmemBytes = smem;
+    config.stream = stream;
+    config.attrs = attr;
+    config.numAttrs = dependent_launch_enabled() ? 1 : 0;
+    check(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...), "cudaLaunchKernelEx");
 }
 
 inline unsigned blocks_for(std::int64_t n, int threads) {

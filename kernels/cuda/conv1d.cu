@@ -45,6 +45,7 @@ __global__ void conv1d_fused_kernel(const float* __restrict__ x, std::int64_t x_
                                     std::int64_t T, std::int64_t C, std::int64_t K,
                                     const float* __restrict__ w, const float* __restrict__ bias,
                                     bool silu_act, float* conv_state, float* __restrict__ y) {
+    wait_for_prior_grids();
     const std::int64_t c = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     if (c >= C) return;
     for (std::int64_t t = 0; t < T; ++t)
@@ -80,8 +81,8 @@ void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::i
     if (T == 0 || C == 0) return;
     const unsigned cblocks = blocks_for(C, kThreads);
     if (T <= kFusedMaxT) {
-        conv1d_fused_kernel<<<cblocks, kThreads, 0, stream>>>(x, x_stride, T, C, K, w, bias, silu,
-                                                              conv_state, y);
+        launch_dependent(conv1d_fused_kernel, cblocks, kThreads, 0, stream, x, x_stride, T, C, K, w,
+                         bias, silu, conv_state, y);
         check_launch("causal_conv1d");
         return;
     }

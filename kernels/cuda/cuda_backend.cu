@@ -3,6 +3,7 @@
 #include "kernels/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -70,6 +71,20 @@ std::string mib(std::size_t bytes) {
                              cudaGetErrorName(e) + ")");
 }
 
+bool dependent_launch_enabled() {
+    static const bool on = [] {
+        const char* env = std::getenv("STATESCOPE_CUDA_PDL");
+        if (env != nullptr && std::string(env) == "0") return false;
+        int device = 0, major = 0;
+        if (cudaGetDevice(&device) != cudaSuccess ||
+            cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) !=
+                cudaSuccess)
+            return false;
+        return major >= 9;
+    }();
+    return on;
+}
+
 void MemoryCounter::add(std::size_t n) {
     const std::size_t now = current += n;
     std::size_t p = peak;
@@ -118,7 +133,8 @@ CudaBackend::CudaBackend(int device) : device_(device) {
             std::to_string(prop.minor) + ", " + mib(prop.totalGlobalMem) + ", driver CUDA " +
             std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10) +
             ", runtime " + std::to_string(runtime / 1000) + "." +
-            std::to_string(runtime % 1000 / 10);
+            std::to_string(runtime % 1000 / 10) +
+            (dependent_launch_enabled() ? ", dependent launch on" : ", dependent launch off");
     sm_count_ = prop.multiProcessorCount;
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     check_lt(cublasLtCreate(&lt_), "create");
@@ -335,6 +351,10 @@ void CudaBackend::rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T,
 }
 void CudaBackend::add(float* y, const float* x, std::int64_t n) {
     cuda::add(y, x, n, stream_);
+}
+void CudaBackend::add_rmsnorm(float* h, const float* x, float s, std::int64_t T, std::int64_t D,
+                              const float* weight, float eps, float* y) {
+    cuda::add_rmsnorm(h, x, s, T, D, weight, eps, y, stream_);
 }
 void CudaBackend::causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T,
                                 std::int64_t C, std::int64_t K, const float* w, const float* bias,

@@ -12,6 +12,7 @@ constexpr int kThreads = 256;
 template <typename W>
 __global__ void embedding_kernel(const W* __restrict__ table, const std::int32_t* __restrict__ ids,
                                  std::int64_t D, float* __restrict__ out) {
+    wait_for_prior_grids();
     const std::int64_t t = blockIdx.y;
     const W* row = table + std::int64_t(ids[t]) * D;
     for (std::int64_t d = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; d < D;
@@ -21,6 +22,7 @@ __global__ void embedding_kernel(const W* __restrict__ table, const std::int32_t
 
 // y[i] += x[i]
 __global__ void add_kernel(float* __restrict__ y, const float* __restrict__ x, std::int64_t n) {
+    wait_for_prior_grids();
     const std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     if (i < n) y[i] += x[i];
 }
@@ -30,6 +32,7 @@ __global__ void add_kernel(float* __restrict__ y, const float* __restrict__ x, s
 __global__ void softplus_kernel(const float* dt, std::int64_t dt_stride, std::int64_t T,
                                 std::int64_t C, const float* __restrict__ bias, float lo, float hi,
                                 float* delta) {
+    wait_for_prior_grids();
     const std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     if (i >= T * C) return;
     const std::int64_t t = i / C, c = i % C;
@@ -47,16 +50,16 @@ void embedding(const Weight& table, const std::int32_t* ids, std::int64_t T, flo
     const dim3 grid(blocks_for(D, kThreads), static_cast<unsigned>(T));
     switch (table.dtype) {
         case DType::F32:
-            embedding_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const float*>(table.data),
-                                                            ids, D, out);
+            launch_dependent(embedding_kernel<float>, grid, kThreads, 0, stream,
+                             static_cast<const float*>(table.data), ids, D, out);
             break;
         case DType::BF16:
-            embedding_kernel<<<grid, kThreads, 0, stream>>>(
-                static_cast<const __nv_bfloat16*>(table.data), ids, D, out);
+            launch_dependent(embedding_kernel<__nv_bfloat16>, grid, kThreads, 0, stream,
+                             static_cast<const __nv_bfloat16*>(table.data), ids, D, out);
             break;
         case DType::F16:
-            embedding_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const __half*>(table.data),
-                                                            ids, D, out);
+            launch_dependent(embedding_kernel<__half>, grid, kThreads, 0, stream,
+                             static_cast<const __half*>(table.data), ids, D, out);
             break;
     }
     check_launch("embedding");
@@ -64,15 +67,15 @@ void embedding(const Weight& table, const std::int32_t* ids, std::int64_t T, flo
 
 void add(float* y, const float* x, std::int64_t n, cudaStream_t stream) {
     if (n == 0) return;
-    add_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(y, x, n);
+    launch_dependent(add_kernel, blocks_for(n, kThreads), kThreads, 0, stream, y, x, n);
     check_launch("add");
 }
 
 void softplus(const float* dt, std::int64_t dt_stride, std::int64_t T, std::int64_t C,
               const float* bias, float lo, float hi, float* delta, cudaStream_t stream) {
     if (T * C == 0) return;
-    softplus_kernel<<<blocks_for(T * C, kThreads), kThreads, 0, stream>>>(dt, dt_stride, T, C, bias,
-                                                                          lo, hi, delta);
+    launch_dependent(softplus_kernel, blocks_for(T * C, kThreads), kThreads, 0, stream, dt,
+                     dt_stride, T, C, bias, lo, hi, delta);
     check_launch("softplus");
 }
 

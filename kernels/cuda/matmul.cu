@@ -1,7 +1,16 @@
 // y[t, o] = sum_i x[t, i] * W[o, i] + bias[o] for few rows (decode: T = 1): bandwidth-bound, so
-// one warp streams one weight row with 16-byte loads (8 bf16/f16 or 4 f32 per lane), widens to
-// fp32, dots it with each of the T input rows and reduces with shuffles. Each weight byte is read
-// once per call whatever T is (T <= kGemvMaxRows). Prefill goes through cuBLASLt (cuda_backend.cu).
+// warps stream weight rows with 16-byte loads (8 bf16/f16 or 4 f32 per lane), widen to fp32, dot
+// them with each of the T input rows and reduce with shuffles. Each weight byte is read once per
+// call whatever T is (T <= kGemvMaxRows). Prefill goes through cuBLASLt (cuda_backend.cu).
+//
+// What keeps the HBM busy (ncu on the H200, the first version: 2.2-2.8 TB/s on the 2.8B models'
+// in_proj and out_proj): each lane issues kBatch weight loads before it uses any (bypassing L1, so
+// the input rows stay there), and the grid is sized to the GPU: a block takes `per_block`
+// consecutive groups of rows, so that every block is resident at once and no second, part-empty
+// wave of blocks is left to run alone.
+#include <cuda_runtime.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
@@ -12,16 +21,24 @@ namespace statescope::kernels::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;  // 8 warps, 8 output rows per block
-constexpr int kMaxT = static_cast<int>(kGemvMaxRows);
+constexpr int kThreads = 256;  // 8 warps
+constexpr int kBatch = 4;      // 16-byte weight loads in flight per lane
+
+// 16 bytes of weights, not kept in L1 (read once; x is what L1 should hold).
+__device__ __forceinline__ uint4 load_stream(const void* p) {
+    uint4 v;
+    asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(p));
+    return v;
+}
 
 // 16 bytes of weights -> fp32. F32: 4 values; BF16/F16: 8.
-__device__ __forceinline__ void widen16(const float* p, float* out) {
-    const float4 v = __ldg(reinterpret_cast<const float4*>(p));
-    out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+__device__ __forceinline__ void widen16(uint4 v, float* out, float) {
+    out[0] = __uint_as_float(v.x), out[1] = __uint_as_float(v.y);
+    out[2] = __uint_as_float(v.z), out[3] = __uint_as_float(v.w);
 }
-__device__ __forceinline__ void widen16(const __nv_bfloat16* p, float* out) {
-    const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+__device__ __forceinline__ void widen16(uint4 v, float* out, __nv_bfloat16) {
     const unsigned u[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
     for (int k = 0; k < 4; ++k) {  // bf16 is the top half of an fp32: widening is a shift
@@ -29,8 +46,7 @@ __device__ __forceinline__ void widen16(const __nv_bfloat16* p, float* out) {
         out[2 * k + 1] = __uint_as_float(u[k] & 0xffff0000u);
     }
 }
-__device__ __forceinline__ void widen16(const __half* p, float* out) {
-    const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+__device__ __forceinline__ void widen16(uint4 v, float* out, __half) {
     const unsigned u[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
@@ -40,117 +56,223 @@ __device__ __forceinline__ void widen16(const __half* p, float* out) {
     }
 }
 
-// kVec: rows and x are 16-byte aligned and cols is a multiple of the elements per 16 bytes; else
-// one element per lane per step (odd shapes of the tiny test models). kWarps warps share one row
-// (a column slice each, summed through shared memory): few-row matrices (x_proj: R + 2N rows)
-// would otherwise leave most SMs idle with too few loads in flight.
-template <typename W, bool kVec, int kWarps>
-__global__ void __launch_bounds__(kThreads)
-    gemv_kernel(const float* __restrict__ x, std::int64_t x_stride, int T, const W* __restrict__ w,
-                std::int64_t rows, std::int64_t cols, const float* __restrict__ bias,
-                float* __restrict__ y, std::int64_t y_stride) {
-    __shared__ float partial[kThreads / 32][kMaxT];
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, slice = warp % kWarps;
-    const std::int64_t o = blockIdx.x * std::int64_t(kThreads / 32 / kWarps) + warp / kWarps;
-    const bool row_ok = o < rows;  // no early return: the block meets at __syncthreads below
-    const W* row = w + (row_ok ? o : 0) * cols;
-    float acc[kMaxT];
-#pragma unroll
-    for (int t = 0; t < kMaxT; ++t) acc[t] = 0.0f;
-    if constexpr (kVec) {
-        constexpr int kEpv = 16 / sizeof(W);
-#pragma unroll 2
-        for (std::int64_t c = (std::int64_t(slice) * 32 + lane) * kEpv; row_ok && c < cols;
-             c += kWarps * 32 * kEpv) {
-            float wf[kEpv];
-            widen16(row + c, wf);
-#pragma unroll
-            for (int t = 0; t < kMaxT; ++t) {
-                if (t >= T) break;
-                const float* xr = x + t * x_stride + c;
-#pragma unroll
-                for (int q = 0; q < kEpv; q += 4) {
-                    const float4 xv = __ldg(reinterpret_cast<const float4*>(xr + q));
-                    acc[t] += wf[q] * xv.x + wf[q + 1] * xv.y + wf[q + 2] * xv.z + wf[q + 3] * xv.w;
-                }
-            }
-        }
-    } else {
-        for (std::int64_t c = std::int64_t(slice) * 32 + lane; row_ok && c < cols;
-             c += kWarps * 32) {
-            const float wv = to_f32(row[c]);
-#pragma unroll
-            for (int t = 0; t < kMaxT; ++t) {
-                if (t >= T) break;
-                acc[t] += wv * x[t * x_stride + c];
-            }
-        }
-    }
+// acc[t] += sum_q w[q] * x[t, c + q] over one 16-byte chunk of weights at column c.
+template <typename W, int kMaxT>
+__device__ __forceinline__ void dot_chunk(uint4 raw, const float* __restrict__ x,
+                                          std::int64_t x_stride, int T, std::int64_t c,
+                                          float* acc) {
+    constexpr int kEpv = 16 / sizeof(W);
+    float wf[kEpv];
+    widen16(raw, wf, W{});
 #pragma unroll
     for (int t = 0; t < kMaxT; ++t) {
         if (t >= T) break;
-        const float sum = group_sum(acc[t], 32);
-        if constexpr (kWarps == 1) {
-            if (lane == 0 && row_ok) y[t * y_stride + o] = sum + (bias != nullptr ? bias[o] : 0.0f);
-        } else {
-            if (lane == 0) partial[warp][t] = sum;
-        }
-    }
-    if constexpr (kWarps > 1) {
-        __syncthreads();
-        if (slice == 0 && lane < T && row_ok) {
-            float sum = 0.0f;
-            for (int k = 0; k < kWarps; ++k) sum += partial[warp + k][lane];
-            y[lane * y_stride + o] = sum + (bias != nullptr ? bias[o] : 0.0f);
+        const float* xr = x + t * x_stride + c;
+#pragma unroll
+        for (int q = 0; q < kEpv; q += 4) {
+            const float4 xv = __ldg(reinterpret_cast<const float4*>(xr + q));
+            acc[t] += wf[q] * xv.x + wf[q + 1] * xv.y + wf[q + 2] * xv.z + wf[q + 3] * xv.w;
         }
     }
 }
 
-template <typename W>
-void launch_gemv(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W_,
-                 const float* bias, float* y, std::int64_t y_stride, cudaStream_t stream) {
+// kVec: rows and x are 16-byte aligned and cols is a multiple of the elements per 16 bytes; else
+// one element per lane per step (odd shapes of the tiny test models). kWarps warps share one row
+// (a column slice each, summed through shared memory): few-row matrices (x_proj: R + 2N rows)
+// would otherwise leave most SMs idle with too few loads in flight. A group is the 8 / kWarps rows
+// one pass of the block covers; block b takes groups [b * per_block, (b + 1) * per_block).
+template <typename W, bool kVec, int kWarps, int kMaxT>
+__global__ void __launch_bounds__(kThreads)
+    gemv_kernel(const float* __restrict__ x, std::int64_t x_stride, int T, const W* __restrict__ w,
+                std::int64_t rows, std::int64_t cols, const float* __restrict__ bias,
+                float* __restrict__ y, std::int64_t y_stride, int per_block) {
+    wait_for_prior_grids();
+    constexpr int kRowsPerGroup = kThreads / 32 / kWarps;
+    __shared__ float partial[kThreads / 32][kMaxT];
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, slice = warp % kWarps;
+    const std::int64_t n_groups = (rows + kRowsPerGroup - 1) / kRowsPerGroup;
+    const std::int64_t g_end =
+        std::min<std::int64_t>(n_groups, std::int64_t(blockIdx.x + 1) * per_block);
+    for (std::int64_t g = std::int64_t(blockIdx.x) * per_block; g < g_end; ++g) {
+        const std::int64_t o = g * kRowsPerGroup + warp / kWarps;
+        const bool row_ok = o < rows;  // no early return: the block meets at __syncthreads below
+        const W* row = w + (row_ok ? o : 0) * cols;
+        float acc[kMaxT];
+#pragma unroll
+        for (int t = 0; t < kMaxT; ++t) acc[t] = 0.0f;
+        if constexpr (kVec) {
+            constexpr int kEpv = 16 / sizeof(W);
+            const std::int64_t first = (std::int64_t(slice) * 32 + lane) * kEpv;
+            const std::int64_t stride = std::int64_t(kWarps) * 32 * kEpv;
+            const std::int64_t n =
+                !row_ok || first >= cols ? 0 : (cols - first + stride - 1) / stride;
+            std::int64_t k = 0;
+            for (; k + kBatch <= n; k += kBatch) {
+                uint4 raw[kBatch];
+#pragma unroll
+                for (int b = 0; b < kBatch; ++b)
+                    raw[b] = load_stream(row + first + (k + b) * stride);
+#pragma unroll
+                for (int b = 0; b < kBatch; ++b)
+                    dot_chunk<W, kMaxT>(raw[b], x, x_stride, T, first + (k + b) * stride, acc);
+            }
+            for (; k < n; ++k)
+                dot_chunk<W, kMaxT>(load_stream(row + first + k * stride), x, x_stride, T,
+                                    first + k * stride, acc);
+        } else {
+            for (std::int64_t c = std::int64_t(slice) * 32 + lane; row_ok && c < cols;
+                 c += kWarps * 32) {
+                const float wv = to_f32(row[c]);
+#pragma unroll
+                for (int t = 0; t < kMaxT; ++t) {
+                    if (t >= T) break;
+                    acc[t] += wv * x[t * x_stride + c];
+                }
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < kMaxT; ++t) {
+            if (t >= T) break;
+            const float sum = group_sum(acc[t], 32);
+            if constexpr (kWarps == 1) {
+                if (lane == 0 && row_ok)
+                    y[t * y_stride + o] = sum + (bias != nullptr ? bias[o] : 0.0f);
+            } else {
+                if (lane == 0) partial[warp][t] = sum;
+            }
+        }
+        if constexpr (kWarps > 1) {
+            __syncthreads();
+            if (slice == 0 && lane < T && row_ok) {
+                float sum = 0.0f;
+                for (int k = 0; k < kWarps; ++k) sum += partial[warp + k][lane];
+                y[lane * y_stride + o] = sum + (bias != nullptr ? bias[o] : 0.0f);
+            }
+            __syncthreads();  // partial is rewritten by the next group
+        }
+    }
+}
+
+int sm_count() {
+    static const int n = [] {
+        int device = 0, count = 0;
+        check(cudaGetDevice(&device), "cudaGetDevice");
+        check(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device),
+              "cudaDeviceGetAttribute");
+        return std::max(count, 1);
+    }();
+    return n;
+}
+
+// Blocks of one gemv_kernel instance an SM holds at once (registers, shared memory), asked once.
+template <typename W, bool kVec, int kWarps, int kMaxT>
+int resident_blocks(int = 0) {
+    static const int n = [] {
+        int blocks = 0;
+        check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                  &blocks, gemv_kernel<W, kVec, kWarps, kMaxT>, kThreads, 0),
+              "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+        return std::max(blocks, 1);
+    }();
+    return n;
+}
+
+// The launch shape of one GEMV: warps per row and groups per block.
+struct GemvShape {
+    int warps_per_row = 1;
+    int per_block = 1;
+    unsigned blocks = 1;
+};
+
+// Scores each warps-per-row split by how evenly its groups spread over the SMs when every block is
+// resident at once (the busiest SM sets the time) and by whether the lanes keep enough loads in
+// flight; ties go to fewer warps per row (less reduction).
+GemvShape choose_shape(std::int64_t rows, std::int64_t cols, int elems_per_load, bool vec,
+                       int (*resident)(int)) {
+    const int sms = sm_count();
+    GemvShape best;
+    double best_score = -1.0;
+    for (int wpr = 1; wpr <= (vec ? 8 : 1); wpr *= 2) {
+        const std::int64_t loads_per_lane = (cols + std::int64_t(wpr) * 32 * elems_per_load - 1) /
+                                            (std::int64_t(wpr) * 32 * elems_per_load);
+        if (wpr > 1 && loads_per_lane < 2) break;
+        const std::int64_t rows_per_group = 8 / wpr;
+        const std::int64_t groups = (rows + rows_per_group - 1) / rows_per_group;
+        const std::int64_t capacity = std::int64_t(sms) * resident(wpr);
+        const std::int64_t per_block = (groups + capacity - 1) / capacity;
+        const std::int64_t blocks = (groups + per_block - 1) / per_block;
+        const std::int64_t busiest = (blocks + sms - 1) / sms * per_block;  // groups on one SM
+        const double balance = double(groups) / double(std::int64_t(sms) * busiest);
+        // bytes in flight per SM against ~32 KB (4.8 TB/s x ~0.9 us of latency / 132 SMs)
+        const double warps_per_sm = 8.0 * std::min<double>(double(blocks) / sms, resident(wpr));
+        const double inflight =
+            warps_per_sm * 32 * 16 * double(std::min<std::int64_t>(loads_per_lane, kBatch));
+        const double score = balance * std::min(1.0, inflight / 32768.0);
+        if (score > best_score * 1.02) {
+            best_score = score;
+            best = GemvShape{wpr, static_cast<int>(per_block), static_cast<unsigned>(blocks)};
+        }
+    }
+    return best;
+}
+
+template <typename W, int kMaxT>
+void launch_gemv_t(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W_,
+                   const float* bias, float* y, std::int64_t y_stride, cudaStream_t stream) {
     const W* w = static_cast<const W*>(W_.data);
     constexpr int kEpv = 16 / sizeof(W);
     const bool vec = reinterpret_cast<std::uintptr_t>(w) % 16 == 0 && W_.cols % kEpv == 0 &&
                      reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && (T == 1 || x_stride % 4 == 0);
-    // Enough warps for every SM to keep loads in flight (132 SMs x 64 warps on an H200): split rows
-    // across up to 8 warps while the grid is under ~16K warps and each slice keeps >= 2 loads/lane.
-    int warps_per_row = 1;
-    while (warps_per_row < 8 && W_.rows * warps_per_row < 16384 &&
-           W_.cols >= std::int64_t(warps_per_row) * 2 * 2 * 32 * kEpv)
-        warps_per_row *= 2;
-    const unsigned blocks = blocks_for(W_.rows * warps_per_row * 32, kThreads);
-    auto launch = [&](auto kernel) {
-        kernel<<<blocks, kThreads, 0, stream>>>(x, x_stride, int(T), w, W_.rows, W_.cols, bias, y,
-                                                y_stride);
+    auto resident = [](int wpr) {
+        switch (wpr) {
+            case 1:
+                return resident_blocks<W, true, 1, kMaxT>();
+            case 2:
+                return resident_blocks<W, true, 2, kMaxT>();
+            case 4:
+                return resident_blocks<W, true, 4, kMaxT>();
+            default:
+                return resident_blocks<W, true, 8, kMaxT>();
+        }
     };
-    switch (warps_per_row * 2 + (vec ? 1 : 0)) {
-        case 2:
-            launch(gemv_kernel<W, false, 1>);
-            break;
-        case 3:
-            launch(gemv_kernel<W, true, 1>);
-            break;
-        case 4:
-            launch(gemv_kernel<W, false, 2>);
-            break;
-        case 5:
-            launch(gemv_kernel<W, true, 2>);
-            break;
-        case 8:
-            launch(gemv_kernel<W, false, 4>);
-            break;
-        case 9:
-            launch(gemv_kernel<W, true, 4>);
-            break;
-        case 16:
-            launch(gemv_kernel<W, false, 8>);
-            break;
-        default:
-            launch(gemv_kernel<W, true, 8>);
-            break;
+    const GemvShape shape =
+        vec ? choose_shape(W_.rows, W_.cols, kEpv, true, +resident)
+            : choose_shape(W_.rows, W_.cols, 1, false, &resident_blocks<W, false, 1, kMaxT>);
+    auto launch = [&](auto kernel) {
+        launch_dependent(kernel, shape.blocks, kThreads, 0, stream, x, x_stride, int(T), w, W_.rows,
+                         W_.cols, bias, y, y_stride, shape.per_block);
+    };
+    if (!vec) {
+        launch(gemv_kernel<W, false, 1, kMaxT>);
+    } else {
+        switch (shape.warps_per_row) {
+            case 1:
+                launch(gemv_kernel<W, true, 1, kMaxT>);
+                break;
+            case 2:
+                launch(gemv_kernel<W, true, 2, kMaxT>);
+                break;
+            case 4:
+                launch(gemv_kernel<W, true, 4, kMaxT>);
+                break;
+            default:
+                launch(gemv_kernel<W, true, 8, kMaxT>);
+                break;
+        }
     }
     check_launch("gemv");
+}
+
+// T == 1 (decode) keeps one accumulator per lane: the kMaxT = 8 kernel's registers would cut the
+// blocks an SM holds.
+template <typename W>
+void launch_gemv(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W_,
+                 const float* bias, float* y, std::int64_t y_stride, cudaStream_t stream) {
+    if (T == 1)
+        launch_gemv_t<W, 1>(x, x_stride, T, W_, bias, y, y_stride, stream);
+    else
+        launch_gemv_t<W, static_cast<int>(kGemvMaxRows)>(x, x_stride, T, W_, bias, y, y_stride,
+                                                         stream);
 }
 
 // y[t, o] += bias[o]                 grid.y = T

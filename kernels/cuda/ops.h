@@ -33,6 +33,9 @@ void narrow_rows(const float* x, std::int64_t x_stride, std::int64_t T, std::int
 // norm.cu
 void rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t D,
              const float* weight, float eps, float* y, std::int64_t y_stride, cudaStream_t stream);
+// h[t, :] += s * x[t, :]; y[t, :] = rmsnorm(h[t, :]) * weight       h, x, y: [T, D] contiguous
+void add_rmsnorm(float* h, const float* x, float s, std::int64_t T, std::int64_t D,
+                 const float* weight, float eps, float* y, cudaStream_t stream);
 void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride, std::int64_t T,
                    std::int64_t I, std::int64_t group_size, const float* weight, float eps,
                    bool norm_before_gate, float* out, cudaStream_t stream);

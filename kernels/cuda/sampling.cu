@@ -18,18 +18,30 @@ __device__ __forceinline__ bool beats(float va, std::int32_t ia, float vb, std::
 // out[t] = argmax_v x[t, v]          x: [T, V] (row stride x_stride); out: [T] int32; grid.x = T
 __global__ void argmax_kernel(const float* __restrict__ x, std::int64_t x_stride, std::int64_t V,
                               std::int32_t* __restrict__ out) {
+    wait_for_prior_grids();
     __shared__ float best_v[32];
     __shared__ std::int32_t best_i[32];
     const float* row = x + std::int64_t(blockIdx.x) * x_stride;
     float bv = -INFINITY;
     std::int32_t bi = -1;
-    for (std::int64_t i = threadIdx.x; i < V; i += blockDim.x) {
-        const float v = row[i];
+    auto consider = [&](float v, std::int64_t i) {
         if (!(v != v) && beats(v, std::int32_t(i), bv, bi)) {
             bv = v;
             bi = std::int32_t(i);
         }
+    };
+    // Four independent loads in flight per thread before the compares (a row of 50k logits is
+    // ~50 loads per thread; one at a time they were a chain of L2 round trips).
+    const std::int64_t step = blockDim.x;
+    std::int64_t i = threadIdx.x;
+    for (; i + 3 * step < V; i += 4 * step) {
+        const float v0 = row[i], v1 = row[i + step], v2 = row[i + 2 * step], v3 = row[i + 3 * step];
+        consider(v0, i);
+        consider(v1, i + step);
+        consider(v2, i + 2 * step);
+        consider(v3, i + 3 * step);
     }
+    for (; i < V; i += step) consider(row[i], i);
     for (int off = 16; off > 0; off /= 2) {
         const float ov = __shfl_xor_sync(0xffffffffu, bv, off);
         const std::int32_t oi = __shfl_xor_sync(0xffffffffu, bi, off);
@@ -64,7 +76,8 @@ __global__ void argmax_kernel(const float* __restrict__ x, std::int64_t x_stride
 void argmax_rows(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
                  std::int32_t* out, cudaStream_t stream) {
     if (T == 0) return;
-    argmax_kernel<<<static_cast<unsigned>(T), kThreads, 0, stream>>>(x, x_stride, V, out);
+    launch_dependent(argmax_kernel, static_cast<unsigned>(T), kThreads, 0, stream, x, x_stride, V,
+                     out);
     check_launch("argmax");
 }
 

@@ -42,6 +42,7 @@ __global__ void selective_scan_kernel(const float* __restrict__ x, const float* 
                                       std::int64_t z_stride, std::int64_t T, std::int64_t I,
                                       std::int64_t N, int lanes, float* __restrict__ state,
                                       float* __restrict__ y) {
+    wait_for_prior_grids();
     const std::int64_t tid = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     const std::int64_t i = tid / lanes;
     const int lane = static_cast<int>(tid % lanes);
@@ -93,6 +94,7 @@ __global__ void ssd_scan_kernel(const float* __restrict__ x, std::int64_t x_stri
                                 std::int64_t bc_stride, const float* __restrict__ D, std::int64_t T,
                                 std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
                                 int lanes, float* __restrict__ state, float* __restrict__ y) {
+    wait_for_prior_grids();
     const std::int64_t tid = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     const std::int64_t r = tid / lanes;
     const int lane = static_cast<int>(tid % lanes);
@@ -190,8 +192,8 @@ void selective_scan(const float* x, const float* delta, const float* A, const fl
         return;
     }
     const int lanes = lanes_for(N);
-    selective_scan_kernel<<<blocks_for(I * lanes, kThreads), kThreads, 0, stream>>>(
-        x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, lanes, state, y);
+    launch_dependent(selective_scan_kernel, blocks_for(I * lanes, kThreads), kThreads, 0, stream, x,
+                     delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, lanes, state, y);
     check_launch("selective_scan");
 }
 
@@ -207,8 +209,8 @@ void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const f
         return;
     }
     const int lanes = lanes_for(N);
-    ssd_scan_kernel<<<blocks_for(H * P * lanes, kThreads), kThreads, 0, stream>>>(
-        x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, lanes, state, y);
+    launch_dependent(ssd_scan_kernel, blocks_for(H * P * lanes, kThreads), kThreads, 0, stream, x,
+                     x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, lanes, state, y);
     check_launch("ssd_scan");
 }
 

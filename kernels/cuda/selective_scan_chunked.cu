@@ -9,8 +9,8 @@
 // than channels: the sequential kernel had I * 16 threads walking all T tokens (mamba-2.8b: 82k
 // threads, 1.6 us per token per layer on the H200). A thread owns one channel and all of its N
 // states in registers (coalesced x, delta, z, y rows across the warp); a block of 128 channels
-// shares one chunk, so B and C for 32 tokens at a time are staged once in shared memory and read
-// as broadcasts.
+// shares one chunk, so B and C (read as broadcasts), x and delta for 16 tokens at a time are
+// staged in shared memory.
 #include <algorithm>
 
 #include "kernels/cuda/common.cuh"
@@ -21,7 +21,10 @@ namespace statescope::kernels::cuda {
 namespace {
 
 constexpr int kThreads = 128;
-constexpr int kStage = 32;              // tokens of B and C per shared-memory stage
+// Tokens per shared-memory stage of B, C, x and delta. x and delta are staged too: read from
+// global memory inside the token loop, each step waited on their latency (the first version ran
+// at a third of the exp units' rate on the H200); 16 rows of 128 channels are 32 loads in flight.
+constexpr int kStage = 16;
 constexpr std::int64_t kMinChunk = 32;  // shorter chunks would spend more on passes 1-2 than gain
 // Threads wanted in passes 1 and 3: about 2 resident waves of the H200's 132 SMs x 1024 threads.
 constexpr std::int64_t kTargetThreads = std::int64_t(1) << 18;
@@ -49,6 +52,7 @@ __global__ void __launch_bounds__(kThreads)
                  float* slots, float* __restrict__ dsum, float* state, float* __restrict__ y) {
     __shared__ float Bs[kStage][NS];
     __shared__ float Cs[kOut ? kStage : 1][NS];
+    __shared__ float Xs[kStage][kThreads], Ds[kStage][kThreads];
     const std::int64_t c = blockIdx.y;
     const std::int64_t i = blockIdx.x * std::int64_t(kThreads) + threadIdx.x;
     const bool ok = i < I;
@@ -71,11 +75,17 @@ __global__ void __launch_bounds__(kThreads)
             Bs[tt][n] = in ? B[(ts + tt) * bc_stride + n] : 0.0f;
             if constexpr (kOut) Cs[tt][n] = in ? C[(ts + tt) * bc_stride + n] : 0.0f;
         }
+#pragma unroll
+        for (int tt = 0; tt < kStage; ++tt) {
+            const bool in = ok && tt < len;
+            Xs[tt][threadIdx.x] = in ? x[(ts + tt) * I + i] : 0.0f;
+            Ds[tt][threadIdx.x] = in ? delta[(ts + tt) * I + i] : 0.0f;
+        }
         __syncthreads();
         if (!ok) continue;
         for (int tt = 0; tt < len; ++tt) {
             const std::int64_t t = ts + tt;
-            const float d = delta[t * I + i], xv = x[t * I + i], dx = d * xv;
+            const float d = Ds[tt][threadIdx.x], xv = Xs[tt][threadIdx.x], dx = d * xv;
             ds += d;
             float acc = 0.0f;
 #pragma unroll

@@ -20,6 +20,7 @@
 #include <mma.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -41,10 +42,21 @@ int padded_n(std::int64_t N) {
     return static_cast<int>((N + 15) / 16 * 16);
 }
 // Shared memory (floats): C, B [Q, Np+pad]; X [Q, Pt+pad]; M [Q, Q+pad] (also Y [Q, Pt+pad]);
-// S [Pt, Np+pad]; cum [Q]. Every array starts on a 32-byte boundary (WMMA pointers need it).
+// S [Pt, Np+pad]; cum, delta [Q]. Every array starts on a 32-byte boundary (WMMA pointers need it).
 std::size_t smem_bytes(int Np) {
     const std::size_t ldn = Np + kPad;
-    return (2 * kQ * ldn + kQ * (kPt + kPad) + kQ * (kQ + kPad) + kPt * ldn + kQ) * sizeof(float);
+    return (2 * kQ * ldn + kQ * (kPt + kPad) + kQ * (kQ + kPad) + kPt * ldn + 2 * kQ) *
+           sizeof(float);
+}
+
+// 16 bytes global -> shared without a register round trip (sm_80+); src_bytes = 0 writes zeros.
+// All of a chunk's copies are in flight at once: the first version's element loads (one warp-wide
+// load, then a shared store, 64 times over per thread) waited on L2 about 16 times per chunk, and
+// the kernel ran at a third of its instruction-issue estimate on the H200.
+__device__ __forceinline__ void cp_async16(float* smem_dst, const float* src, int src_bytes) {
+    const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
+                 "r"(src_bytes));
 }
 
 // TF32 WMMA exists from sm_80 on; an older device pass compiles the kernel to a trap.
@@ -100,7 +112,7 @@ __global__ void __launch_bounds__(kThreads)
                      const float* __restrict__ B, const float* __restrict__ C,
                      std::int64_t bc_stride, const float* __restrict__ D, std::int64_t T,
                      std::int64_t H, std::int64_t P, std::int64_t G, int N, int Np,
-                     std::int64_t seg_len, const float* start, std::int64_t start_stride,
+                     std::int64_t seg_len, bool vec, const float* start, std::int64_t start_stride,
                      float* slots, float* __restrict__ dA_sum, float* state,
                      float* __restrict__ y) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
@@ -112,6 +124,7 @@ __global__ void __launch_bounds__(kThreads)
     float* Ms = Xs + kQ * ldp;
     float* Ss = Ms + kQ * ldq;
     float* cum = Ss + kPt * ldn;
+    float* dts = cum + kQ;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const std::int64_t p0 = std::int64_t(blockIdx.x) * kPt, h = blockIdx.y, seg = blockIdx.z;
     const std::int64_t g = h / (H / G);
@@ -131,9 +144,39 @@ __global__ void __launch_bounds__(kThreads)
     for (std::int64_t t0 = ts0; t0 < ts1; t0 += kQ) {
         const int L = static_cast<int>(std::min<std::int64_t>(kQ, ts1 - t0));
         __syncthreads();  // the previous chunk's readers are done (and S is loaded)
-        if (warp == 0) {  // inclusive prefix sum of delta * A over the chunk, two tokens a lane
-            float a0 = lane < L ? delta[(t0 + lane) * H + h] * Ah : 0.0f;
-            float a1 = lane + 32 < L ? delta[(t0 + lane + 32) * H + h] * Ah : 0.0f;
+        if (vec) {  // 16-byte rows: N, P, the strides and the pointers are multiples of 4 floats
+            const int n4 = Np / 4;
+            for (int k = tid; k < kQ * n4; k += kThreads) {
+                const int t = k / n4, n = (k % n4) * 4;
+                const bool in = t < L && n < N;
+                const std::int64_t off = in ? (t0 + t) * bc_stride + n : 0;
+                cp_async16(Bs + t * ldn + n, Bg + off, in ? 16 : 0);
+                if constexpr (kOut) cp_async16(Cs + t * ldn + n, Cg + off, in ? 16 : 0);
+            }
+            for (int k = tid; k < kQ * (kPt / 4); k += kThreads) {
+                const int t = k / (kPt / 4), p = (k % (kPt / 4)) * 4;
+                const bool in = t < L && p0 + p < P;
+                cp_async16(Xs + t * ldp + p, in ? x + (t0 + t) * x_stride + h * P + p0 + p : x,
+                           in ? 16 : 0);
+            }
+            asm volatile("cp.async.commit_group;\n" ::);
+        } else {
+            for (int k = tid; k < kQ * Np; k += kThreads) {
+                const int t = k / Np, n = k % Np;
+                const bool in = t < L && n < N;
+                Bs[t * ldn + n] = in ? Bg[(t0 + t) * bc_stride + n] : 0.0f;
+                if constexpr (kOut) Cs[t * ldn + n] = in ? Cg[(t0 + t) * bc_stride + n] : 0.0f;
+            }
+            for (int k = tid; k < kQ * kPt; k += kThreads) {
+                const int t = k / kPt, p = k % kPt;
+                const bool in = t < L && p0 + p < P;
+                Xs[t * ldp + p] = in ? x[(t0 + t) * x_stride + h * P + p0 + p] : 0.0f;
+            }
+        }
+        if (warp == 0) {  // delta, and the inclusive prefix sum of delta * A, two tokens a lane
+            const float d0 = lane < L ? delta[(t0 + lane) * H + h] : 0.0f;
+            const float d1 = lane + 32 < L ? delta[(t0 + lane + 32) * H + h] : 0.0f;
+            float a0 = d0 * Ah, a1 = d1 * Ah;
 #pragma unroll
             for (int off = 1; off < 32; off *= 2) {
                 const float u0 = __shfl_up_sync(0xffffffffu, a0, off);
@@ -143,19 +186,10 @@ __global__ void __launch_bounds__(kThreads)
             a1 += __shfl_sync(0xffffffffu, a0, 31);
             cum[lane] = a0;
             cum[lane + 32] = a1;
+            dts[lane] = d0;
+            dts[lane + 32] = d1;
         }
-        for (int k = tid; k < kQ * Np; k += kThreads) {
-            const int t = k / Np, n = k % Np;
-            const bool in = t < L && n < N;
-            Bs[t * ldn + n] = in ? Bg[(t0 + t) * bc_stride + n] : 0.0f;
-            if constexpr (kOut) Cs[t * ldn + n] = in ? Cg[(t0 + t) * bc_stride + n] : 0.0f;
-        }
-        for (int k = tid; k < kQ * kPt; k += kThreads) {  // X = delta * x
-            const int t = k / kPt, p = k % kPt;
-            const bool in = t < L && p0 + p < P;
-            Xs[t * ldp + p] =
-                in ? x[(t0 + t) * x_stride + h * P + p0 + p] * delta[(t0 + t) * H + h] : 0.0f;
-        }
+        if (vec) asm volatile("cp.async.wait_group 0;\n" ::);
         __syncthreads();
         const float cumL = cum[kQ - 1];  // padding tokens add 0: cum[Q-1] = cum[L-1]
 
@@ -182,6 +216,8 @@ __global__ void __launch_bounds__(kThreads)
                 const int t = k / Np, n = k % Np;
                 Cs[t * ldn + n] *= __expf(cum[t]);
             }
+            for (int k = tid; k < kQ * kPt; k += kThreads)
+                Xs[(k / kPt) * ldp + k % kPt] *= dts[k / kPt];
             __syncthreads();
             // Y tile (ti, pi) of [Q, Pt]: M X over s <= the tile's last row, + C S0^T.
             const int ti = warp / 2, pi = warp % 2;
@@ -196,10 +232,11 @@ __global__ void __launch_bounds__(kThreads)
             __syncthreads();  // M, X and S0 are read: Y goes where M was
             wmma::store_matrix_sync(Ms + ti * 16 * ldp + pi * 16, acc, ldp, wmma::mem_row_major);
         }
-        // X rows *= exp(cum[Q-1] - cum[s]); S *= exp(cum[Q-1]).
+        // X rows *= exp(cum[Q-1] - cum[s]) (and delta[s] here when no output pass applied it);
+        // S *= exp(cum[Q-1]).
         for (int k = tid; k < kQ * kPt; k += kThreads) {
             const int s = k / kPt, p = k % kPt;
-            Xs[s * ldp + p] *= __expf(cumL - cum[s]);
+            Xs[s * ldp + p] *= kOut ? __expf(cumL - cum[s]) : dts[s] * __expf(cumL - cum[s]);
         }
         const float eL = __expf(cumL);
         for (int k = tid; k < kPt * Np; k += kThreads) Ss[(k / Np) * ldn + k % Np] *= eL;
@@ -298,10 +335,13 @@ void launch(const float* x, std::int64_t x_stride, const float* delta, const flo
     const int Np = padded_n(N), n = static_cast<int>(N);
     const std::size_t smem = smem_bytes(Np);
     const unsigned gx = blocks_for(P, kPt), gy = static_cast<unsigned>(H);
+    const auto a16 = [](const float* q) { return reinterpret_cast<std::uintptr_t>(q) % 16 == 0; };
+    const bool vec = N % 4 == 0 && P % 4 == 0 && bc_stride % 4 == 0 && x_stride % 4 == 0 &&
+                     a16(x) && a16(B) && a16(C);
     set_smem<true, kExact>(smem);
     if (p.segs == 1) {
         ssd_chunk_kernel<true, kExact><<<dim3(gx, gy, 1), kThreads, smem, stream>>>(
-            x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, n, Np, p.seg_len, state, 0,
+            x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, n, Np, p.seg_len, vec, state, 0,
             nullptr, nullptr, state, y);
         check_launch("ssd_scan_chunked");
         return;
@@ -310,15 +350,15 @@ void launch(const float* x, std::int64_t x_stride, const float* delta, const flo
     float* slots = scratch;                        // [segs, H, P, N]
     float* dA_sum = scratch + p.segs * H * P * N;  // [segs, H]
     ssd_chunk_kernel<false, kExact><<<dim3(gx, gy, unsigned(p.segs - 1)), kThreads, smem, stream>>>(
-        x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, n, Np, p.seg_len, nullptr, 0, slots,
-        dA_sum, nullptr, nullptr);
+        x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, n, Np, p.seg_len, vec, nullptr, 0,
+        slots, dA_sum, nullptr, nullptr);
     check_launch("ssd_scan_chunked (segment states)");
     ssd_combine_kernel<<<blocks_for(H * P * N, 256), 256, 0, stream>>>(dA_sum, state, H, P * N,
                                                                        p.segs, slots);
     check_launch("ssd_scan_chunked (combine)");
     ssd_chunk_kernel<true, kExact><<<dim3(gx, gy, unsigned(p.segs)), kThreads, smem, stream>>>(
-        x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, n, Np, p.seg_len, slots, H * P * N,
-        nullptr, nullptr, state, y);
+        x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, n, Np, p.seg_len, vec, slots,
+        H * P * N, nullptr, nullptr, state, y);
     check_launch("ssd_scan_chunked (output)");
 }
 

@@ -71,5 +71,45 @@ TEST(CudaMatmul, MatchesCpuForEveryDtypeAndShape) {
     }
 }
 
+// The decode GEMV at the projection shapes of the 2.8B models (rows x cols: in_proj, out_proj,
+// x_proj, dt_proj, a Mamba-2 in_proj) and a few row counts that leave a part-filled block group,
+// with 16-byte aligned rows (the vectorized path and every warps-per-row split the launcher picks).
+TEST(CudaMatmul, GemvMatchesCpuAtDecodeShapes) {
+    STATESCOPE_REQUIRE_CUDA();
+    Rng rng(12);
+    const Shape shapes[] = {{10240, 2560}, {2560, 5120}, {192, 5120}, {5120, 160},
+                            {10576, 2560}, {1001, 4096}, {3, 8192}};
+    for (DType dt : kAllDTypes) {
+        for (const Shape& s : shapes) {
+            for (std::int64_t T : {1, 3, 8}) {
+                const std::int64_t x_stride = s.cols, y_stride = s.rows + 4;
+                TestWeight w = make_weight(dt, s.rows, s.cols, rng);
+                std::vector<float> x = rng.vec(std::size_t(T * s.cols));
+                std::vector<float> bias = rng.vec(std::size_t(s.rows));
+                std::vector<float> y_cpu(std::size_t(T * y_stride), -7.0f);
+                cpu().matmul(x.data(), x_stride, T, w.view(), bias.data(), y_cpu.data(), y_stride);
+                Dev dx(x), db(bias), dy(std::vector<float>(y_cpu.size(), -7.0f));
+                DevWeight dw(w);
+                cuda().matmul(dx.get(), x_stride, T, dw.w, db.get(), dy.get(), y_stride);
+                const std::vector<float> y = dy.host();
+                std::vector<double> want(std::size_t(T * s.rows)), scale(want.size());
+                for (std::int64_t t = 0; t < T; ++t)
+                    for (std::int64_t o = 0; o < s.rows; ++o) {
+                        double a = std::abs(bias[o]);
+                        for (std::int64_t i = 0; i < s.cols; ++i)
+                            a += std::abs(double(x[t * x_stride + i]) * w.values[o * s.cols + i]);
+                        want[t * s.rows + o] = y_cpu[t * y_stride + o];
+                        scale[t * s.rows + o] = std::max(a, 1e-30);
+                    }
+                const std::string what = "gemv " + std::string(dtype_name(dt)) + " " +
+                                         std::to_string(s.rows) + "x" + std::to_string(s.cols) +
+                                         " T=" + std::to_string(T);
+                expect_close(y.data(), y_stride, want, scale, T, s.rows, matmul_tol(dt, T), what);
+                expect_padding_untouched(y, T, s.rows, y_stride, -7.0f);
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace statescope::kernels::test

@@ -81,8 +81,10 @@ TEST(CudaOps, SoftplusMatchesCpu) {
 TEST(CudaOps, RmsnormMatchesCpu) {
     STATESCOPE_REQUIRE_CUDA();
     Rng rng(4);
+    // D = 768, 2560, 5120 take the registers path (16-byte rows of 4k floats); 20000 is past its
+    // 16384-float limit and 1, 7, 2561 are no multiple of 4: those take the element loop.
     for (std::int64_t T : {1, 5, 130})
-        for (std::int64_t D : {1, 7, 768, 2561})
+        for (std::int64_t D : {1, 7, 768, 2560, 2561, 5120, 20000})
             for (bool with_w : {false, true})
                 for (bool alias : {false, true}) {
                     const std::int64_t stride = D + 4;
@@ -103,6 +105,30 @@ TEST(CudaOps, RmsnormMatchesCpu) {
                 }
 }
 
+// The residual add fused with the next pre-norm, against the CPU's add / add_scaled then rmsnorm:
+// h is one fp32 add (of an fp32 product for s != 1, rounded separately on the GPU; the CPU compiler
+// may fuse it into one fma): 1e-6 relative, floored at 1e-6 of the largest |h| where h cancels;
+// y as rmsnorm, 1e-5 with the same floor scaled up.
+TEST(CudaOps, AddRmsnormMatchesCpu) {
+    STATESCOPE_REQUIRE_CUDA();
+    Rng rng(14);
+    for (std::int64_t T : {1, 3, 64})
+        for (std::int64_t D : {7, 768, 2560, 4096})
+            for (float s : {1.0f, 0.75f}) {
+                const std::size_t n = std::size_t(T * D);
+                std::vector<float> h = rng.vec(n, -3.0f, 3.0f), x = rng.vec(n, -3.0f, 3.0f);
+                std::vector<float> w = rng.vec(std::size_t(D), 0.5f, 1.5f);
+                std::vector<float> h_cpu = h, y_cpu(n);
+                cpu().add_rmsnorm(h_cpu.data(), x.data(), s, T, D, w.data(), 1e-5f, y_cpu.data());
+                Dev dh(h), dx(x), dw(w), dy(std::vector<float>(n, -7.0f));
+                cuda().add_rmsnorm(dh.get(), dx.get(), s, T, D, dw.get(), 1e-5f, dy.get());
+                const std::string what =
+                    "add_rmsnorm T=" + sz(T) + " D=" + sz(D) + " s=" + std::to_string(s);
+                expect_near_cpu(dh.host(), h_cpu, 1e-6, 1e-6, what + " (h)");
+                expect_near_cpu(dy.host(), y_cpu, 1e-5, 1e-5, what + " (y)");
+            }
+}
+
 // As rmsnorm, plus silu(z) through expf on both sides: 1e-5 relative per element, floored at 1e-4
 // of the largest output (silu near its zero).
 TEST(CudaOps, GatedRmsnormMatchesCpu) {
@@ -112,24 +138,27 @@ TEST(CudaOps, GatedRmsnormMatchesCpu) {
         std::int64_t I, group;
     };
     for (std::int64_t T : {1, 3, 70})
-        for (Case c : {Case{64, 64}, Case{96, 24}, Case{1536, 1536}, Case{5120, 640}})
+        for (Case c :
+             {Case{64, 64}, Case{96, 24}, Case{1536, 1536}, Case{5120, 640}, Case{5120, 5120}})
             for (bool before : {false, true})
-                for (bool with_w : {false, true}) {
-                    const std::int64_t z_stride = 2 * c.I + 3;
-                    std::vector<float> y = rng.vec(std::size_t(T * c.I), -2.0f, 2.0f);
-                    std::vector<float> z = rng.vec(std::size_t(T * z_stride), -4.0f, 4.0f);
-                    std::vector<float> w = rng.vec(std::size_t(c.I), 0.5f, 1.5f);
-                    std::vector<float> want = y;  // in place, as the Mamba-2 mixer calls it
-                    cpu().gated_rmsnorm(want.data(), z.data(), z_stride, T, c.I, c.group,
-                                        with_w ? w.data() : nullptr, 1e-5f, before, want.data());
-                    Dev dy(y), dz(z), dw(w);
-                    cuda().gated_rmsnorm(dy.get(), dz.get(), z_stride, T, c.I, c.group,
-                                         with_w ? dw.get() : nullptr, 1e-5f, before, dy.get());
-                    expect_near_cpu(dy.host(), want, 1e-5, 1e-4,
-                                    "gated_rmsnorm T=" + sz(T) + " I=" + sz(c.I) +
-                                        " group=" + sz(c.group) +
-                                        (before ? " norm-before-gate" : "") + (with_w ? " w" : ""));
-                }
+                for (bool with_w : {false, true})
+                    for (std::int64_t z_pad : {3, 0}) {  // 0: 16-byte rows, the registers path
+                        const std::int64_t z_stride = 2 * c.I + z_pad;
+                        std::vector<float> y = rng.vec(std::size_t(T * c.I), -2.0f, 2.0f);
+                        std::vector<float> z = rng.vec(std::size_t(T * z_stride), -4.0f, 4.0f);
+                        std::vector<float> w = rng.vec(std::size_t(c.I), 0.5f, 1.5f);
+                        std::vector<float> want = y;  // in place, as the Mamba-2 mixer calls it
+                        cpu().gated_rmsnorm(want.data(), z.data(), z_stride, T, c.I, c.group,
+                                            with_w ? w.data() : nullptr, 1e-5f, before,
+                                            want.data());
+                        Dev dy(y), dz(z), dw(w);
+                        cuda().gated_rmsnorm(dy.get(), dz.get(), z_stride, T, c.I, c.group,
+                                             with_w ? dw.get() : nullptr, 1e-5f, before, dy.get());
+                        expect_near_cpu(dy.host(), want, 1e-5, 1e-4,
+                                        "gated_rmsnorm T=" + sz(T) + " I=" + sz(c.I) + " group=" +
+                                            sz(c.group) + (before ? " norm-before-gate" : "") +
+                                            (with_w ? " w" : "") + " z_stride=" + sz(z_stride));
+                    }
 }
 
 // A K-term sum plus bias (the CPU and the GPU order and fuse the adds differently), then silu

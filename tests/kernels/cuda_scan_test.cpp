@@ -166,7 +166,8 @@ TEST(CudaScan, SelectiveScanChunkedMatchesCpu) {
 }
 
 // Mamba-2 chunked prefill. Shapes: the models' (P = 64, N = 128, G = 1), P = 40 (a partial
-// 32-row tile), N = 17 (padded to 32 columns) with G = 2, N = 256 (the largest tile).
+// 32-row tile), N = 17 (padded to 32 columns) with G = 2, N = 256 (the largest tile); the first
+// and last with 16-byte rows (cp.async loads), N = 17 with element loads.
 TEST(CudaScan, SsdScanChunkedMatchesCpu) {
     STATESCOPE_REQUIRE_CUDA();
     Rng rng(32);
@@ -175,7 +176,10 @@ TEST(CudaScan, SsdScanChunkedMatchesCpu) {
         for (std::int64_t T : kChunkedLengths) {
             for (bool zero_state : {true, false}) {
                 if (c.N == 256 && T > 1000) continue;  // the CPU reference's time, not the GPU's
-                const std::int64_t I = c.H * c.P, x_stride = I + 2 * c.G * c.N + 3;
+                // Row padding 4 keeps rows 16-byte aligned where N and P allow (the kernel's
+                // cp.async path, as the models' layouts), 3 takes the element-load path.
+                const std::int64_t I = c.H * c.P,
+                                   x_stride = I + 2 * c.G * c.N + (c.N % 4 == 0 ? 4 : 3);
                 std::vector<float> A(std::size_t(c.H));
                 for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
                 std::vector<float> D = rng.vec(std::size_t(c.H));
