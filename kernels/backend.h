@@ -145,6 +145,18 @@ class Backend {
     virtual void softplus(const float* dt, std::int64_t dt_stride, std::int64_t T, std::int64_t C,
                           const float* bias, float lo, float hi, float* delta) = 0;
 
+    // Mamba-1's dt_proj and its softplus as one op:
+    //   delta[t, o] = clamp(softplus(sum_i x[t, i] W[o, i] + bias[o]), lo, hi)
+    // x: [T, W.cols] (row stride x_stride); delta: [T, W.rows] contiguous. The same floats as
+    // matmul (no bias) then softplus (with the bias), which is what this default does; a device
+    // backend applies the softplus as the matmul writes each output (one launch instead of two).
+    virtual void matmul_softplus(const float* x, std::int64_t x_stride, std::int64_t T,
+                                 const Weight& W, const float* bias, float lo, float hi,
+                                 float* delta) {
+        matmul(x, x_stride, T, W, nullptr, delta, W.rows);
+        softplus(delta, W.rows, T, W.rows, bias, lo, hi, delta);
+    }
+
     // Mamba-1 selective scan, one channel i of I, state n of N (S = state[i, n]):
     //   S = exp(delta[t,i] * A[i,n]) * S + delta[t,i] * B[t,n] * x[t,i]
     //   y[t,i] = (sum_n S * C[t,n] + D[i] * x[t,i]) * silu(z[t,i])          (no gate when z is

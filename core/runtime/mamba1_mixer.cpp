@@ -82,9 +82,8 @@ class Mamba1Mixer final : public Mixer {
         }
         // delta: [T, I] = softplus(dt_proj.weight @ dt + dt_proj.bias)
         float* delta = ws.get("m1.delta", std::size_t(T * I));
-        be.matmul(x_dbl, dbl, T, dt_proj_.w, nullptr, delta, I);
         const float inf = std::numeric_limits<float>::infinity();
-        be.softplus(delta, I, T, I, dt_bias_->f32(), -inf, inf, delta);
+        be.matmul_softplus(x_dbl, dbl, T, dt_proj_.w, dt_bias_->f32(), -inf, inf, delta);
         if (sink.active()) {
             sink.capture("ssm.x", x, {T, I});
             sink.capture("ssm.delta", delta, {T, I});

@@ -349,6 +349,15 @@ void CudaBackend::rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T,
                           const float* weight, float eps, float* y, std::int64_t y_stride) {
     cuda::rmsnorm(x, x_stride, T, D, weight, eps, y, y_stride, stream_);
 }
+void CudaBackend::matmul_softplus(const float* x, std::int64_t x_stride, std::int64_t T,
+                                  const Weight& W, const float* bias, float lo, float hi,
+                                  float* delta) {
+    if (T <= kGemvMaxRows && W.cols > 0) {
+        gemv_softplus(x, x_stride, T, W, bias, lo, hi, delta, stream_);
+        return;
+    }
+    Backend::matmul_softplus(x, x_stride, T, W, bias, lo, hi, delta);
+}
 void CudaBackend::add(float* y, const float* x, std::int64_t n) {
     cuda::add(y, x, n, stream_);
 }

@@ -64,6 +64,8 @@ class CudaBackend final : public Backend {
     void rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t D,
                  const float* weight, float eps, float* y, std::int64_t y_stride) override;
     void add(float* y, const float* x, std::int64_t n) override;
+    void matmul_softplus(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
+                         const float* bias, float lo, float hi, float* delta) override;
     void add_rmsnorm(float* h, const float* x, float s, std::int64_t T, std::int64_t D,
                      const float* weight, float eps, float* y) override;
     void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t C,

@@ -6,8 +6,7 @@
 // What keeps the HBM busy (ncu on the H200, the first version: 2.2-2.8 TB/s on the 2.8B models'
 // in_proj and out_proj): each lane issues kBatch weight loads before it uses any (bypassing L1, so
 // the input rows stay there), and the grid is sized to the GPU: a block takes `per_block`
-// consecutive groups of rows, so that every block is resident at once and no second, part-empty
-// wave of blocks is left to run alone.
+// consecutive groups of rows where its warps are independent (choose_shape says when).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -56,6 +55,18 @@ __device__ __forceinline__ void widen16(uint4 v, float* out, __half) {
     }
 }
 
+// What is done to each output after the bias: nothing, or delta = clamp(softplus(v), lo, hi) with
+// softplus(v) = log1p(exp(v)), = v for v > 20 (softplus_kernel's formula: Mamba-1's dt_proj).
+struct Epilogue {
+    bool softplus = false;
+    float lo = 0.0f, hi = 0.0f;
+};
+__device__ __forceinline__ float finish(float sum, const float* bias, std::int64_t o, Epilogue e) {
+    const float v = sum + (bias != nullptr ? bias[o] : 0.0f);
+    if (!e.softplus) return v;
+    return fminf(fmaxf(v > 20.0f ? v : log1pf(expf(v)), e.lo), e.hi);
+}
+
 // acc[t] += sum_q w[q] * x[t, c + q] over one 16-byte chunk of weights at column c.
 template <typename W, int kMaxT>
 __device__ __forceinline__ void dot_chunk(uint4 raw, const float* __restrict__ x,
@@ -85,7 +96,7 @@ template <typename W, bool kVec, int kWarps, int kMaxT>
 __global__ void __launch_bounds__(kThreads)
     gemv_kernel(const float* __restrict__ x, std::int64_t x_stride, int T, const W* __restrict__ w,
                 std::int64_t rows, std::int64_t cols, const float* __restrict__ bias,
-                float* __restrict__ y, std::int64_t y_stride, int per_block) {
+                float* __restrict__ y, std::int64_t y_stride, int per_block, Epilogue epi) {
     wait_for_prior_grids();
     constexpr int kRowsPerGroup = kThreads / 32 / kWarps;
     __shared__ float partial[kThreads / 32][kMaxT];
@@ -135,8 +146,7 @@ __global__ void __launch_bounds__(kThreads)
             if (t >= T) break;
             const float sum = group_sum(acc[t], 32);
             if constexpr (kWarps == 1) {
-                if (lane == 0 && row_ok)
-                    y[t * y_stride + o] = sum + (bias != nullptr ? bias[o] : 0.0f);
+                if (lane == 0 && row_ok) y[t * y_stride + o] = finish(sum, bias, o, epi);
             } else {
                 if (lane == 0) partial[warp][t] = sum;
             }
@@ -146,7 +156,7 @@ __global__ void __launch_bounds__(kThreads)
             if (slice == 0 && lane < T && row_ok) {
                 float sum = 0.0f;
                 for (int k = 0; k < kWarps; ++k) sum += partial[warp + k][lane];
-                y[lane * y_stride + o] = sum + (bias != nullptr ? bias[o] : 0.0f);
+                y[lane * y_stride + o] = finish(sum, bias, o, epi);
             }
             __syncthreads();  // partial is rewritten by the next group
         }
@@ -184,41 +194,35 @@ struct GemvShape {
     unsigned blocks = 1;
 };
 
-// Scores each warps-per-row split by how evenly its groups spread over the SMs when every block is
-// resident at once (the busiest SM sets the time) and by whether the lanes keep enough loads in
-// flight; ties go to fewer warps per row (less reduction).
+// One warp per row wherever the rows alone give every SM enough warps (kMinWarpsPerSm): those warps
+// never wait on each other, and a block then takes as many groups as it needs for the grid to be
+// resident at once (ncu on the H200: 3.6 TB/s for a 50k-row lm_head this way). Fewer rows (x_proj:
+// R + 2N of them) split each row over up to 8 warps, one group per block: those warps meet at a
+// barrier per group, so a block looping over groups would wait a full memory round trip per group
+// (the first version of this chooser did that for in_proj and ran it at 2.0-2.5 TB/s).
+constexpr std::int64_t kMinWarpsPerSm = 16;
+
 GemvShape choose_shape(std::int64_t rows, std::int64_t cols, int elems_per_load, bool vec,
                        int (*resident)(int)) {
-    const int sms = sm_count();
-    GemvShape best;
-    double best_score = -1.0;
-    for (int wpr = 1; wpr <= (vec ? 8 : 1); wpr *= 2) {
-        const std::int64_t loads_per_lane = (cols + std::int64_t(wpr) * 32 * elems_per_load - 1) /
-                                            (std::int64_t(wpr) * 32 * elems_per_load);
-        if (wpr > 1 && loads_per_lane < 2) break;
-        const std::int64_t rows_per_group = 8 / wpr;
-        const std::int64_t groups = (rows + rows_per_group - 1) / rows_per_group;
-        const std::int64_t capacity = std::int64_t(sms) * resident(wpr);
-        const std::int64_t per_block = (groups + capacity - 1) / capacity;
-        const std::int64_t blocks = (groups + per_block - 1) / per_block;
-        const std::int64_t busiest = (blocks + sms - 1) / sms * per_block;  // groups on one SM
-        const double balance = double(groups) / double(std::int64_t(sms) * busiest);
-        // bytes in flight per SM against ~32 KB (4.8 TB/s x ~0.9 us of latency / 132 SMs)
-        const double warps_per_sm = 8.0 * std::min<double>(double(blocks) / sms, resident(wpr));
-        const double inflight =
-            warps_per_sm * 32 * 16 * double(std::min<std::int64_t>(loads_per_lane, kBatch));
-        const double score = balance * std::min(1.0, inflight / 32768.0);
-        if (score > best_score * 1.02) {
-            best_score = score;
-            best = GemvShape{wpr, static_cast<int>(per_block), static_cast<unsigned>(blocks)};
-        }
+    const std::int64_t sms = sm_count();
+    int wpr = 1;
+    while (vec && wpr < 8 && rows * wpr < kMinWarpsPerSm * sms &&
+           cols >= std::int64_t(wpr) * 2 * 2 * 32 * elems_per_load)  // >= 2 loads a lane after
+        wpr *= 2;
+    const std::int64_t groups = (rows + 8 / wpr - 1) / (8 / wpr);
+    std::int64_t per_block = 1;
+    if (wpr == 1) {
+        const std::int64_t capacity = sms * resident(1);
+        per_block = (groups + capacity - 1) / capacity;
     }
-    return best;
+    const std::int64_t blocks = (groups + per_block - 1) / per_block;
+    return GemvShape{wpr, static_cast<int>(per_block), static_cast<unsigned>(blocks)};
 }
 
 template <typename W, int kMaxT>
 void launch_gemv_t(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W_,
-                   const float* bias, float* y, std::int64_t y_stride, cudaStream_t stream) {
+                   const float* bias, float* y, std::int64_t y_stride, Epilogue epi,
+                   cudaStream_t stream) {
     const W* w = static_cast<const W*>(W_.data);
     constexpr int kEpv = 16 / sizeof(W);
     const bool vec = reinterpret_cast<std::uintptr_t>(w) % 16 == 0 && W_.cols % kEpv == 0 &&
@@ -240,7 +244,7 @@ void launch_gemv_t(const float* x, std::int64_t x_stride, std::int64_t T, const 
             : choose_shape(W_.rows, W_.cols, 1, false, &resident_blocks<W, false, 1, kMaxT>);
     auto launch = [&](auto kernel) {
         launch_dependent(kernel, shape.blocks, kThreads, 0, stream, x, x_stride, int(T), w, W_.rows,
-                         W_.cols, bias, y, y_stride, shape.per_block);
+                         W_.cols, bias, y, y_stride, shape.per_block, epi);
     };
     if (!vec) {
         launch(gemv_kernel<W, false, 1, kMaxT>);
@@ -267,12 +271,30 @@ void launch_gemv_t(const float* x, std::int64_t x_stride, std::int64_t T, const 
 // blocks an SM holds.
 template <typename W>
 void launch_gemv(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W_,
-                 const float* bias, float* y, std::int64_t y_stride, cudaStream_t stream) {
+                 const float* bias, float* y, std::int64_t y_stride, Epilogue epi,
+                 cudaStream_t stream) {
     if (T == 1)
-        launch_gemv_t<W, 1>(x, x_stride, T, W_, bias, y, y_stride, stream);
+        launch_gemv_t<W, 1>(x, x_stride, T, W_, bias, y, y_stride, epi, stream);
     else
-        launch_gemv_t<W, static_cast<int>(kGemvMaxRows)>(x, x_stride, T, W_, bias, y, y_stride,
+        launch_gemv_t<W, static_cast<int>(kGemvMaxRows)>(x, x_stride, T, W_, bias, y, y_stride, epi,
                                                          stream);
+}
+
+void gemv_dispatch(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
+                   const float* bias, float* y, std::int64_t y_stride, Epilogue epi,
+                   cudaStream_t stream) {
+    if (T == 0 || W.rows == 0) return;
+    switch (W.dtype) {
+        case DType::F32:
+            launch_gemv<float>(x, x_stride, T, W, bias, y, y_stride, epi, stream);
+            break;
+        case DType::BF16:
+            launch_gemv<__nv_bfloat16>(x, x_stride, T, W, bias, y, y_stride, epi, stream);
+            break;
+        case DType::F16:
+            launch_gemv<__half>(x, x_stride, T, W, bias, y, y_stride, epi, stream);
+            break;
+    }
 }
 
 // y[t, o] += bias[o]                 grid.y = T
@@ -299,18 +321,12 @@ __global__ void narrow_kernel(const float* __restrict__ x, std::int64_t x_stride
 
 void gemv(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W, const float* bias,
           float* y, std::int64_t y_stride, cudaStream_t stream) {
-    if (T == 0 || W.rows == 0) return;
-    switch (W.dtype) {
-        case DType::F32:
-            launch_gemv<float>(x, x_stride, T, W, bias, y, y_stride, stream);
-            break;
-        case DType::BF16:
-            launch_gemv<__nv_bfloat16>(x, x_stride, T, W, bias, y, y_stride, stream);
-            break;
-        case DType::F16:
-            launch_gemv<__half>(x, x_stride, T, W, bias, y, y_stride, stream);
-            break;
-    }
+    gemv_dispatch(x, x_stride, T, W, bias, y, y_stride, Epilogue{}, stream);
+}
+
+void gemv_softplus(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
+                   const float* bias, float lo, float hi, float* y, cudaStream_t stream) {
+    gemv_dispatch(x, x_stride, T, W, bias, y, W.rows, Epilogue{true, lo, hi}, stream);
 }
 
 void add_bias_rows(float* y, std::int64_t y_stride, std::int64_t T, std::int64_t n,

@@ -24,6 +24,9 @@ cudaError_t probe_kernel_image();
 inline constexpr std::int64_t kGemvMaxRows = 8;
 void gemv(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W, const float* bias,
           float* y, std::int64_t y_stride, cudaStream_t stream);
+// y[t, o] = clamp(softplus(sum_i x[t, i] W[o, i] + bias[o]), lo, hi), y: [T, W.rows] contiguous
+void gemv_softplus(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
+                   const float* bias, float lo, float hi, float* y, cudaStream_t stream);
 void add_bias_rows(float* y, std::int64_t y_stride, std::int64_t T, std::int64_t n,
                    const float* bias, cudaStream_t stream);
 // dst[t, c] = half(x[t, c]) for the tensor-core path: [T, cols] contiguous, dtype BF16 or F16.

@@ -2,6 +2,7 @@
 // rows, bias, odd shapes that are no multiple of the 16-byte vectors or the GEMM tiles.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,37 @@ TEST(CudaMatmul, GemvMatchesCpuAtDecodeShapes) {
             }
         }
     }
+}
+
+// Mamba-1's dt_proj with its softplus: the GEMV's epilogue (T <= 8) and the matmul + softplus path
+// (T = 20), against the CPU's matmul then softplus. The sum is the GEMV's (2e-5 of sum |x w| as
+// above); softplus has slope <= 1 and, where it is small (v << 0), slope ~ its value, so its
+// relative error is at most the sum's absolute error: 1e-4 relative, floored at 1e-4 of the largest
+// delta. With a clamp [0.01, 2] on one pass (as Mamba-2's time_step_limit).
+TEST(CudaMatmul, MatmulSoftplusMatchesCpu) {
+    STATESCOPE_REQUIRE_CUDA();
+    Rng rng(13);
+    const Shape shapes[] = {{5120, 160}, {37, 19}, {2560, 80}};
+    for (DType dt : kAllDTypes)
+        for (const Shape& s : shapes)
+            for (std::int64_t T : {1, 3, 20})
+                for (bool clamp : {false, true}) {
+                    const float lo = clamp ? 0.01f : -INFINITY, hi = clamp ? 2.0f : INFINITY;
+                    const std::int64_t x_stride = s.cols + 4;
+                    TestWeight w = make_weight(dt, s.rows, s.cols, rng);
+                    std::vector<float> x = rng.vec(std::size_t(T * x_stride));
+                    std::vector<float> bias = rng.vec(std::size_t(s.rows), -4.0f, 1.0f);
+                    std::vector<float> want(std::size_t(T * s.rows));
+                    cpu().matmul_softplus(x.data(), x_stride, T, w.view(), bias.data(), lo, hi,
+                                          want.data());
+                    Dev dx(x), db(bias), dy(std::vector<float>(want.size(), -7.0f));
+                    DevWeight dw(w);
+                    cuda().matmul_softplus(dx.get(), x_stride, T, dw.w, db.get(), lo, hi, dy.get());
+                    expect_near_cpu(dy.host(), want, 1e-4, 1e-4,
+                                    "matmul_softplus " + std::string(dtype_name(dt)) + " " +
+                                        std::to_string(s.rows) + "x" + std::to_string(s.cols) +
+                                        " T=" + std::to_string(T) + (clamp ? " clamp" : ""));
+                }
 }
 
 }  // namespace
