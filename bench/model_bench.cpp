@@ -65,7 +65,7 @@ double decode_batch(Model& model, Sequence& first, std::int32_t first_next, std:
     std::vector<std::unique_ptr<Sequence>> others;
     std::vector<Sequence*> seqs = {&first};
     std::vector<std::int32_t> next = {first_next};
-    std::mt19937 rng(std::uint32_t(batch));
+    std::mt19937 rng(static_cast<std::uint32_t>(batch));
     const auto vocab = std::int32_t(std::min<std::int64_t>(model.spec().vocab_size, 50000));
     std::uniform_int_distribution<std::int32_t> token(0, vocab - 1);
     for (std::int64_t b = 1; b < batch; ++b) {

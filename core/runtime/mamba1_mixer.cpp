@@ -102,8 +102,8 @@ class Mamba1Mixer final : public Mixer {
             be.selective_scan_rows(x, delta, A_->f32(), x_dbl + R, x_dbl + R + N, dbl, D_->f32(),
                                    xz + I, 2 * I, T, I, N, call.row_buffers(1).data(), y);
         else
-            be.selective_scan(x, delta, A_->f32(), x_dbl + R, x_dbl + R + N, dbl, D_->f32(),
-                              xz + I, 2 * I, T, I, N, ssm_state, y);
+            be.selective_scan(x, delta, A_->f32(), x_dbl + R, x_dbl + R + N, dbl, D_->f32(), xz + I,
+                              2 * I, T, I, N, ssm_state, y);
         if (sink.active()) {
             sink.capture("ssm.y", y, {T, I});
             if (ssm_state != nullptr) sink.capture("ssm.state", ssm_state, {I, N});

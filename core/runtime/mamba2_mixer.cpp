@@ -71,8 +71,8 @@ class Mamba2Mixer final : public Mixer {
         const float* conv_b = conv_b_ ? conv_b_->f32() : nullptr;
         if (batched)
             be.causal_conv1d_rows(zxbcdt + xbc_off, width, T, conv_dim, spec_.d_conv,
-                                  conv_w_->f32(), conv_b, /*silu=*/true,
-                                  call.row_buffers(0).data(), xbc);
+                                  conv_w_->f32(), conv_b, /*silu=*/true, call.row_buffers(0).data(),
+                                  xbc);
         else
             be.causal_conv1d(zxbcdt + xbc_off, width, T, conv_dim, spec_.d_conv, conv_w_->f32(),
                              conv_b, /*silu=*/true, call.state().buffers[0]->f32(), xbc);

@@ -146,11 +146,11 @@ void Model::forward_batch(std::span<Sequence* const> seqs, std::span<const std::
     }
 }
 
-void Model::forward_batch_argmax(std::span<Sequence* const> seqs,
-                                 std::span<const std::int32_t> ids, std::span<std::int32_t> out) {
+void Model::forward_batch_argmax(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
+                                 std::span<std::int32_t> out) {
     if (out.size() != seqs.size())
-        throw Error("forward_batch_argmax: room for " + std::to_string(out.size()) +
-                    " ids, but " + std::to_string(seqs.size()) + " sequences");
+        throw Error("forward_batch_argmax: room for " + std::to_string(out.size()) + " ids, but " +
+                    std::to_string(seqs.size()) + " sequences");
     const float* logits = forward_batch_rows(seqs, ids);
     const auto B = static_cast<std::int64_t>(seqs.size());
     // int32 in float slots (both 4 bytes), as forward_argmax

@@ -58,9 +58,9 @@ class Model {
     // advances by one. Rows share each weight read (the matmuls take all B rows at once); the
     // recurrent steps and attention run per row on that row's own state. logits (host), when not
     // null, receives [B, vocab_size] fp32, row r for seqs[r]. Every sequence must belong to this
-    // model, appear once, and have been prefilled (position > 0) with forward(); B = 1 computes what
-    // forward() of that one token does. Not offered while observers are registered (captures and
-    // interventions are per sequence). Throws Error naming the problem otherwise.
+    // model, appear once, and have been prefilled (position > 0) with forward(); B = 1 computes
+    // what forward() of that one token does. Not offered while observers are registered (captures
+    // and interventions are per sequence). Throws Error naming the problem otherwise.
     void forward_batch(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
                        std::vector<float>* logits);
     // forward_batch() that returns each row's argmax (the first maximum on ties) in out[0..B),

@@ -16,7 +16,8 @@ void causal_conv1d_rows(const float* x, std::int64_t x_stride, std::int64_t rows
                       y + r * C);
 }
 
-// Per row r: S = exp(delta[r,i] * A[i,n]) * S + delta[r,i] * B[r,n] * x[r,i]   (S = states[r][i, n])
+// Per row r: S = exp(delta[r,i] * A[i,n]) * S + delta[r,i] * B[r,n] * x[r,i]   (S = states[r][i,
+// n])
 //            y[r,i] = (sum_n S * C[r,n] + D[i] * x[r,i]) * silu(z[r,i])
 // x, delta, y: [rows, I]; B, C: [rows, N] (row stride bc_stride); z: [rows, I] (row stride
 // z_stride) or null; states[r]: [I, N].
@@ -25,9 +26,9 @@ void selective_scan_rows(const float* x, const float* delta, const float* A, con
                          std::int64_t z_stride, std::int64_t rows, std::int64_t I, std::int64_t N,
                          float* const* states, float* y) {
     for (std::int64_t r = 0; r < rows; ++r)
-        selective_scan(x + r * I, delta + r * I, A, B + r * bc_stride, C + r * bc_stride,
-                       bc_stride, D, z != nullptr ? z + r * z_stride : nullptr, z_stride, 1, I, N,
-                       states[r], y + r * I);
+        selective_scan(x + r * I, delta + r * I, A, B + r * bc_stride, C + r * bc_stride, bc_stride,
+                       D, z != nullptr ? z + r * z_stride : nullptr, z_stride, 1, I, N, states[r],
+                       y + r * I);
 }
 
 // Per row r: S[h,p,n] = exp(delta[r,h] * A[h]) * S[h,p,n] + delta[r,h] * x[r,h,p] * B[r,g,n]
@@ -39,8 +40,8 @@ void ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta, co
                    std::int64_t rows, std::int64_t H, std::int64_t P, std::int64_t G,
                    std::int64_t N, float* const* states, float* y) {
     for (std::int64_t r = 0; r < rows; ++r)
-        ssd_scan(x + r * x_stride, x_stride, delta + r * H, A, B + r * bc_stride,
-                 C + r * bc_stride, bc_stride, D, 1, H, P, G, N, states[r], y + r * H * P);
+        ssd_scan(x + r * x_stride, x_stride, delta + r * H, A, B + r * bc_stride, C + r * bc_stride,
+                 bc_stride, D, 1, H, P, G, N, states[r], y + r * H * P);
 }
 
 }  // namespace statescope::kernels::cpu

@@ -113,8 +113,8 @@ void causal_conv1d_rows(const float* x, std::int64_t x_stride, std::int64_t rows
                         float* const* conv_states, float* y, cudaStream_t stream) {
     if (rows == 0 || C == 0) return;
     const dim3 grid(blocks_for(C, kThreads), static_cast<unsigned>(rows));
-    conv1d_rows_kernel<<<grid, kThreads, 0, stream>>>(x, x_stride, C, K, w, bias, silu,
-                                                      conv_states, y);
+    conv1d_rows_kernel<<<grid, kThreads, 0, stream>>>(x, x_stride, C, K, w, bias, silu, conv_states,
+                                                      y);
     check_launch("causal_conv1d_rows");
 }
 

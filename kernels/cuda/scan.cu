@@ -87,15 +87,12 @@ __device__ __forceinline__ void selective_scan_body(
 //   S = exp(delta[t,h] * A[h]) * S + delta[t,h] * x[t,h,p] * B[t,g,n]
 //   y[t,h,p] = sum_n S * C[t,g,n] + D[h] * x[t,h,p]
 // Thread `tid` of H * P * lanes (rounded up to whole blocks); the kernels below pick the pointers.
-__device__ __forceinline__ void ssd_scan_body(const float* __restrict__ x, std::int64_t x_stride,
-                                              const float* __restrict__ delta,
-                                              const float* __restrict__ A,
-                                              const float* __restrict__ B,
-                                              const float* __restrict__ C, std::int64_t bc_stride,
-                                              const float* __restrict__ D, std::int64_t T,
-                                              std::int64_t H, std::int64_t P, std::int64_t G,
-                                              std::int64_t N, int lanes, std::int64_t tid,
-                                              float* __restrict__ state, float* __restrict__ y) {
+__device__ __forceinline__ void ssd_scan_body(
+    const float* __restrict__ x, std::int64_t x_stride, const float* __restrict__ delta,
+    const float* __restrict__ A, const float* __restrict__ B, const float* __restrict__ C,
+    std::int64_t bc_stride, const float* __restrict__ D, std::int64_t T, std::int64_t H,
+    std::int64_t P, std::int64_t G, std::int64_t N, int lanes, std::int64_t tid,
+    float* __restrict__ state, float* __restrict__ y) {
     const std::int64_t r = tid / lanes;
     const int lane = static_cast<int>(tid % lanes);
     const bool row_ok = r < H * P;

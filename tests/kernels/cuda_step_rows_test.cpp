@@ -110,8 +110,8 @@ TEST(CudaStepRows, SelectiveScanRowsMatchesCpu) {
             std::vector<float> want(std::size_t(c.rows * c.I));
             cpu().selective_scan_rows(x.data(), delta.data(), A.data(), bc.data() + R,
                                       bc.data() + R + c.N, bc_stride, D.data(),
-                                      c.gate ? z.data() + c.I : nullptr, z_stride, c.rows, c.I,
-                                      c.N, st.host_ptrs().data(), want.data());
+                                      c.gate ? z.data() + c.I : nullptr, z_stride, c.rows, c.I, c.N,
+                                      st.host_ptrs().data(), want.data());
             Dev dx(x), ddelta(delta), dbc(bc), dz(z),
                 dy(std::vector<float>(want.size(), std::nanf("")));
             cuda().selective_scan_rows(dx.get(), ddelta.get(), dA.get(), dbc.get() + R,

@@ -54,8 +54,7 @@ TEST(KernelStepRows, Conv1dRowsMatchesOneTokenPerRow) {
                         for (std::int64_t c = 0; c < C; ++c) {
                             double acc = bias_on ? b[c] : 0.0, mag = std::abs(acc);
                             for (std::int64_t k = 0; k < K; ++k) {
-                                const double win =
-                                    k < K - 1 ? s0[k * C + c] : x_dense[r * C + c];
+                                const double win = k < K - 1 ? s0[k * C + c] : x_dense[r * C + c];
                                 acc += double(w[c * K + k]) * win;
                                 mag += std::abs(double(w[c * K + k]) * win);
                             }

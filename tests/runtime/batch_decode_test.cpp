@@ -201,10 +201,16 @@ TEST(BatchDecodeErrors, EachBadCallThrowsAndLeavesTheSequencesAsTheyWere) {
         expect_error([&] { model->forward_batch(s, one, &logits); }, "1 token ids for 2");
         std::vector<std::int32_t> three(3);
         expect_error([&] { model->forward_batch_argmax(s, two, three); }, "room for 3 ids");
-        expect_error([&] { model->forward_batch(s, std::vector<std::int32_t>{4, V}, &logits); },
-                     "outside the model's vocabulary");
-        expect_error([&] { model->forward_batch(s, std::vector<std::int32_t>{-1, 4}, &logits); },
-                     "outside the model's vocabulary");
+        expect_error(
+            [&] {
+                model->forward_batch(s, std::vector<std::int32_t>{4, V}, &logits);
+            },
+            "outside the model's vocabulary");
+        expect_error(
+            [&] {
+                model->forward_batch(s, std::vector<std::int32_t>{-1, 4}, &logits);
+            },
+            "outside the model's vocabulary");
     }
     {
         std::vector<Sequence*> s = {&a, &a};
