@@ -164,8 +164,8 @@ TEST(CudaStepRows, SsdScanRowsMatchesCpu) {
 }
 
 // 320 calls of 64 rows (20480 staged pointers, past the ring's 16384) queued without a wait in
-// between, each row's state carried from call to call: a pointer slot overwritten before its copy
-// ran would send a row to another row's state (or a stale one) and show up in the states and
+// between, call k sending row r to state (r + k) % 64: a pointer slot overwritten before its copy
+// ran would give a call another call's row-to-state mapping and show up in the states and
 // outputs.
 TEST(CudaStepRows, LongRunOfCallsWithoutWaiting) {
     STATESCOPE_REQUIRE_CUDA();
@@ -176,8 +176,13 @@ TEST(CudaStepRows, LongRunOfCallsWithoutWaiting) {
     Dev dw(w), db(b), dx(x), dy(std::vector<float>(x.size(), std::nanf("")));
     RowStates st(rows, std::size_t((K - 1) * C), rng);
     std::vector<float> want(x.size());
-    const std::vector<float*> host = st.host_ptrs(), dev = st.dev_ptrs();
+    const std::vector<float*> host_states = st.host_ptrs(), dev_states = st.dev_ptrs();
+    std::vector<float*> host(std::size_t(rows), nullptr), dev(std::size_t(rows), nullptr);
     for (std::int64_t k = 0; k < calls; ++k) {
+        for (std::int64_t r = 0; r < rows; ++r) {
+            host[std::size_t(r)] = host_states[std::size_t((r + k) % rows)];
+            dev[std::size_t(r)] = dev_states[std::size_t((r + k) % rows)];
+        }
         const std::int64_t off = k * rows * C;
         cpu().causal_conv1d_rows(x.data() + off, C, rows, C, K, w.data(), b.data(), true,
                                  host.data(), want.data() + off);
