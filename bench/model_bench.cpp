@@ -1,13 +1,15 @@
-// statescope-bench-model: prefill and batch-1 decode tokens/s of a whole model on a backend, with
-// the memory-bandwidth floor measured in the same run (docs/PERFORMANCE-ANCHORS.md §5).
+// statescope-bench-model: prefill and decode tokens/s of a whole model on a backend, with the
+// memory-bandwidth floor measured in the same run (docs/PERFORMANCE-ANCHORS.md §5).
 //
 //   statescope-bench-model --shape mamba-130m --dtype bf16 [--prompt 512 [--prompt 4096 ...]]
-//                          [--decode 128] [--repeats 3] [--backend cpu|cuda] [--dir /tmp/ckpt
-//                          [--reuse]]
-//                          [--commit SHA] [--out result.jsonl]
+//                          [--decode 128] [--batch 1] [--repeats 3] [--backend cpu|cuda]
+//                          [--dir /tmp/ckpt [--reuse]] [--commit SHA] [--out result.jsonl]
 // Prefill is timed for each --prompt (TTFT: from the call to the first token's logits on the host);
-// decode continues the first prompt. On CUDA the floor is the H200's HBM bandwidth from
-// PERFORMANCE-ANCHORS.md §5 (4.8 TB/s datasheet, 4.3 TB/s measured) instead of a measured one.
+// decode continues the first prompt. With --batch B > 1, B - 1 more sequences are prefilled
+// (untimed, each with its own random prompt of the first --prompt's length, one by one) and decode
+// times Model::forward_batch_argmax steps of all B together. On CUDA the floor is the H200's HBM
+// bandwidth from PERFORMANCE-ANCHORS.md §5 (4.8 TB/s datasheet, 4.3 TB/s measured) instead of a
+// measured one.
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +19,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <random>
 #include <thread>
 
 #include "bench/bench_support.h"
@@ -54,13 +57,40 @@ double measure_read_bandwidth() {
     return best;
 }
 
+// Prefills batch - 1 more sequences next to `first` (each its own random prompt of `prompt`
+// tokens, one by one, untimed), then times `steps` greedy batched decode steps of all of them:
+// forward_batch_argmax, B ids to the host per step. Returns tokens/s of all rows together.
+double decode_batch(Model& model, Sequence& first, std::int32_t first_next, std::int64_t prompt,
+                    std::int64_t batch, std::int64_t steps) {
+    std::vector<std::unique_ptr<Sequence>> others;
+    std::vector<Sequence*> seqs = {&first};
+    std::vector<std::int32_t> next = {first_next};
+    std::mt19937 rng(static_cast<std::uint32_t>(batch));
+    const auto vocab = std::int32_t(std::min<std::int64_t>(model.spec().vocab_size, 50000));
+    std::uniform_int_distribution<std::int32_t> token(0, vocab - 1);
+    for (std::int64_t b = 1; b < batch; ++b) {
+        std::vector<std::int32_t> ids(static_cast<std::size_t>(prompt));
+        for (auto& t : ids) t = token(rng);
+        others.push_back(std::make_unique<Sequence>(model));
+        std::vector<float> logits;
+        model.prefill(*others.back(), ids, 0, {}, &logits);
+        seqs.push_back(others.back().get());
+        next.push_back(argmax(logits));
+    }
+    model.backend().synchronize();
+    const auto t0 = Clock::now();
+    for (std::int64_t k = 0; k < steps; ++k) model.forward_batch_argmax(seqs, next, next);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    return double(batch * steps) / s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"prefill and decode tokens/s of a random checkpoint at a public shape"};
     std::string shape_name = "mamba-130m", dtype_name = "bf16", backend_name = "cpu", dir, out;
     std::vector<std::int64_t> prompts;
-    std::int64_t decode = 128;
+    std::int64_t decode = 128, batch = 1;
     int repeats = 3;
     std::string commit = "unknown";
     app.add_option(
@@ -70,6 +100,10 @@ int main(int argc, char** argv) {
     app.add_option("--dtype", dtype_name, "fp32 | bf16 | fp16 weights");
     app.add_option("--prompt", prompts, "prefill length (repeat the flag for several)");
     app.add_option("--decode", decode, "decode steps");
+    app.add_option("--batch", batch,
+                   "sequences decoding together (one forward_batch call per step); 1: the "
+                   "single-sequence decode step")
+        ->check(CLI::PositiveNumber);
     app.add_option("--repeats", repeats, "runs; the median is reported");
     app.add_option("--backend", backend_name, "cpu | cuda");
     app.add_option("--commit", commit, "the commit the binary was built from (recorded)");
@@ -128,6 +162,11 @@ int main(int argc, char** argv) {
                 const auto t1 = Clock::now();
                 if (r > 0) prefill_s[p].push_back(std::chrono::duration<double>(t1 - t0).count());
                 if (p != 0) continue;
+                if (batch > 1) {
+                    const double tps = decode_batch(*model, seq, next, prompts[0], batch, decode);
+                    if (r > 0) decode_tps.push_back(tps);
+                    continue;
+                }
                 // Greedy decode as the studio runs it: the argmax on the backend, one id to the
                 // host.
                 for (std::int64_t k = 0; k < decode; ++k) {
@@ -144,11 +183,13 @@ int main(int argc, char** argv) {
         const std::string device = backend->device_info();
         model.reset();
         if (temp) std::filesystem::remove_all(ckpt);
-        // Decode floor: every weight byte read once per token plus the state read and written
-        // (fp32). CPU: the bandwidth measured now; CUDA: the H200 figures of §5.
+        // Decode floor: every weight byte read once per step (of B tokens) plus each sequence's
+        // state read and written (fp32). CPU: the bandwidth measured now; CUDA: the H200 figures
+        // of §5.
         const double bw = gpu ? 4800.0 : measure_read_bandwidth();
-        const double floor_tps = bw * 1e9 / (weight_bytes + 2.0 * double(state_bytes));
-        const double dec = median(decode_tps);
+        const double step_bytes = weight_bytes + 2.0 * double(batch) * double(state_bytes);
+        const double floor_tps = double(batch) * bw * 1e9 / step_bytes;
+        const double dec = median(decode_tps);  // all rows together
         nlohmann::json prefill = nlohmann::json::array();
         for (std::size_t p = 0; p < prompts.size(); ++p) {
             const double t = median(prefill_s[p]);
@@ -161,7 +202,7 @@ int main(int argc, char** argv) {
             {"model_type", shape.model_type},
             {"weights", dtype_name},
             {"state", "fp32"},
-            {"batch", 1},
+            {"batch", batch},
             {"params", params},
             {"weight_bytes", weight_bytes},
             {"state_bytes", state_bytes},
@@ -176,13 +217,14 @@ int main(int argc, char** argv) {
             {"prefill", prefill},
             {"prefill_tokens_per_s", double(prompts[0]) / median(prefill_s[0])},
             {"decode_tokens_per_s", dec},
+            {"decode_tokens_per_s_per_sequence", dec / double(batch)},
             {"decode_floor_tokens_per_s", floor_tps},
             {"decode_fraction_of_floor", dec / floor_tps},
         };
         if (gpu) {
             result["floor_bandwidth_gb_s"] = bw;
             result["decode_fraction_of_measured_4300_gb_s"] =
-                dec / (4300e9 / (weight_bytes + 2.0 * double(state_bytes)));
+                dec / (double(batch) * 4300e9 / step_bytes);
             result["peak_backend_bytes"] = peak;
         } else {
             result["threads"] = omp_get_max_threads();

@@ -179,6 +179,39 @@ class Backend {
                           std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G,
                           std::int64_t N, float* state, float* y) = 0;
 
+    // The batched decode step (Model::forward_batch): the three recurrent ops above at T = 1 for
+    // `rows` sequences at once, row r continuing its own state. `conv_states` / `states` are HOST
+    // arrays of `rows` backend pointers, row r's state buffer each (a device backend stages them
+    // itself, as embedding stages ids); every other pointer is backend memory as above. Each is
+    // exactly its single-row op on row r:
+    //   causal_conv1d_rows:  causal_conv1d(x + r*x_stride, x_stride, T = 1, C, K, w, bias, silu,
+    //                                      conv_states[r], y + r*C)
+    //     x: [rows, C] (row stride x_stride); y: [rows, C]; conv_states[r]: [K-1, C]
+    //   selective_scan_rows: selective_scan(x + r*I, delta + r*I, A, B + r*bc_stride,
+    //                                       C + r*bc_stride, bc_stride, D, z + r*z_stride,
+    //                                       z_stride, T = 1, I, N, states[r], y + r*I)
+    //     x, delta, y: [rows, I]; B, C: [rows, N] (row stride bc_stride); z: [rows, I] (row
+    //     stride z_stride) or null; states[r]: [I, N]
+    //   ssd_scan_rows:       ssd_scan(x + r*x_stride, x_stride, delta + r*H, A, B + r*bc_stride,
+    //                                 C + r*bc_stride, bc_stride, D, T = 1, H, P, G, N, states[r],
+    //                                 y + r*H*P)
+    //     x: [rows, H*P] (row stride x_stride); delta: [rows, H]; B, C: [rows, G*N] (row stride
+    //     bc_stride); y: [rows, H*P]; states[r]: [H, P, N]
+    virtual void causal_conv1d_rows(const float* x, std::int64_t x_stride, std::int64_t rows,
+                                    std::int64_t C, std::int64_t K, const float* w,
+                                    const float* bias, bool silu, float* const* conv_states,
+                                    float* y) = 0;
+    virtual void selective_scan_rows(const float* x, const float* delta, const float* A,
+                                     const float* B, const float* C, std::int64_t bc_stride,
+                                     const float* D, const float* z, std::int64_t z_stride,
+                                     std::int64_t rows, std::int64_t I, std::int64_t N,
+                                     float* const* states, float* y) = 0;
+    virtual void ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta,
+                               const float* A, const float* B, const float* C,
+                               std::int64_t bc_stride, const float* D, std::int64_t rows,
+                               std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
+                               float* const* states, float* y) = 0;
+
     // Gated RMSNorm of the Mamba-2 family over groups of `group_size` channels (group_size = I for
     // the full-width variant):
     //   norm_before_gate = false: h = y * silu(z); out = h * rsqrt(mean_group(h^2) + eps) * weight

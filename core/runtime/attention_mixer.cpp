@@ -2,6 +2,8 @@
 //   q = q_proj(u) ; k = k_proj(u) * key_multiplier ; v = v_proj(u)       (k, v written into the
 //   cache) q, k = RMSNorm per head (qwen3)  ;  q, k = RoPE(q, k, positions)      (before caching,
 //   as HF) a = softmax(scale * q k^T + causal mask) v   (GQA)  ;  out = o_proj(a)
+#include <vector>
+
 #include "core/error.h"
 #include "core/runtime/mixer.h"
 
@@ -42,16 +44,35 @@ class AttentionMixer final : public Mixer {
     std::vector<std::size_t> state_sizes() const override { return {}; }
     std::int64_t kv_width() const override { return spec_.n_kv_heads * spec_.head_dim; }
 
-    void forward(const MixerCall& call, LayerState& state, Workspace& ws,
-                 const CaptureSink& sink) override {
-        const std::int64_t T = call.T, pos = call.position, hd = spec_.head_dim;
+    // One sequence: k, v are written straight into its cache rows [pos, pos + T). The batched step
+    // (row r: one token of sequence r) keeps the projections and norms on all rows at once and goes
+    // row by row only where the sequences differ: RoPE at each row's position, the append to each
+    // row's cache, attention over each row's cache (few layers of the hybrids are attention).
+    void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) override {
+        const std::int64_t T = call.T, hd = spec_.head_dim;
         const std::int64_t nh = spec_.n_heads, nkv = spec_.n_kv_heads;
         const std::int64_t qw = nh * hd, kvw = nkv * hd;
+        const bool batched = call.batched();
         auto& be = backend_;
-        reserve_kv(state, pos + T, pos, be);
+        // Segments of rows that share a sequence: {first row, rows, state, position}.
+        struct Segment {
+            std::int64_t row, n;
+            LayerState* state;
+            std::int64_t pos;
+        };
+        std::vector<Segment> segs;
+        if (batched) {
+            for (std::int64_t r = 0; r < T; ++r)
+                segs.push_back({r, 1, call.states[r], call.positions[r]});
+        } else {
+            segs.push_back({0, T, &call.state(), call.position()});
+        }
+        for (const Segment& sg : segs) reserve_kv(*sg.state, sg.pos + sg.n, sg.pos, be);
         float* q = ws.get("attn.q", std::size_t(T * qw));
-        float* k = state.keys->f32() + pos * kvw;
-        float* v = state.values->f32() + pos * kvw;
+        float* k = batched ? ws.get("attn.k", std::size_t(T * kvw))
+                           : call.state().keys->f32() + call.position() * kvw;
+        float* v = batched ? ws.get("attn.v", std::size_t(T * kvw))
+                           : call.state().values->f32() + call.position() * kvw;
         be.matmul(call.u, spec_.d_in, T, q_.w, q_b_ ? q_b_->f32() : nullptr, q, qw);
         be.matmul(call.u, spec_.d_in, T, k_.w, k_b_ ? k_b_->f32() : nullptr, k, kvw);
         be.matmul(call.u, spec_.d_in, T, v_.w, v_b_ ? v_b_->f32() : nullptr, v, kvw);
@@ -75,8 +96,20 @@ class AttentionMixer final : public Mixer {
             be.rmsnorm(k, hd, T * nkv, hd, k_norm_->f32(), eps, k, hd);
         }
         if (spec_.rope.rotary_dim > 0) {
-            be.rope(q, qw, T, nh, hd, spec_.rope.rotary_dim, pos, inv_freq_->f32());
-            be.rope(k, kvw, T, nkv, hd, spec_.rope.rotary_dim, pos, inv_freq_->f32());
+            for (const Segment& sg : segs) {
+                be.rope(q + sg.row * qw, qw, sg.n, nh, hd, spec_.rope.rotary_dim, sg.pos,
+                        inv_freq_->f32());
+                be.rope(k + sg.row * kvw, kvw, sg.n, nkv, hd, spec_.rope.rotary_dim, sg.pos,
+                        inv_freq_->f32());
+            }
+        }
+        if (batched) {
+            // append each row's k, v (after RoPE, as HF caches them) at its position
+            const std::size_t row_bytes = std::size_t(kvw) * sizeof(float);
+            for (const Segment& sg : segs) {
+                be.copy(k + sg.row * kvw, sg.state->keys->f32() + sg.pos * kvw, row_bytes);
+                be.copy(v + sg.row * kvw, sg.state->values->f32() + sg.pos * kvw, row_bytes);
+            }
         }
         if (sink.active()) {
             sink.capture("attn.q", q, {T, qw});
@@ -84,8 +117,10 @@ class AttentionMixer final : public Mixer {
             sink.capture("attn.v", v, {T, kvw});
         }
         float* a = ws.get("attn.a", std::size_t(T * qw));
-        be.attention(q, qw, state.keys->f32(), state.values->f32(), kvw, T, pos, nh, nkv, hd,
-                     static_cast<float>(spec_.scale), spec_.window, a, qw);
+        for (const Segment& sg : segs)
+            be.attention(q + sg.row * qw, qw, sg.state->keys->f32(), sg.state->values->f32(), kvw,
+                         sg.n, sg.pos, nh, nkv, hd, static_cast<float>(spec_.scale), spec_.window,
+                         a + sg.row * qw, qw);
         if (sink.active()) sink.capture("attn.out", a, {T, qw});
         be.matmul(a, qw, T, o_.w, o_b_ ? o_b_->f32() : nullptr, call.out, o_.w.rows);
     }

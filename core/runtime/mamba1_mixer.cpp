@@ -51,22 +51,24 @@ class Mamba1Mixer final : public Mixer {
                 I * static_cast<std::size_t>(spec_.d_state)};    // ssm_state  [I, N]
     }
 
-    void forward(const MixerCall& call, LayerState& state, Workspace& ws,
-                 const CaptureSink& sink) override {
+    void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) override {
         const std::int64_t T = call.T, I = spec_.d_inner, N = spec_.d_state, R = spec_.dt_rank;
         const std::int64_t dbl = R + 2 * N;
         auto& be = backend_;
-        float* conv_state = state.buffers[0]->f32();
-        float* ssm_state = state.buffers[1]->f32();
+        const bool batched = call.batched();  // row r: one token of sequence r, its own state
 
         // xz: [T, 2I]
         float* xz = ws.get("m1.xz", std::size_t(T * 2 * I));
         be.matmul(call.u, d_model_, T, in_proj_.w, in_bias_ ? in_bias_->f32() : nullptr, xz, 2 * I);
         // x: [T, I] = silu(conv(xz[:, :I]))
         float* x = ws.get("m1.x", std::size_t(T * I));
-        be.causal_conv1d(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(),
-                         conv_b_ ? conv_b_->f32() : nullptr,
-                         /*silu=*/true, conv_state, x);
+        const float* conv_b = conv_b_ ? conv_b_->f32() : nullptr;
+        if (batched)
+            be.causal_conv1d_rows(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b,
+                                  /*silu=*/true, call.row_buffers(0).data(), x);
+        else
+            be.causal_conv1d(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b,
+                             /*silu=*/true, call.state().buffers[0]->f32(), x);
         // x_dbl: [T, R + 2N] = x_proj(x)
         float* x_dbl = ws.get("m1.x_dbl", std::size_t(T * dbl));
         be.matmul(x, I, T, x_proj_.w, nullptr, x_dbl, dbl);
@@ -92,11 +94,18 @@ class Mamba1Mixer final : public Mixer {
         }
         // y: [T, I] = scan(...) * silu(z), z = xz[:, I:]
         float* y = ws.get("m1.y", std::size_t(T * I));
-        be.selective_scan(x, delta, A_->f32(), x_dbl + R, x_dbl + R + N, dbl, D_->f32(), xz + I,
-                          2 * I, T, I, N, ssm_state, y);
+        // ssm_state: the one sequence's (the batched step offers no captures: Model refuses it
+        // while observers are registered)
+        float* ssm_state = batched ? nullptr : call.state().buffers[1]->f32();
+        if (batched)
+            be.selective_scan_rows(x, delta, A_->f32(), x_dbl + R, x_dbl + R + N, dbl, D_->f32(),
+                                   xz + I, 2 * I, T, I, N, call.row_buffers(1).data(), y);
+        else
+            be.selective_scan(x, delta, A_->f32(), x_dbl + R, x_dbl + R + N, dbl, D_->f32(), xz + I,
+                              2 * I, T, I, N, ssm_state, y);
         if (sink.active()) {
             sink.capture("ssm.y", y, {T, I});
-            sink.capture("ssm.state", ssm_state, {I, N});
+            if (ssm_state != nullptr) sink.capture("ssm.state", ssm_state, {I, N});
         }
         be.matmul(y, I, T, out_proj_.w, out_bias_ ? out_bias_->f32() : nullptr, call.out, d_model_);
     }

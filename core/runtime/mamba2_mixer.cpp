@@ -46,16 +46,14 @@ class Mamba2Mixer final : public Mixer {
             static_cast<std::size_t>(spec_.n_heads * spec_.head_dim * spec_.d_state)};  // [H, P, N]
     }
 
-    void forward(const MixerCall& call, LayerState& state, Workspace& ws,
-                 const CaptureSink& sink) override {
+    void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) override {
         const std::int64_t T = call.T, I = spec_.d_inner, H = spec_.n_heads, P = spec_.head_dim;
         const std::int64_t G = spec_.n_groups, N = spec_.d_state, conv_dim = spec_.conv_dim();
         const std::int64_t width = in_proj_.w.rows;  // 2*d_mlp + I + conv_dim + H
         const std::int64_t z_off = 2 * spec_.d_mlp, xbc_off = z_off + I,
                            dt_off = xbc_off + conv_dim;
         auto& be = backend_;
-        float* conv_state = state.buffers[0]->f32();
-        float* ssm_state = state.buffers[1]->f32();
+        const bool batched = call.batched();  // row r: one token of sequence r, its own state
 
         float* zxbcdt = ws.get("m2.zxbcdt", std::size_t(T * width));
         be.matmul(call.u, d_model_, T, in_proj_.w, in_bias_ ? in_bias_->f32() : nullptr, zxbcdt,
@@ -70,8 +68,14 @@ class Mamba2Mixer final : public Mixer {
                          static_cast<float>(spec_.segment_multipliers[k]));
         // xbc: [T, conv_dim] = silu(conv(xBC))
         float* xbc = ws.get("m2.xbc", std::size_t(T * conv_dim));
-        be.causal_conv1d(zxbcdt + xbc_off, width, T, conv_dim, spec_.d_conv, conv_w_->f32(),
-                         conv_b_ ? conv_b_->f32() : nullptr, /*silu=*/true, conv_state, xbc);
+        const float* conv_b = conv_b_ ? conv_b_->f32() : nullptr;
+        if (batched)
+            be.causal_conv1d_rows(zxbcdt + xbc_off, width, T, conv_dim, spec_.d_conv,
+                                  conv_w_->f32(), conv_b, /*silu=*/true, call.row_buffers(0).data(),
+                                  xbc);
+        else
+            be.causal_conv1d(zxbcdt + xbc_off, width, T, conv_dim, spec_.d_conv, conv_w_->f32(),
+                             conv_b, /*silu=*/true, call.state().buffers[0]->f32(), xbc);
         // delta: [T, H]
         const float inf = std::numeric_limits<float>::infinity();
         const bool unclamped = call.decode_step && !spec_.dt_limit_in_decode;
@@ -89,11 +93,18 @@ class Mamba2Mixer final : public Mixer {
             sink.capture("ssm.C", C, {T, G * N}, conv_dim);
         }
         float* y = ws.get("m2.y", std::size_t(T * I));
-        be.ssd_scan(x, conv_dim, delta, A_->f32(), B, C, conv_dim, D_->f32(), T, H, P, G, N,
-                    ssm_state, y);
+        // ssm_state: the one sequence's (the batched step offers no captures: Model refuses it
+        // while observers are registered)
+        float* ssm_state = batched ? nullptr : call.state().buffers[1]->f32();
+        if (batched)
+            be.ssd_scan_rows(x, conv_dim, delta, A_->f32(), B, C, conv_dim, D_->f32(), T, H, P, G,
+                             N, call.row_buffers(1).data(), y);
+        else
+            be.ssd_scan(x, conv_dim, delta, A_->f32(), B, C, conv_dim, D_->f32(), T, H, P, G, N,
+                        ssm_state, y);
         if (sink.active()) {
             sink.capture("ssm.y", y, {T, I});
-            sink.capture("ssm.state", ssm_state, {H, P, N});
+            if (ssm_state != nullptr) sink.capture("ssm.state", ssm_state, {H, P, N});
         }
         if (spec_.gated_norm) {
             be.gated_rmsnorm(y, zxbcdt + z_off, width, T, I, spec_.norm_group_size, norm_w_->f32(),

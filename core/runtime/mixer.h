@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "core/model/model_spec.h"
@@ -28,17 +29,32 @@ struct LayerState {
 void reserve_kv(LayerState& state, std::int64_t tokens, std::int64_t keep,
                 kernels::Backend& backend);
 
+// One call of a mixer on T rows. `states` and `positions` say whose rows they are:
+// - one of each: the T rows are consecutive tokens of one sequence (Model::forward), continuing
+//   states[0] from position positions[0];
+// - T of each: the batched decode step (Model::forward_batch), where row r is the next token of its
+//   own sequence: states[r] at position positions[r] (> 0). Row-wise work (projections, norms, MLP,
+//   MoE) runs on all T rows at once either way; only the stateful steps go row by row (the *_rows
+//   backend ops, attention over each row's own cache).
 struct MixerCall {
     const float* u = nullptr;  // [T, d_model] normed block input
     std::int64_t T = 0;
-    // True for a single token continuing a sequence (position > 0): HF's decode path, where
-    // Mamba-2's time_step_limit clamp is not applied (MODELS.md §1.5).
+    // True when every row is a single token continuing its sequence (position > 0): HF's decode
+    // path, where Mamba-2's time_step_limit clamp is not applied (MODELS.md §1.5).
     bool decode_step = false;
-    std::int64_t position = 0;  // absolute position of row 0 (tokens already in the sequence)
-    float* out = nullptr;
-    const float* embeddings =
-        nullptr;  // [T, d_model] the embedding output h0 (zamba2's hybrid layers)       // [T,
-                  // d_model] mixer output, before the residual add
+    float* out = nullptr;               // [T, d_model] mixer output, before the residual add
+    const float* embeddings = nullptr;  // [T, d_model] the embedding output h0 (zamba2's hybrid
+                                        // layers)
+    std::span<LayerState* const> states;
+    std::span<const std::int64_t> positions;
+
+    // Rows of different sequences (the batched step with more than one sequence).
+    bool batched() const { return states.size() > 1; }
+    // The one sequence's state and position (not batched()).
+    LayerState& state() const { return *states[0]; }
+    std::int64_t position() const { return positions[0]; }
+    // Buffer `i` of every row's state: the host pointer array the *_rows backend ops take.
+    std::vector<float*> row_buffers(std::size_t i) const;
 };
 
 class Mixer {
@@ -49,8 +65,7 @@ class Mixer {
     virtual std::vector<std::size_t> state_sizes() const = 0;
     // Floats per token of the growing KV cache (attention), 0 for none.
     virtual std::int64_t kv_width() const { return 0; }
-    virtual void forward(const MixerCall& call, LayerState& state, Workspace& ws,
-                         const CaptureSink& sink) = 0;
+    virtual void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) = 0;
 };
 
 // Binds a mixer's weights from the store to the backend.

@@ -89,7 +89,7 @@ class MlpMixer final : public Mixer {
 
     std::vector<std::size_t> state_sizes() const override { return {}; }
 
-    void forward(const MixerCall& call, LayerState&, Workspace& ws, const CaptureSink&) override {
+    void forward(const MixerCall& call, Workspace& ws, const CaptureSink&) override {
         run_ffn(backend_, ws, "mlp", f_, call.u, d_model_, call.T, call.out);
     }
 

@@ -137,6 +137,62 @@ std::int32_t Model::forward_argmax(Sequence& seq, std::span<const std::int32_t> 
     return host;
 }
 
+void Model::forward_batch(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
+                          std::vector<float>* logits) {
+    const float* out = forward_batch_rows(seqs, ids);
+    if (logits) {
+        logits->resize(seqs.size() * std::size_t(spec_.vocab_size));
+        backend_.copy_to_host(out, logits->data(), logits->size() * sizeof(float));
+    }
+}
+
+void Model::forward_batch_argmax(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
+                                 std::span<std::int32_t> out) {
+    if (out.size() != seqs.size())
+        throw Error("forward_batch_argmax: room for " + std::to_string(out.size()) + " ids, but " +
+                    std::to_string(seqs.size()) + " sequences");
+    const float* logits = forward_batch_rows(seqs, ids);
+    const auto B = static_cast<std::int64_t>(seqs.size());
+    // int32 in float slots (both 4 bytes), as forward_argmax
+    auto* id = reinterpret_cast<std::int32_t*>(ws_.get("argmax", std::size_t(B)));
+    backend_.argmax(logits, spec_.vocab_size, B, spec_.vocab_size, id);
+    backend_.copy_to_host(id, out.data(), out.size() * sizeof(std::int32_t));
+}
+
+// No CUDA graph for the batched step (unlike forward()'s decode step): B tokens per step amortise
+// the launches, and the rows' state pointers and positions change with every batch.
+const float* Model::forward_batch_rows(std::span<Sequence* const> seqs,
+                                       std::span<const std::int32_t> ids) {
+    const std::int64_t V = spec_.vocab_size;
+    if (seqs.empty()) throw Error("forward_batch: no sequences (B = 0)");
+    if (ids.size() != seqs.size())
+        throw Error("forward_batch: " + std::to_string(ids.size()) + " token ids for " +
+                    std::to_string(seqs.size()) + " sequences (one id per sequence)");
+    if (!observers_.empty())
+        throw Error(
+            "forward_batch: observers are registered; captures are per sequence, so run "
+            "forward() on each sequence instead");
+    for (std::size_t r = 0; r < seqs.size(); ++r) {
+        const Sequence* s = seqs[r];
+        const std::string row = "forward_batch: sequence " + std::to_string(r);
+        if (s == nullptr) throw Error(row + " is null");
+        if (&s->model() != this) throw Error(row + " belongs to another model");
+        for (std::size_t q = 0; q < r; ++q)
+            if (seqs[q] == s)
+                throw Error(row + " is the same sequence as sequence " + std::to_string(q) +
+                            " (each sequence may advance once per step)");
+        if (s->position() == 0)
+            throw Error(row +
+                        " is at position 0: prefill it with forward() first (the batched step "
+                        "only continues sequences)");
+        if (ids[r] < 0 || ids[r] >= V)
+            throw Error(row + ": token id " + std::to_string(ids[r]) +
+                        " is outside the model's vocabulary (0.." + std::to_string(V - 1) + ")");
+    }
+    std::int64_t n = 0;
+    return run_layers(seqs, ids, LogitRows::All, &n);
+}
+
 const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
                                  std::int64_t* n_out) {
     const auto T = static_cast<std::int64_t>(ids.size());
@@ -159,6 +215,7 @@ const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> id
                            observers_.empty() && recordable_ && be.can_record();
     const float* out = nullptr;
     std::int64_t n = 0;
+    Sequence* const one[] = {&seq};
     if (graphable) {
         std::vector<const void*> key = decode_key(seq);
         if (decode_rec_ == nullptr || key != decode_rec_key_) {
@@ -168,7 +225,7 @@ const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> id
                 const std::int64_t pos0 = seq.position();
                 be.record_begin();
                 try {
-                    decode_rec_out_ = run_layers(seq, ids, rows, &n);
+                    decode_rec_out_ = run_layers(one, ids, rows, &n);
                     decode_rec_ = be.record_end();
                 } catch (const std::exception&) {
                     be.record_end();
@@ -191,11 +248,11 @@ const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> id
             out = decode_rec_out_;
             n = 1;
         } else {
-            out = run_layers(seq, ids, rows, &n);
+            out = run_layers(one, ids, rows, &n);
             last_decode_key_ = decode_key(seq);  // after the call: it may have grown the workspace
         }
     } else {
-        out = run_layers(seq, ids, rows, &n);
+        out = run_layers(one, ids, rows, &n);
     }
     *n_out = out != nullptr ? n : 0;
     return out;
@@ -211,12 +268,15 @@ std::vector<const void*> Model::decode_key(Sequence& seq) const {
     return key;
 }
 
-const float* Model::run_layers(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
-                               std::int64_t* n_rows) {
+const float* Model::run_layers(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
+                               LogitRows rows, std::int64_t* n_rows) {
     const auto T = static_cast<std::int64_t>(ids.size());
     const std::int64_t D = spec_.d_model, V = spec_.vocab_size;
     auto& be = backend_;
-    const std::int64_t pos = seq.position();
+    const bool batched = seqs.size() > 1;  // else the T ids continue seqs[0]
+    row_positions_.clear();
+    for (Sequence* s : seqs) row_positions_.push_back(s->position());
+    const std::int64_t pos = row_positions_[0];
     // h: [T, D] residual stream (fp32 throughout: residual_in_fp32 is what fp32 compute does
     // anyway)
     float* h = ws_.get("h", std::size_t(T * D));
@@ -230,7 +290,8 @@ const float* Model::run_layers(Sequence& seq, std::span<const std::int32_t> ids,
         h0 = ws_.get("h0", std::size_t(T * D));
         be.copy(h, h0, std::size_t(T * D) * sizeof(float));
     }
-    const bool decode_step = T == 1 && pos > 0;
+    // Every row a single token continuing its sequence (the batched step requires position > 0).
+    const bool decode_step = (T == 1 && pos > 0) || batched;
     // Each part's residual add (h += out_multiplier * mix) waits until h is next read, so that it
     // and the next part's pre-norm run as one add_rmsnorm (one launch instead of two per part).
     float pending_scale = 0.0f;  // 0: no add pending
@@ -270,8 +331,10 @@ const float* Model::run_layers(Sequence& seq, std::span<const std::int32_t> ids,
                 in = scaled;
             }
             // h = h + out_multiplier * mixer(in)
-            MixerCall call{in, T, decode_step, pos, mix, h0};
-            part.mixer->forward(call, seq.layer(part.state), ws_, sink);
+            row_states_.clear();
+            for (Sequence* s : seqs) row_states_.push_back(&s->layer(part.state));
+            MixerCall call{in, T, decode_step, mix, h0, row_states_, row_positions_};
+            part.mixer->forward(call, ws_, sink);
             pending_scale = static_cast<float>(ps.out_multiplier);
         }
         if (sink.active()) {
@@ -279,7 +342,7 @@ const float* Model::run_layers(Sequence& seq, std::span<const std::int32_t> ids,
             sink.capture("resid_post", h, {T, D});
         }
     }
-    seq.advance(T);
+    for (Sequence* s : seqs) s->advance(batched ? 1 : T);
     *n_rows = 0;
     if (rows == LogitRows::None) return nullptr;  // h is scratch: its last add is not needed
     const std::int64_t first = rows == LogitRows::Last ? T - 1 : 0;

@@ -54,6 +54,20 @@ class Model {
     // ties), computed by the backend: a device backend copies one id to the host, not [V] floats.
     std::int32_t forward_argmax(Sequence& seq, std::span<const std::int32_t> ids);
 
+    // The batched decode step: row r of `ids` is the next token of seqs[r]; every sequence
+    // advances by one. Rows share each weight read (the matmuls take all B rows at once); the
+    // recurrent steps and attention run per row on that row's own state. logits (host), when not
+    // null, receives [B, vocab_size] fp32, row r for seqs[r]. Every sequence must belong to this
+    // model, appear once, and have been prefilled (position > 0) with forward(); B = 1 computes
+    // what forward() of that one token does. Not offered while observers are registered (captures
+    // and interventions are per sequence). Throws Error naming the problem otherwise.
+    void forward_batch(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
+                       std::vector<float>* logits);
+    // forward_batch() that returns each row's argmax (the first maximum on ties) in out[0..B),
+    // computed by the backend: a device backend copies B ids to the host, not [B, V] floats.
+    void forward_batch_argmax(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
+                              std::span<std::int32_t> out);
+
     // forward() over `ids` in chunks of `chunk` tokens, reporting progress between chunks. Returns
     // false when progress asked to stop (the sequence then holds the tokens done so far). Logits of
     // the last token go to `last_logits` when it is not null.
@@ -76,10 +90,15 @@ class Model {
     // forward() up to the logits, left in backend memory ([n, V], null for LogitRows::None).
     const float* forward_rows(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
                               std::int64_t* n);
+    // forward_batch() up to the logits, left in backend memory ([B, V]), after checking its
+    // arguments.
+    const float* forward_batch_rows(std::span<Sequence* const> seqs,
+                                    std::span<const std::int32_t> ids);
     // Issues the ops of one call (embedding .. logits rows) on the backend; returns the logits in
-    // backend memory ([n, V], null when rows is None) and sets *n.
-    const float* run_layers(Sequence& seq, std::span<const std::int32_t> ids, LogitRows rows,
-                            std::int64_t* n);
+    // backend memory ([n, V], null when rows is None) and sets *n. `seqs` holds one sequence (the
+    // T ids continue it) or T (the batched step: id r is the next token of seqs[r]).
+    const float* run_layers(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
+                            LogitRows rows, std::int64_t* n);
     // What a recorded decode step depends on: the sequence's state buffers and the workspace.
     std::vector<const void*> decode_key(Sequence& seq) const;
 
@@ -100,6 +119,10 @@ class Model {
     bool needs_embeddings_ = false;
     bool recordable_ = true;  // every part a Mamba-1/Mamba-2 mixer: the decode step may be recorded
     Workspace ws_;
+    // run_layers' per-call lists (kept to reuse their storage): each row's position, and each
+    // row's LayerState of the part being run.
+    std::vector<std::int64_t> row_positions_;
+    std::vector<LayerState*> row_states_;
     std::vector<Observer*> observers_;
     // The decode step as a backend recording (CUDA graph): recorded on the second consecutive
     // decode step with the same key (the first one may still grow the workspace), replayed while

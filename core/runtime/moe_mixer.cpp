@@ -60,8 +60,7 @@ class MoeMixer final : public Mixer {
 
     std::vector<std::size_t> state_sizes() const override { return {}; }
 
-    void forward(const MixerCall& call, LayerState& state, Workspace& ws,
-                 const CaptureSink& sink) override {
+    void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) override {
         const std::int64_t T = call.T, D = d_model_, E = spec_.n_experts, k = spec_.top_k;
         auto& be = backend_;
         float* logits = ws.get("moe.logits", std::size_t(T * E));
@@ -80,8 +79,7 @@ class MoeMixer final : public Mixer {
 
         // out = shared(u), or 0
         if (shared_) {
-            MixerCall sc = call;
-            shared_->forward(sc, state, ws, sink);
+            shared_->forward(call, ws, sink);
         } else {
             zeros_.assign(std::size_t(T * D), 0.0f);
             be.copy_from_host(zeros_.data(), call.out, zeros_.size() * sizeof(float));

@@ -32,6 +32,13 @@ void reserve_kv(LayerState& state, std::int64_t tokens, std::int64_t keep,
     state.kv_capacity = cap;
 }
 
+std::vector<float*> MixerCall::row_buffers(std::size_t i) const {
+    std::vector<float*> out;
+    out.reserve(states.size());
+    for (LayerState* s : states) out.push_back(s->buffers[i]->f32());
+    return out;
+}
+
 Sequence::Sequence(const Model& model) : model_(&model) {
     const auto kv = model.kv_layout();
     std::size_t i = 0;

@@ -23,6 +23,8 @@ class Sequence {
     explicit Sequence(const Model& model);
 
     std::int64_t position() const { return position_; }
+    // The model whose layout this sequence holds.
+    const Model& model() const { return *model_; }
     void reset();  // zero state, position 0
     SequenceSnapshot snapshot() const;
     // Error when the snapshot does not come from a sequence of the same model layout.

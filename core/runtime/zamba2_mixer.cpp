@@ -28,8 +28,7 @@ class Zamba2HybridMixer final : public Mixer {
     std::vector<std::size_t> state_sizes() const override { return mamba_->state_sizes(); }
     std::int64_t kv_width() const override { return attention_->kv_width(); }
 
-    void forward(const MixerCall& call, LayerState& state, Workspace& ws,
-                 const CaptureSink& sink) override {
+    void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) override {
         const std::int64_t T = call.T, D = d_model_;
         const auto eps = static_cast<float>(spec_.eps);
         auto& be = backend_;
@@ -43,17 +42,25 @@ class Zamba2HybridMixer final : public Mixer {
         }
         be.rmsnorm(cat, 2 * D, T, 2 * D, attention_norm_->f32(), eps, cat, 2 * D);
         float* a = ws.get("z2.attn", std::size_t(T * D));
-        attention_->forward({cat, T, call.decode_step, call.position, a, nullptr}, state, ws, sink);
+        // The three sub-mixers share this layer's rows and states (one sequence or the batch).
+        MixerCall sub = call;
+        sub.embeddings = nullptr;
+        sub.u = cat;
+        sub.out = a;
+        attention_->forward(sub, ws, sink);
         be.rmsnorm(a, D, T, D, mlp_norm_->f32(), eps, a, D);
         float* m = ws.get("z2.mlp", std::size_t(T * D));
-        mlp_->forward({a, T, call.decode_step, call.position, m, nullptr}, state, ws, sink);
+        sub.u = a;
+        sub.out = m;
+        mlp_->forward(sub, ws, sink);
         // x = RMSNorm(h + linear(m))
         float* x = ws.get("z2.x", std::size_t(T * D));
         be.matmul(m, D, T, linear_.w, nullptr, x, D);
         be.add(x, call.u, T * D);
         be.rmsnorm(x, D, T, D, mamba_norm_->f32(), eps, x, D);
-        mamba_->forward({x, T, call.decode_step, call.position, call.out, nullptr}, state, ws,
-                        sink);
+        sub.u = x;
+        sub.out = call.out;
+        mamba_->forward(sub, ws, sink);
     }
 
   private:

@@ -91,6 +91,26 @@ void CpuBackend::ssd_scan(const float* x, std::int64_t x_stride, const float* de
                           std::int64_t N, float* state, float* y) {
     cpu::ssd_scan(x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, state, y);
 }
+void CpuBackend::causal_conv1d_rows(const float* x, std::int64_t x_stride, std::int64_t rows,
+                                    std::int64_t C, std::int64_t K, const float* w,
+                                    const float* bias, bool silu, float* const* conv_states,
+                                    float* y) {
+    cpu::causal_conv1d_rows(x, x_stride, rows, C, K, w, bias, silu, conv_states, y);
+}
+void CpuBackend::selective_scan_rows(const float* x, const float* delta, const float* A,
+                                     const float* B, const float* C, std::int64_t bc_stride,
+                                     const float* D, const float* z, std::int64_t z_stride,
+                                     std::int64_t rows, std::int64_t I, std::int64_t N,
+                                     float* const* states, float* y) {
+    cpu::selective_scan_rows(x, delta, A, B, C, bc_stride, D, z, z_stride, rows, I, N, states, y);
+}
+void CpuBackend::ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta,
+                               const float* A, const float* B, const float* C,
+                               std::int64_t bc_stride, const float* D, std::int64_t rows,
+                               std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
+                               float* const* states, float* y) {
+    cpu::ssd_scan_rows(x, x_stride, delta, A, B, C, bc_stride, D, rows, H, P, G, N, states, y);
+}
 void CpuBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride,
                                std::int64_t T, std::int64_t I, std::int64_t group_size,
                                const float* weight, float eps, bool norm_before_gate, float* out) {

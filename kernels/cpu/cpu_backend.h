@@ -55,6 +55,17 @@ class CpuBackend final : public Backend {
                   const float* B, const float* C, std::int64_t bc_stride, const float* D,
                   std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
                   float* state, float* y) override;
+    void causal_conv1d_rows(const float* x, std::int64_t x_stride, std::int64_t rows,
+                            std::int64_t C, std::int64_t K, const float* w, const float* bias,
+                            bool silu, float* const* conv_states, float* y) override;
+    void selective_scan_rows(const float* x, const float* delta, const float* A, const float* B,
+                             const float* C, std::int64_t bc_stride, const float* D, const float* z,
+                             std::int64_t z_stride, std::int64_t rows, std::int64_t I,
+                             std::int64_t N, float* const* states, float* y) override;
+    void ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta, const float* A,
+                       const float* B, const float* C, std::int64_t bc_stride, const float* D,
+                       std::int64_t rows, std::int64_t H, std::int64_t P, std::int64_t G,
+                       std::int64_t N, float* const* states, float* y) override;
     void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride, std::int64_t T,
                        std::int64_t I, std::int64_t group_size, const float* weight, float eps,
                        bool norm_before_gate, float* out) override;

@@ -73,6 +73,21 @@ __global__ void conv1d_state_kernel(const float* __restrict__ x, std::int64_t x_
     if (c < C) shift_state(x, x_stride, T, C, K, conv_state, c);
 }
 
+// The batched decode step: grid.y = rows, row r one token (T = 1) of its own sequence, continuing
+// conv_states[r] (a device array of device pointers); the state shift is fused as in decode.
+__global__ void conv1d_rows_kernel(const float* __restrict__ x, std::int64_t x_stride,
+                                   std::int64_t C, std::int64_t K, const float* __restrict__ w,
+                                   const float* __restrict__ bias, bool silu_act,
+                                   float* const* conv_states, float* __restrict__ y) {
+    const std::int64_t c = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+    const std::int64_t r = blockIdx.y;
+    if (c >= C) return;
+    const float* xr = x + r * x_stride;
+    float* conv_state = conv_states[r];
+    y[r * C + c] = conv_at(xr, x_stride, conv_state, C, K, w, bias, silu_act, 0, c);
+    shift_state(xr, x_stride, 1, C, K, conv_state, c);
+}
+
 }  // namespace
 
 void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t C,
@@ -92,6 +107,16 @@ void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::i
     check_launch("causal_conv1d");
     conv1d_state_kernel<<<cblocks, kThreads, 0, stream>>>(x, x_stride, T, C, K, conv_state);
     check_launch("causal_conv1d state");
+}
+
+void causal_conv1d_rows(const float* x, std::int64_t x_stride, std::int64_t rows, std::int64_t C,
+                        std::int64_t K, const float* w, const float* bias, bool silu,
+                        float* const* conv_states, float* y, cudaStream_t stream) {
+    if (rows == 0 || C == 0) return;
+    const dim3 grid(blocks_for(C, kThreads), static_cast<unsigned>(rows));
+    conv1d_rows_kernel<<<grid, kThreads, 0, stream>>>(x, x_stride, C, K, w, bias, silu, conv_states,
+                                                      y);
+    check_launch("causal_conv1d_rows");
 }
 
 }  // namespace statescope::kernels::cuda

@@ -148,13 +148,16 @@ CudaBackend::~CudaBackend() {
     ids_.reset();
     narrow_x_.reset();
     scan_ws_.reset();
+    row_ptrs_.reset();
     if (ids_pinned_ != nullptr) cudaFreeHost(ids_pinned_);
+    if (row_ptrs_pinned_ != nullptr) cudaFreeHost(row_ptrs_pinned_);
     if (lt_ != nullptr) cublasLtDestroy(lt_);
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
 
 void CudaBackend::synchronize() {
     check(cudaStreamSynchronize(stream_), "synchronize");
+    row_ptrs_used_ = 0;  // every staged copy has run
 }
 
 namespace {
@@ -200,6 +203,7 @@ void CudaBackend::copy_to_host(const void* src, void* host_dst, std::size_t byte
     if (bytes == 0) return;
     check(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "copy_to_host");
     check(cudaStreamSynchronize(stream_), "copy_to_host");
+    row_ptrs_used_ = 0;  // every staged copy has run
 }
 
 // From pageable memory the copy is staged before cudaMemcpyAsync returns, so the caller may free
@@ -391,6 +395,56 @@ void CudaBackend::ssd_scan(const float* x, std::int64_t x_stride, const float* d
     float* scratch_f = ws > 0 ? static_cast<float*>(scratch(scan_ws_, ws)) : nullptr;
     cuda::ssd_scan(x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, state, y, scratch_f,
                    stream_);
+}
+float* const* CudaBackend::stage_row_ptrs(float* const* host, std::int64_t rows) {
+    // Not recordable: a replay would read the pointers staged at record time.
+    if (recording_)
+        throw std::runtime_error("CUDA recording: the batched decode step is not recorded");
+    if (rows > kRowPtrs)
+        throw std::runtime_error("CUDA batched step: " + std::to_string(rows) +
+                                 " sequences in one call, more than the " +
+                                 std::to_string(kRowPtrs) + " it stages");
+    if (row_ptrs_pinned_ == nullptr) {
+        check(cudaMallocHost(&row_ptrs_pinned_, kRowPtrs * sizeof(float*)), "cudaMallocHost");
+        row_ptrs_ = alloc(kRowPtrs * sizeof(float*));
+    }
+    if (row_ptrs_used_ + rows > kRowPtrs) synchronize();  // resets row_ptrs_used_
+    float** pinned = row_ptrs_pinned_ + row_ptrs_used_;
+    float** dev = static_cast<float**>(row_ptrs_->data()) + row_ptrs_used_;
+    std::memcpy(pinned, host, std::size_t(rows) * sizeof(float*));
+    check(cudaMemcpyAsync(dev, pinned, std::size_t(rows) * sizeof(float*), cudaMemcpyHostToDevice,
+                          stream_),
+          "row state pointers");
+    row_ptrs_used_ += rows;
+    return dev;
+}
+// One launch per op for all rows: each kernel's grid.y is the row, reading its state through the
+// staged pointer array.
+void CudaBackend::causal_conv1d_rows(const float* x, std::int64_t x_stride, std::int64_t rows,
+                                     std::int64_t C, std::int64_t K, const float* w,
+                                     const float* bias, bool silu, float* const* conv_states,
+                                     float* y) {
+    if (rows == 0) return;
+    cuda::causal_conv1d_rows(x, x_stride, rows, C, K, w, bias, silu,
+                             stage_row_ptrs(conv_states, rows), y, stream_);
+}
+void CudaBackend::selective_scan_rows(const float* x, const float* delta, const float* A,
+                                      const float* B, const float* C, std::int64_t bc_stride,
+                                      const float* D, const float* z, std::int64_t z_stride,
+                                      std::int64_t rows, std::int64_t I, std::int64_t N,
+                                      float* const* states, float* y) {
+    if (rows == 0) return;
+    cuda::selective_scan_rows(x, delta, A, B, C, bc_stride, D, z, z_stride, rows, I, N,
+                              stage_row_ptrs(states, rows), y, stream_);
+}
+void CudaBackend::ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta,
+                                const float* A, const float* B, const float* C,
+                                std::int64_t bc_stride, const float* D, std::int64_t rows,
+                                std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
+                                float* const* states, float* y) {
+    if (rows == 0) return;
+    cuda::ssd_scan_rows(x, x_stride, delta, A, B, C, bc_stride, D, rows, H, P, G, N,
+                        stage_row_ptrs(states, rows), y, stream_);
 }
 void CudaBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride,
                                 std::int64_t T, std::int64_t I, std::int64_t group_size,

@@ -81,6 +81,17 @@ class CudaBackend final : public Backend {
                   const float* B, const float* C, std::int64_t bc_stride, const float* D,
                   std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
                   float* state, float* y) override;
+    void causal_conv1d_rows(const float* x, std::int64_t x_stride, std::int64_t rows,
+                            std::int64_t C, std::int64_t K, const float* w, const float* bias,
+                            bool silu, float* const* conv_states, float* y) override;
+    void selective_scan_rows(const float* x, const float* delta, const float* A, const float* B,
+                             const float* C, std::int64_t bc_stride, const float* D, const float* z,
+                             std::int64_t z_stride, std::int64_t rows, std::int64_t I,
+                             std::int64_t N, float* const* states, float* y) override;
+    void ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta, const float* A,
+                       const float* B, const float* C, std::int64_t bc_stride, const float* D,
+                       std::int64_t rows, std::int64_t H, std::int64_t P, std::int64_t G,
+                       std::int64_t N, float* const* states, float* y) override;
     void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride, std::int64_t T,
                        std::int64_t I, std::int64_t group_size, const float* weight, float eps,
                        bool norm_before_gate, float* out) override;
@@ -122,6 +133,17 @@ class CudaBackend final : public Backend {
     std::int32_t* ids_pinned_ = nullptr;
     static constexpr std::int64_t kPinnedIds = 256;
     bool recording_ = false;
+    // The *_rows ops' per-row state pointers, staged from a pinned ring into a device ring at the
+    // same offsets, one slice per call (allocated on the first batched step). A pinned slot is
+    // written again only once the copy that read it is done: the ring restarts at 0 after each
+    // wait for the whole stream (synchronize, copy_to_host), and a call that finds it full waits
+    // first. At B = 16 and two slices per Mamba layer a 64-layer step takes 2048 of the slots,
+    // and greedy decode copies its ids to the host (a wait) every step.
+    float* const* stage_row_ptrs(float* const* host, std::int64_t rows);
+    static constexpr std::int64_t kRowPtrs = 16384;
+    float** row_ptrs_pinned_ = nullptr;
+    std::unique_ptr<Buffer> row_ptrs_;
+    std::int64_t row_ptrs_used_ = 0;
     // cuBLASLt's choice per (dtype, m, n, k, lda, ldb, ldc, alignments), asked once.
     using AlgoKey = std::tuple<int, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
                                std::int64_t, std::int64_t, int>;

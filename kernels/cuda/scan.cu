@@ -35,15 +35,13 @@ int lanes_for(std::int64_t N) {
 // Mamba-1, row = channel i, S = state[i, n]:
 //   S = exp(delta[t,i] * A[i,n]) * S + delta[t,i] * B[t,n] * x[t,i]
 //   y[t,i] = (sum_n S * C[t,n] + D[i] * x[t,i]) * silu(z[t,i])          (no gate when z is null)
-__global__ void selective_scan_kernel(const float* __restrict__ x, const float* __restrict__ delta,
-                                      const float* __restrict__ A, const float* __restrict__ B,
-                                      const float* __restrict__ C, std::int64_t bc_stride,
-                                      const float* __restrict__ D, const float* __restrict__ z,
-                                      std::int64_t z_stride, std::int64_t T, std::int64_t I,
-                                      std::int64_t N, int lanes, float* __restrict__ state,
-                                      float* __restrict__ y) {
-    wait_for_prior_grids();
-    const std::int64_t tid = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+// Thread `tid` of I * lanes (rounded up to whole blocks); the kernels below pick the pointers.
+__device__ __forceinline__ void selective_scan_body(
+    const float* __restrict__ x, const float* __restrict__ delta, const float* __restrict__ A,
+    const float* __restrict__ B, const float* __restrict__ C, std::int64_t bc_stride,
+    const float* __restrict__ D, const float* __restrict__ z, std::int64_t z_stride, std::int64_t T,
+    std::int64_t I, std::int64_t N, int lanes, std::int64_t tid, float* __restrict__ state,
+    float* __restrict__ y) {
     const std::int64_t i = tid / lanes;
     const int lane = static_cast<int>(tid % lanes);
     // Rows past I still run the loop (without memory access) so every shuffle has its whole warp.
@@ -88,14 +86,13 @@ __global__ void selective_scan_kernel(const float* __restrict__ x, const float* 
 // Mamba-2, row r = (h, p), group g = h / (H / G), S = state[h, p, n]:
 //   S = exp(delta[t,h] * A[h]) * S + delta[t,h] * x[t,h,p] * B[t,g,n]
 //   y[t,h,p] = sum_n S * C[t,g,n] + D[h] * x[t,h,p]
-__global__ void ssd_scan_kernel(const float* __restrict__ x, std::int64_t x_stride,
-                                const float* __restrict__ delta, const float* __restrict__ A,
-                                const float* __restrict__ B, const float* __restrict__ C,
-                                std::int64_t bc_stride, const float* __restrict__ D, std::int64_t T,
-                                std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
-                                int lanes, float* __restrict__ state, float* __restrict__ y) {
-    wait_for_prior_grids();
-    const std::int64_t tid = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+// Thread `tid` of H * P * lanes (rounded up to whole blocks); the kernels below pick the pointers.
+__device__ __forceinline__ void ssd_scan_body(
+    const float* __restrict__ x, std::int64_t x_stride, const float* __restrict__ delta,
+    const float* __restrict__ A, const float* __restrict__ B, const float* __restrict__ C,
+    std::int64_t bc_stride, const float* __restrict__ D, std::int64_t T, std::int64_t H,
+    std::int64_t P, std::int64_t G, std::int64_t N, int lanes, std::int64_t tid,
+    float* __restrict__ state, float* __restrict__ y) {
     const std::int64_t r = tid / lanes;
     const int lane = static_cast<int>(tid % lanes);
     const bool row_ok = r < H * P;
@@ -132,6 +129,54 @@ __global__ void ssd_scan_kernel(const float* __restrict__ x, std::int64_t x_stri
         const std::int64_t n = lane + std::int64_t(s) * lanes;
         if (row_ok && s < spl && n < N) state[r * N + n] = S[s];
     }
+}
+
+__device__ __forceinline__ std::int64_t thread_index() {
+    return blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+}
+
+__global__ void selective_scan_kernel(const float* x, const float* delta, const float* A,
+                                      const float* B, const float* C, std::int64_t bc_stride,
+                                      const float* D, const float* z, std::int64_t z_stride,
+                                      std::int64_t T, std::int64_t I, std::int64_t N, int lanes,
+                                      float* state, float* y) {
+    wait_for_prior_grids();
+    selective_scan_body(x, delta, A, B, C, bc_stride, D, z, z_stride, T, I, N, lanes,
+                        thread_index(), state, y);
+}
+
+__global__ void ssd_scan_kernel(const float* x, std::int64_t x_stride, const float* delta,
+                                const float* A, const float* B, const float* C,
+                                std::int64_t bc_stride, const float* D, std::int64_t T,
+                                std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
+                                int lanes, float* state, float* y) {
+    wait_for_prior_grids();
+    ssd_scan_body(x, x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, lanes, thread_index(),
+                  state, y);
+}
+
+// The batched decode step: grid.y = rows, row r one token (T = 1) of its own sequence, on its
+// slices of the inputs and its own state, states[r] (a device array of device pointers).
+__global__ void selective_scan_rows_kernel(const float* x, const float* delta, const float* A,
+                                           const float* B, const float* C, std::int64_t bc_stride,
+                                           const float* D, const float* z, std::int64_t z_stride,
+                                           std::int64_t I, std::int64_t N, int lanes,
+                                           float* const* states, float* y) {
+    const std::int64_t r = blockIdx.y;
+    selective_scan_body(x + r * I, delta + r * I, A, B + r * bc_stride, C + r * bc_stride,
+                        bc_stride, D, z != nullptr ? z + r * z_stride : nullptr, z_stride, 1, I, N,
+                        lanes, thread_index(), states[r], y + r * I);
+}
+
+__global__ void ssd_scan_rows_kernel(const float* x, std::int64_t x_stride, const float* delta,
+                                     const float* A, const float* B, const float* C,
+                                     std::int64_t bc_stride, const float* D, std::int64_t H,
+                                     std::int64_t P, std::int64_t G, std::int64_t N, int lanes,
+                                     float* const* states, float* y) {
+    const std::int64_t r = blockIdx.y;
+    ssd_scan_body(x + r * x_stride, x_stride, delta + r * H, A, B + r * bc_stride,
+                  C + r * bc_stride, bc_stride, D, 1, H, P, G, N, lanes, thread_index(), states[r],
+                  y + r * H * P);
 }
 
 void check_d_state(std::int64_t N) {
@@ -212,6 +257,32 @@ void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const f
     launch_dependent(ssd_scan_kernel, blocks_for(H * P * lanes, kThreads), kThreads, 0, stream, x,
                      x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, lanes, state, y);
     check_launch("ssd_scan");
+}
+
+void selective_scan_rows(const float* x, const float* delta, const float* A, const float* B,
+                         const float* C, std::int64_t bc_stride, const float* D, const float* z,
+                         std::int64_t z_stride, std::int64_t rows, std::int64_t I, std::int64_t N,
+                         float* const* states, float* y, cudaStream_t stream) {
+    if (rows == 0 || I == 0) return;
+    check_d_state(N);
+    const int lanes = lanes_for(N);
+    const dim3 grid(blocks_for(I * lanes, kThreads), static_cast<unsigned>(rows));
+    selective_scan_rows_kernel<<<grid, kThreads, 0, stream>>>(x, delta, A, B, C, bc_stride, D, z,
+                                                              z_stride, I, N, lanes, states, y);
+    check_launch("selective_scan_rows");
+}
+
+void ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta, const float* A,
+                   const float* B, const float* C, std::int64_t bc_stride, const float* D,
+                   std::int64_t rows, std::int64_t H, std::int64_t P, std::int64_t G,
+                   std::int64_t N, float* const* states, float* y, cudaStream_t stream) {
+    if (rows == 0 || H * P == 0) return;
+    check_d_state(N);
+    const int lanes = lanes_for(N);
+    const dim3 grid(blocks_for(H * P * lanes, kThreads), static_cast<unsigned>(rows));
+    ssd_scan_rows_kernel<<<grid, kThreads, 0, stream>>>(x, x_stride, delta, A, B, C, bc_stride, D,
+                                                        H, P, G, N, lanes, states, y);
+    check_launch("ssd_scan_rows");
 }
 
 }  // namespace statescope::kernels::cuda
