@@ -7,6 +7,8 @@
 // multiple of 4 floats, each thread keeps its kVec float4s of the row in registers: one load of
 // everything up front, the reduction, then the writes from registers. Other shapes (the tiny test
 // models, odd strides) take the element loop.
+#include <type_traits>
+
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/ops.h"
 
@@ -23,6 +25,11 @@ __device__ __forceinline__ float4 load4(const float* p) {
 }
 __device__ __forceinline__ void store4(float* p, float4 v) {
     *reinterpret_cast<float4*>(p) = v;
+}
+// 1 / rms of n values from each thread's partial sum of squares (a block reduction). 1/sqrt rather
+// than rsqrtf: rsqrtf's 2 ulp would be most of the error budget against the CPU.
+__device__ __forceinline__ float inv_rms(float partial_ss, float n, float eps) {
+    return 1.0f / sqrtf(block_sum(partial_ss) / n + eps);
 }
 __device__ __forceinline__ float sumsq(float4 v) {
     return v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
@@ -47,9 +54,7 @@ __global__ void rmsnorm_kernel(float* x, std::int64_t x_stride, std::int64_t D,
         }
         ss += v * v;
     }
-    ss = block_sum(ss);
-    // 1/sqrt rather than rsqrtf: rsqrtf's 2 ulp would be most of the error budget against the CPU.
-    const float r = 1.0f / sqrtf(ss / float(D) + eps);
+    const float r = inv_rms(ss, float(D), eps);
     for (std::int64_t i = threadIdx.x; i < D; i += blockDim.x)
         yr[i] = weight != nullptr ? xr[i] * r * weight[i] : xr[i] * r;
 }
@@ -81,8 +86,7 @@ __global__ void rmsnorm_vec_kernel(float* x, std::int64_t x_stride, int D4,
             ss += sumsq(v[k]);
         }
     }
-    ss = block_sum(ss);
-    const float r = 1.0f / sqrtf(ss / float(4 * D4) + eps);
+    const float r = inv_rms(ss, float(4 * D4), eps);
 #pragma unroll
     for (int k = 0; k < kVec; ++k) {
         const int i = threadIdx.x + k * blockDim.x;
@@ -113,8 +117,7 @@ __global__ void gated_rmsnorm_kernel(const float* y, const float* z, std::int64_
         const float h = norm_before_gate ? yr[i] : yr[i] * silu(zr[i]);
         ss += h * h;
     }
-    ss = block_sum(ss);
-    const float r = 1.0f / sqrtf(ss / float(group_size) + eps);
+    const float r = inv_rms(ss, float(group_size), eps);
     for (std::int64_t i = threadIdx.x; i < group_size; i += blockDim.x) {
         const float gate = silu(zr[i]);
         const float w = weight != nullptr ? weight[g0 + i] : 1.0f;
@@ -146,8 +149,7 @@ __global__ void gated_rmsnorm_vec_kernel(const float* y, const float* z, std::in
             ss += sumsq(h[k]);
         }
     }
-    ss = block_sum(ss);
-    const float r = 1.0f / sqrtf(ss / float(4 * G4) + eps);
+    const float r = inv_rms(ss, float(4 * G4), eps);
 #pragma unroll
     for (int k = 0; k < kVec; ++k) {
         const int i = threadIdx.x + k * blockDim.x;
@@ -183,6 +185,17 @@ bool vec_shape(std::int64_t n4, int* threads, int* vec) {
     return false;
 }
 
+// f(std::integral_constant<int, V>{}) for V = vec, one of vec_shape's 1, 2, 4.
+template <class F>
+void with_vec(int vec, F f) {
+    if (vec == 1)
+        f(std::integral_constant<int, 1>{});
+    else if (vec == 2)
+        f(std::integral_constant<int, 2>{});
+    else
+        f(std::integral_constant<int, 4>{});
+}
+
 void launch_rmsnorm(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t D,
                     const float* residual, float s, const float* weight, float eps, float* y,
                     std::int64_t y_stride, cudaStream_t stream) {
@@ -198,16 +211,10 @@ void launch_rmsnorm(float* x, std::int64_t x_stride, std::int64_t T, std::int64_
                          weight, eps, y, y_stride);
     } else {
         const int D4 = static_cast<int>(D / 4);
-        auto go = [&](auto kernel) {
-            launch_dependent(kernel, blocks, threads, 0, stream, x, x_stride, D4, residual, s,
-                             weight, eps, y, y_stride);
-        };
-        if (vec == 1)
-            go(rmsnorm_vec_kernel<1>);
-        else if (vec == 2)
-            go(rmsnorm_vec_kernel<2>);
-        else
-            go(rmsnorm_vec_kernel<4>);
+        with_vec(vec, [&](auto v) {
+            launch_dependent(rmsnorm_vec_kernel<decltype(v)::value>, blocks, threads, 0, stream, x,
+                             x_stride, D4, residual, s, weight, eps, y, y_stride);
+        });
     }
     check_launch("rmsnorm");
 }
@@ -241,16 +248,10 @@ void gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride, std::i
                          group_size, weight, eps, norm_before_gate, out);
     } else {
         const int G4 = static_cast<int>(group_size / 4);
-        auto go = [&](auto kernel) {
-            launch_dependent(kernel, grid, threads, 0, stream, y, z, z_stride, I, G4, weight, eps,
-                             norm_before_gate, out);
-        };
-        if (vec == 1)
-            go(gated_rmsnorm_vec_kernel<1>);
-        else if (vec == 2)
-            go(gated_rmsnorm_vec_kernel<2>);
-        else
-            go(gated_rmsnorm_vec_kernel<4>);
+        with_vec(vec, [&](auto v) {
+            launch_dependent(gated_rmsnorm_vec_kernel<decltype(v)::value>, grid, threads, 0, stream,
+                             y, z, z_stride, I, G4, weight, eps, norm_before_gate, out);
+        });
     }
     check_launch("gated_rmsnorm");
 }

@@ -20,12 +20,13 @@
 #include "core/runtime/generate.h"
 #include "core/runtime/model.h"
 #include "core/runtime/sequence.h"
+#include "tests/runtime/golden_fixture.h"
 #include "tests/test_data.h"
 
 namespace statescope {
 namespace {
 
-const std::filesystem::path kGolden = test::test_data_dir() / "golden";
+const std::filesystem::path& kGolden = test::golden_dir();
 
 // Every golden checkpoint folder (one per model_type), sorted.
 std::vector<std::string> golden_models() {
@@ -66,23 +67,7 @@ std::vector<std::int32_t> random_prompt(std::mt19937& rng, std::int64_t n, std::
     return out;
 }
 
-// (model folder, backend name)
-using BatchParam = std::tuple<std::string, std::string>;
-
-class BatchDecode : public ::testing::TestWithParam<BatchParam> {
-  protected:
-    void SetUp() override {
-        const auto& [name, backend] = GetParam();
-        try {
-            backend_ = make_backend(backend);
-        } catch (const Error& e) {
-            GTEST_SKIP() << e.what();
-        }
-        model_ = Model::load(kGolden / name, *backend_);
-    }
-    std::unique_ptr<kernels::Backend> backend_;
-    std::unique_ptr<Model> model_;
-};
+using BatchDecode = test::ModelOnBackend;
 
 TEST_P(BatchDecode, MatchesForwardPerSequence) {
     const std::int64_t V = model_->spec().vocab_size;
@@ -162,16 +147,10 @@ TEST_P(BatchDecode, OneSequenceEqualsForward) {
     EXPECT_EQ(a.position(), b.position());
 }
 
-std::string batch_param_name(const ::testing::TestParamInfo<BatchParam>& p) {
-    std::string s = std::get<0>(p.param) + "_" + std::get<1>(p.param);
-    std::replace(s.begin(), s.end(), '-', '_');
-    return s;
-}
-
 INSTANTIATE_TEST_SUITE_P(Golden, BatchDecode,
                          ::testing::Combine(::testing::ValuesIn(golden_models()),
                                             ::testing::Values("cpu", "cuda")),
-                         batch_param_name);
+                         test::model_backend_name);
 
 // Expects `f` to throw an Error whose message contains `words`.
 void expect_error(const std::function<void()>& f, const std::string& words) {

@@ -18,12 +18,13 @@
 #include "core/runtime/generate.h"
 #include "core/runtime/model.h"
 #include "core/runtime/sequence.h"
+#include "tests/runtime/golden_fixture.h"
 #include "tests/test_data.h"
 
 namespace statescope {
 namespace {
 
-const std::filesystem::path kGolden = test::test_data_dir() / "golden";
+const std::filesystem::path& kGolden = test::golden_dir();
 
 // The golden README's criterion: max |a - b| / max |b| over a row.
 double row_rel_error(const float* a, const float* b, std::int64_t n) {
@@ -80,20 +81,14 @@ class ResidualRecorder : public Observer {
     std::map<std::string, std::vector<float>> captures;
 };
 
-// (model folder, backend name)
-using GoldenParam = std::tuple<std::string, std::string>;
+using GoldenParam = test::ModelBackendParam;
 
-class GoldenModel : public ::testing::TestWithParam<GoldenParam> {
+class GoldenModel : public test::ModelOnBackend {
   protected:
     void SetUp() override {
-        const auto& [name, backend] = GetParam();
-        try {
-            backend_ = make_backend(backend);
-        } catch (const Error& e) {
-            GTEST_SKIP() << e.what();
-        }
-        model_ = Model::load(kGolden / name, *backend_);
-        golden_ = load_golden(name);
+        test::ModelOnBackend::SetUp();
+        if (IsSkipped()) return;
+        golden_ = load_golden(std::get<0>(GetParam()));
     }
     // Compares logits rows for positions [first, T) against the reference rows that exist.
     void expect_rows_match(const std::vector<float>& logits, std::int64_t first,
@@ -112,8 +107,6 @@ class GoldenModel : public ::testing::TestWithParam<GoldenParam> {
             EXPECT_EQ(argmax(row), golden_.argmax[t]) << what << ", argmax at position " << t;
         }
     }
-    std::unique_ptr<kernels::Backend> backend_;
-    std::unique_ptr<Model> model_;
     Golden golden_;
 };
 
@@ -253,11 +246,7 @@ TEST_P(GoldenModel, ForwardArgmaxMatchesHostArgmax) {
     EXPECT_EQ(b.position(), T);
 }
 
-std::string golden_param_name(const ::testing::TestParamInfo<GoldenParam>& p) {
-    std::string s = std::get<0>(p.param) + "_" + std::get<1>(p.param);
-    std::replace(s.begin(), s.end(), '-', '_');
-    return s;
-}
+const auto golden_param_name = test::model_backend_name;
 
 // Weights rounded to bf16 at load (--dtype bf16) against the same fp32-weight reference: the
 // rounding of every weight (2^-9 relative) and, on CUDA, of the matmul inputs for the tensor cores

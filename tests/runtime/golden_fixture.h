@@ -1,0 +1,51 @@
+// What the golden-checkpoint tests share: the folder of the golden cases, and a fixture
+// parameterised by (model folder, backend name) that loads the model on that backend or skips with
+// the reason the backend cannot be made (no GPU).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include "core/error.h"
+#include "core/runtime/backends.h"
+#include "core/runtime/model.h"
+#include "tests/test_data.h"
+
+namespace statescope::test {
+
+inline const std::filesystem::path& golden_dir() {
+    static const std::filesystem::path dir = test_data_dir() / "golden";
+    return dir;
+}
+
+// (model folder, backend name)
+using ModelBackendParam = std::tuple<std::string, std::string>;
+
+class ModelOnBackend : public ::testing::TestWithParam<ModelBackendParam> {
+  protected:
+    void SetUp() override {
+        const auto& [name, backend] = GetParam();
+        try {
+            backend_ = make_backend(backend);
+        } catch (const Error& e) {
+            GTEST_SKIP() << e.what();
+        }
+        model_ = Model::load(golden_dir() / name, *backend_);
+    }
+    std::unique_ptr<kernels::Backend> backend_;
+    std::unique_ptr<Model> model_;
+};
+
+// "mamba-tiny", "cuda" -> mamba_tiny_cuda
+inline std::string model_backend_name(const ::testing::TestParamInfo<ModelBackendParam>& p) {
+    std::string s = std::get<0>(p.param) + "_" + std::get<1>(p.param);
+    std::replace(s.begin(), s.end(), '-', '_');
+    return s;
+}
+
+}  // namespace statescope::test
