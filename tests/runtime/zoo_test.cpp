@@ -26,8 +26,7 @@
 namespace statescope {
 namespace {
 
-const std::filesystem::path kModels =
-    std::filesystem::path(STATESCOPE_SOURCE_DIR) / "resources/models";
+const std::filesystem::path kModels = test::bundled_models_dir();
 const char* const kZoo[] = {"zoo-mamba", "zoo-mamba2", "zoo-llama", "zoo-hybrid"};
 
 std::string slurp(const std::filesystem::path& p) {
