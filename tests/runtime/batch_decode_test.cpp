@@ -39,15 +39,7 @@ std::vector<std::string> golden_models() {
     return names;
 }
 
-// max |a - b| / max |b| over a row (the golden tests' criterion).
-double row_rel_error(const float* a, const float* b, std::int64_t n) {
-    double diff = 0, scale = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-        diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
-        scale = std::max(scale, std::fabs(double(b[i])));
-    }
-    return diff / std::max(scale, 1e-30);
-}
+using test::row_rel_error;
 
 // Batched rows against one-sequence rows: the same fp32 ops on the same state, except that the
 // matmuls see B rows instead of 1. Where a backend computes each row the same way at any row count

@@ -1,11 +1,13 @@
-// What the golden-checkpoint tests share: the folder of the golden cases, and a fixture
-// parameterised by (model folder, backend name) that loads the model on that backend or skips with
-// the reason the backend cannot be made (no GPU).
+// What the golden-checkpoint tests share: the folder of the golden cases, the row error criterion,
+// and a fixture parameterised by (model folder, backend name) that loads the model on that backend
+// or skips with the reason the backend cannot be made (no GPU).
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -21,6 +23,16 @@ namespace statescope::test {
 inline const std::filesystem::path& golden_dir() {
     static const std::filesystem::path dir = test_data_dir() / "golden";
     return dir;
+}
+
+// The golden README's criterion: max |a - b| / max |b| over a row.
+inline double row_rel_error(const float* a, const float* b, std::int64_t n) {
+    double diff = 0, scale = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
+        scale = std::max(scale, std::fabs(double(b[i])));
+    }
+    return diff / std::max(scale, 1e-30);
 }
 
 // (model folder, backend name)

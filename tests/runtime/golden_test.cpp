@@ -26,15 +26,7 @@ namespace {
 
 const std::filesystem::path& kGolden = test::golden_dir();
 
-// The golden README's criterion: max |a - b| / max |b| over a row.
-double row_rel_error(const float* a, const float* b, std::int64_t n) {
-    double diff = 0, scale = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-        diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
-        scale = std::max(scale, std::fabs(double(b[i])));
-    }
-    return diff / std::max(scale, 1e-30);
-}
+using test::row_rel_error;
 
 struct Golden {
     std::vector<std::int32_t> input_ids;
