@@ -129,12 +129,16 @@ std::int32_t Model::forward_argmax(Sequence& seq, std::span<const std::int32_t> 
     if (ids.empty()) throw Error("forward_argmax: no token ids");
     std::int64_t n = 0;
     const float* out = forward_rows(seq, ids, LogitRows::Last, &n);
-    // int32 in a float slot (both 4 bytes), as the MoE mixer's indices
-    auto* id = reinterpret_cast<std::int32_t*>(ws_.get("argmax", 1));
-    backend_.argmax(out, spec_.vocab_size, 1, spec_.vocab_size, id);
     std::int32_t host = 0;
-    backend_.copy_to_host(id, &host, sizeof(host));
+    argmax_to_host(out, 1, &host);
     return host;
+}
+
+void Model::argmax_to_host(const float* logits, std::int64_t rows, std::int32_t* host) {
+    // int32 in float slots (both 4 bytes), as the MoE mixer's indices
+    auto* id = reinterpret_cast<std::int32_t*>(ws_.get("argmax", std::size_t(rows)));
+    backend_.argmax(logits, spec_.vocab_size, rows, spec_.vocab_size, id);
+    backend_.copy_to_host(id, host, std::size_t(rows) * sizeof(std::int32_t));
 }
 
 void Model::forward_batch(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
@@ -151,12 +155,8 @@ void Model::forward_batch_argmax(std::span<Sequence* const> seqs, std::span<cons
     if (out.size() != seqs.size())
         throw Error("forward_batch_argmax: room for " + std::to_string(out.size()) + " ids, but " +
                     std::to_string(seqs.size()) + " sequences");
-    const float* logits = forward_batch_rows(seqs, ids);
-    const auto B = static_cast<std::int64_t>(seqs.size());
-    // int32 in float slots (both 4 bytes), as forward_argmax
-    auto* id = reinterpret_cast<std::int32_t*>(ws_.get("argmax", std::size_t(B)));
-    backend_.argmax(logits, spec_.vocab_size, B, spec_.vocab_size, id);
-    backend_.copy_to_host(id, out.data(), out.size() * sizeof(std::int32_t));
+    argmax_to_host(forward_batch_rows(seqs, ids), static_cast<std::int64_t>(seqs.size()),
+                   out.data());
 }
 
 // No CUDA graph for the batched step (unlike forward()'s decode step): B tokens per step amortise

@@ -99,6 +99,9 @@ class Model {
     // T ids continue it) or T (the batched step: id r is the next token of seqs[r]).
     const float* run_layers(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
                             LogitRows rows, std::int64_t* n);
+    // The argmax of each of `rows` logits rows (backend memory), computed by the backend and copied
+    // to `host` ([rows] ids).
+    void argmax_to_host(const float* logits, std::int64_t rows, std::int32_t* host);
     // What a recorded decode step depends on: the sequence's state buffers and the workspace.
     std::vector<const void*> decode_key(Sequence& seq) const;
 

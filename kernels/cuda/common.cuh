@@ -35,6 +35,8 @@ __device__ __forceinline__ void wait_for_prior_grids() {
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
 }
+// Multiprocessors of the current device, asked once (launch shapes are sized to it).
+int sm_count();
 // Whether launches on the current device use it (compute capability 9.0+, not turned off).
 bool dependent_launch_enabled();
 template <typename... Params, typename... Args>

@@ -71,6 +71,17 @@ std::string mib(std::size_t bytes) {
                              cudaGetErrorName(e) + ")");
 }
 
+int sm_count() {
+    static const int n = [] {
+        int device = 0, count = 0;
+        check(cudaGetDevice(&device), "cudaGetDevice");
+        check(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device),
+              "cudaDeviceGetAttribute");
+        return std::max(count, 1);
+    }();
+    return n;
+}
+
 bool dependent_launch_enabled() {
     static const bool on = [] {
         const char* env = std::getenv("STATESCOPE_CUDA_PDL");

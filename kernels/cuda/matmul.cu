@@ -163,20 +163,9 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
-int sm_count() {
-    static const int n = [] {
-        int device = 0, count = 0;
-        check(cudaGetDevice(&device), "cudaGetDevice");
-        check(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device),
-              "cudaDeviceGetAttribute");
-        return std::max(count, 1);
-    }();
-    return n;
-}
-
 // Blocks of one gemv_kernel instance an SM holds at once (registers, shared memory), asked once.
 template <typename W, bool kVec, int kWarps, int kMaxT>
-int resident_blocks(int = 0) {
+int resident_blocks() {
     static const int n = [] {
         int blocks = 0;
         check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
@@ -202,8 +191,9 @@ struct GemvShape {
 // (the first version of this chooser did that for in_proj and ran it at 2.0-2.5 TB/s).
 constexpr std::int64_t kMinWarpsPerSm = 16;
 
+// resident_one: blocks per SM of the one-warp-per-row kernel (resident_blocks).
 GemvShape choose_shape(std::int64_t rows, std::int64_t cols, int elems_per_load, bool vec,
-                       int (*resident)(int)) {
+                       int resident_one) {
     const std::int64_t sms = sm_count();
     int wpr = 1;
     while (vec && wpr < 8 && rows * wpr < kMinWarpsPerSm * sms &&
@@ -212,7 +202,7 @@ GemvShape choose_shape(std::int64_t rows, std::int64_t cols, int elems_per_load,
     const std::int64_t groups = (rows + 8 / wpr - 1) / (8 / wpr);
     std::int64_t per_block = 1;
     if (wpr == 1) {
-        const std::int64_t capacity = sms * resident(1);
+        const std::int64_t capacity = sms * resident_one;
         per_block = (groups + capacity - 1) / capacity;
     }
     const std::int64_t blocks = (groups + per_block - 1) / per_block;
@@ -227,21 +217,9 @@ void launch_gemv_t(const float* x, std::int64_t x_stride, std::int64_t T, const 
     constexpr int kEpv = 16 / sizeof(W);
     const bool vec = reinterpret_cast<std::uintptr_t>(w) % 16 == 0 && W_.cols % kEpv == 0 &&
                      reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && (T == 1 || x_stride % 4 == 0);
-    auto resident = [](int wpr) {
-        switch (wpr) {
-            case 1:
-                return resident_blocks<W, true, 1, kMaxT>();
-            case 2:
-                return resident_blocks<W, true, 2, kMaxT>();
-            case 4:
-                return resident_blocks<W, true, 4, kMaxT>();
-            default:
-                return resident_blocks<W, true, 8, kMaxT>();
-        }
-    };
     const GemvShape shape =
-        vec ? choose_shape(W_.rows, W_.cols, kEpv, true, +resident)
-            : choose_shape(W_.rows, W_.cols, 1, false, &resident_blocks<W, false, 1, kMaxT>);
+        vec ? choose_shape(W_.rows, W_.cols, kEpv, true, resident_blocks<W, true, 1, kMaxT>())
+            : choose_shape(W_.rows, W_.cols, 1, false, resident_blocks<W, false, 1, kMaxT>());
     auto launch = [&](auto kernel) {
         launch_dependent(kernel, shape.blocks, kThreads, 0, stream, x, x_stride, int(T), w, W_.rows,
                          W_.cols, bias, y, y_stride, shape.per_block, epi);

@@ -302,12 +302,7 @@ struct Plan {
     std::int64_t seg_len, segs;
 };
 Plan plan(std::int64_t T, std::int64_t H, std::int64_t P) {
-    static const int sms = [] {
-        int dev = 0, n = 0;
-        cudaGetDevice(&dev);
-        cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
-        return n > 0 ? n : 132;
-    }();
+    const int sms = sm_count();
     const std::int64_t chunks = (T + kQ - 1) / kQ;
     const std::int64_t blocks = H * ((P + kPt - 1) / kPt);
     // About 4 blocks per SM (2 resident with N = 128, 111 KB each): enough to fill the tail wave.
