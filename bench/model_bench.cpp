@@ -4,12 +4,16 @@
 //   statescope-bench-model --shape mamba-130m --dtype bf16 [--prompt 512 [--prompt 4096 ...]]
 //                          [--decode 128] [--batch 1] [--repeats 3] [--backend cpu|cuda]
 //                          [--dir /tmp/ckpt [--reuse]] [--commit SHA] [--out result.jsonl]
+//                          [--sampler greedy|device|host]
 // Prefill is timed for each --prompt (TTFT: from the call to the first token's logits on the host);
 // decode continues the first prompt. With --batch B > 1, B - 1 more sequences are prefilled
 // (untimed, each with its own random prompt of the first --prompt's length, one by one) and decode
 // times Model::forward_batch_argmax steps of all B together. On CUDA the floor is the H200's HBM
 // bandwidth from PERFORMANCE-ANCHORS.md §5 (4.8 TB/s datasheet, 4.3 TB/s measured) instead of a
-// measured one.
+// measured one. --sampler picks how each decoded token is chosen (batch 1): greedy (the argmax on
+// the backend, one id back), device (temperature 0.8, top-k 40, top-p 0.95, repetition penalty 1.1
+// over the last 64 tokens, drawn by the backend: one id back), host (the same settings drawn on the
+// host from the copied [V] row: what sampled decoding cost before the backend drew).
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +31,7 @@
 #include "core/runtime/backends.h"
 #include "core/runtime/generate.h"
 #include "core/runtime/model.h"
+#include "core/runtime/sampler.h"
 #include "core/runtime/sequence.h"
 
 using namespace statescope;
@@ -115,11 +120,23 @@ int main(int argc, char** argv) {
                    "prefill in pieces of this many tokens, as the studio and the CLI do (their "
                    "default is 512; it bounds the work buffers and so the peak memory); 0: the "
                    "whole prompt in one forward call");
+    std::string sampler_name = "greedy";
+    app.add_option("--sampler", sampler_name, "greedy | device | host (batch 1 decode)")
+        ->check(CLI::IsMember({"greedy", "device", "host"}));
     bool reuse = false;
     app.add_flag("--reuse", reuse,
                  "with --dir: use the checkpoint a previous run wrote there (same shape and dtype; "
                  "it keeps its parameter count in statescope-bench-params) instead of writing it");
     CLI11_PARSE(app, argc, argv);
+    SamplerSettings sampled;
+    if (sampler_name != "greedy") {
+        sampled.temperature = 0.8f;
+        sampled.top_k = 40;
+        sampled.top_p = 0.95f;
+        sampled.repetition_penalty = 1.1f;
+        sampled.penalty_last_n = 64;
+        sampled.seed = 1;
+    }
     if (prompts.empty()) prompts.push_back(512);
     const std::string command = bench::command_line(argc, argv);
     try {
@@ -167,11 +184,24 @@ int main(int argc, char** argv) {
                     if (r > 0) decode_tps.push_back(tps);
                     continue;
                 }
-                // Greedy decode as the studio runs it: the argmax on the backend, one id to the
-                // host.
+                // Decode as the studio runs it: greedy, the argmax on the backend, one id to the
+                // host; sampled, the backend draws (device) or, for comparison, the host does.
+                Sampler sampler(sampled);
+                std::vector<std::int32_t> history(ids.begin(), ids.begin() + prompts[0]);
+                const std::int64_t V = model->spec().vocab_size;
                 for (std::int64_t k = 0; k < decode; ++k) {
                     const std::int32_t one[1] = {next};
-                    next = model->forward_argmax(seq, one);
+                    history.push_back(next);
+                    if (sampler_name == "greedy") {
+                        next = model->forward_argmax(seq, one);
+                    } else if (sampler_name == "device") {
+                        const Sampler::Step step = sampler.next(history, V);
+                        next = model->forward_sample(seq, one, sampler.params(), step.penalties(),
+                                                     step.u);
+                    } else {
+                        model->forward(seq, one, LogitRows::Last, &logits);
+                        next = sampler.sample(logits, history);
+                    }
                 }
                 const auto t2 = Clock::now();
                 if (r > 0)
@@ -212,7 +242,7 @@ int main(int argc, char** argv) {
             {"command", command},
             {"decode_steps", decode},
             {"prefill_chunk", prefill_chunk},
-            {"decode_argmax_on_backend", true},
+            {"decode_sampler", sampler_name},
             {"repeats", repeats},
             {"prefill", prefill},
             {"prefill_tokens_per_s", double(prompts[0]) / median(prefill_s[0])},

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "kernels/dtype.h"
+#include "kernels/sampling.h"
 
 namespace statescope::kernels {
 
@@ -274,6 +275,15 @@ class Backend {
     // x: [T, V] (row stride x_stride); out: [T] int32 in backend memory. Greedy decoding on a
     // device copies this one id per token instead of the [V] row.
     virtual void argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                        std::int32_t* out) = 0;
+
+    // out[t] = the token kernels/sampling.h draws from row t at u[t] (penalties, temperature,
+    // top-k, min-p, top-p, then an inverse-CDF draw in ranked order).   x: [T, V] (row stride
+    // x_stride); out: [T] int32 in backend memory; `pen` and u ([T], each in [0, 1)) in HOST memory
+    // (the caller's seeded generator draws u, so every backend picks the same token). Sampled
+    // decoding on a device copies this one id per token instead of the [V] row.
+    virtual void sample(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                        const SampleParams& p, const SamplePenalties& pen, const double* u,
                         std::int32_t* out) = 0;
 };
 

@@ -55,12 +55,11 @@ void decode_loop(Model& model, Sequence& seq, std::span<const std::int32_t> prom
         if (options.on_text) options.on_text(piece);
     };
     auto t_last = t1;
-    // Plain greedy decoding on a device backend: the backend picks the argmax of each step's logits
-    // and one id comes back instead of the [V] row (the CPU path keeps the host sampler).
-    const SamplerSettings& ss = options.sampler;
-    const bool device_argmax = ss.temperature <= 0.0f && ss.repetition_penalty == 1.0f &&
-                               ss.presence_penalty == 0.0f && ss.frequency_penalty == 0.0f &&
-                               model.backend().name() != "cpu";
+    // On a device backend the backend draws each step's token (the rule of kernels/sampling.h, with
+    // the host sampler's penalties and u: the same tokens as the host path) and one id comes back
+    // instead of the [V] row. The CPU path keeps the host sampler on its logits.
+    const bool on_device = model.backend().name() != "cpu";
+    const std::int64_t V = model.spec().vocab_size;
     std::int32_t picked = -1;  // the token the backend picked from the last step, if it did
     for (std::int64_t k = 0; k < options.max_new_tokens; ++k) {
         const std::int32_t next = picked >= 0 ? picked : sampler.sample(logits, history);
@@ -88,10 +87,12 @@ void decode_loop(Model& model, Sequence& seq, std::span<const std::int32_t> prom
         }
         if (k + 1 == options.max_new_tokens) break;  // the last token needs no forward pass
         const std::int32_t ids[1] = {next};
-        if (device_argmax)
-            picked = model.forward_argmax(seq, ids);
-        else
+        if (on_device) {
+            const Sampler::Step step = sampler.next(history, V);
+            picked = model.forward_sample(seq, ids, sampler.params(), step.penalties(), step.u);
+        } else {
             model.forward(seq, ids, LogitRows::Last, &logits);
+        }
         t_last = Clock::now();
     }
     stats.decode_seconds = std::chrono::duration<double>(t_last - t1).count();

@@ -134,6 +134,26 @@ std::int32_t Model::forward_argmax(Sequence& seq, std::span<const std::int32_t> 
     return host;
 }
 
+std::int32_t Model::forward_sample(Sequence& seq, std::span<const std::int32_t> ids,
+                                   const kernels::SampleParams& params,
+                                   const kernels::SamplePenalties& pen, double u) {
+    if (ids.empty()) throw Error("forward_sample: no token ids");
+    if (!(u >= 0.0 && u < 1.0)) throw Error("forward_sample: u must be in [0, 1)");
+    const std::int64_t V = spec_.vocab_size;
+    const std::int64_t n_pen = pen.offsets != nullptr ? pen.offsets[1] - pen.offsets[0] : 0;
+    for (std::int64_t j = 0; j < n_pen; ++j)
+        if (const std::int32_t id = pen.ids[pen.offsets[0] + j]; id < 0 || id >= V)
+            throw Error("forward_sample: penalised token id " + std::to_string(id) +
+                        " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+    std::int64_t n = 0;
+    const float* out = forward_rows(seq, ids, LogitRows::Last, &n);
+    auto* id = reinterpret_cast<std::int32_t*>(ws_.get("sample", 1));
+    backend_.sample(out, V, 1, V, params, pen, &u, id);
+    std::int32_t host = 0;
+    backend_.copy_to_host(id, &host, sizeof(host));
+    return host;
+}
+
 void Model::argmax_to_host(const float* logits, std::int64_t rows, std::int32_t* host) {
     // int32 in float slots (both 4 bytes), as the MoE mixer's indices
     auto* id = reinterpret_cast<std::int32_t*>(ws_.get("argmax", std::size_t(rows)));

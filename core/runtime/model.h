@@ -53,6 +53,12 @@ class Model {
     // forward() of `ids` that returns the argmax of the last row's logits (the first maximum on
     // ties), computed by the backend: a device backend copies one id to the host, not [V] floats.
     std::int32_t forward_argmax(Sequence& seq, std::span<const std::int32_t> ids);
+    // forward() of `ids` that returns the token the backend draws from the last row's logits
+    // (kernels/sampling.h with `pen` and u, as Sampler::next gives them): a device backend copies
+    // one id to the host, not [V] floats; the CPU picks what Sampler::sample would.
+    std::int32_t forward_sample(Sequence& seq, std::span<const std::int32_t> ids,
+                                const kernels::SampleParams& params,
+                                const kernels::SamplePenalties& pen, double u);
 
     // The batched decode step: row r of `ids` is the next token of seqs[r]; every sequence
     // advances by one. Rows share each weight read (the matmuls take all B rows at once); the

@@ -1,15 +1,17 @@
-// Token sampling from one row of logits: penalties, then temperature, top-k, top-p, min-p, then a
-// draw from a seeded generator (same seed and settings, same tokens). temperature <= 0 means
-// greedy. The order of the filters follows llama.cpp's default chain and transformers' logits
-// processors: penalties on raw logits, temperature, then the truncations on the softmax of the
-// scaled logits.
+// Token sampling from one row of logits: penalties, then temperature, top-k, min-p, top-p, then a
+// draw from a seeded generator (same seed and settings, same tokens, on every backend).
+// temperature <= 0 means greedy. The order of the filters follows llama.cpp's default chain and
+// transformers' logits processors: penalties on raw logits, temperature, then the truncations on
+// the softmax of the scaled logits. The rule itself is kernels/sampling.h, one definition for the
+// CPU op used here and the device op (Model::forward_sample).
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <span>
-#include <unordered_map>
 #include <vector>
+
+#include "kernels/sampling.h"
 
 namespace statescope {
 
@@ -32,9 +34,23 @@ class Sampler {
   public:
     explicit Sampler(const SamplerSettings& settings);
     const SamplerSettings& settings() const { return settings_; }
+    // The settings as the backend op takes them (kernels/sampling.h states the rule).
+    kernels::SampleParams params() const;
+
+    // What one draw needs besides the logits: the penalty counts of the window of `history` (ids in
+    // [0, V), ascending, each once) and u in [0, 1), which takes one number from the seeded
+    // generator when temperature > 0 (greedy takes none).
+    struct Step {
+        std::vector<std::int32_t> ids, counts;
+        std::int64_t offsets[2] = {0, 0};
+        double u = 0.0;
+        kernels::SamplePenalties penalties() const { return {offsets, ids.data(), counts.data()}; }
+    };
+    Step next(std::span<const std::int32_t> history, std::int64_t V);
 
     // Picks the next token from logits given the tokens so far (prompt and generated) for the
-    // penalties.
+    // penalties: next(), then the CPU op of kernels/sampling.h. A device backend given the same
+    // Step picks the same token (Model::forward_sample).
     std::int32_t sample(std::span<const float> logits, std::span<const std::int32_t> history);
 
     // The probabilities the draw would use (after penalties, temperature and truncation), for tests
@@ -43,8 +59,7 @@ class Sampler {
                                     std::span<const std::int32_t> history) const;
 
   private:
-    std::vector<float> penalized(std::span<const float> logits,
-                                 std::span<const std::int32_t> history) const;
+    void count_penalties(std::span<const std::int32_t> history, std::int64_t V, Step& step) const;
     SamplerSettings settings_;
     std::mt19937_64 rng_;
 };

@@ -152,6 +152,11 @@ void CpuBackend::argmax(const float* x, std::int64_t x_stride, std::int64_t T, s
                         std::int32_t* out) {
     cpu::argmax(x, x_stride, T, V, out);
 }
+void CpuBackend::sample(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                        const SampleParams& p, const SamplePenalties& pen, const double* u,
+                        std::int32_t* out) {
+    cpu::sample(x, x_stride, T, V, p, pen, u, out);
+}
 
 }  // namespace cpu
 }  // namespace statescope::kernels

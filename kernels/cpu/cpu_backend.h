@@ -86,6 +86,9 @@ class CpuBackend final : public Backend {
                    std::int32_t* experts, float* weights) override;
     void argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
                 std::int32_t* out) override;
+    void sample(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                const SampleParams& p, const SamplePenalties& pen, const double* u,
+                std::int32_t* out) override;
 };
 
 }  // namespace statescope::kernels::cpu

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "kernels/backend.h"
 
@@ -80,6 +82,17 @@ void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t
 // sampling.cpp
 void argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
             std::int32_t* out);
+// The kept tokens of one row in ranked order and the prefix sums of their weights
+// (kernels/sampling.h steps 1-3; greedy: the one token with e = cum = {1}).
+struct Ranked {
+    std::vector<std::int32_t> ids;
+    std::vector<double> e, cum;  // weights and their prefix sums (in ranked order)
+};
+Ranked rank_row(const float* row, std::int64_t V, const SampleParams& p,
+                std::span<const std::int32_t> pen_ids, std::span<const std::int32_t> pen_counts);
+std::int32_t draw(const Ranked& r, double u);  // step 4
+void sample(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+            const SampleParams& p, const SamplePenalties& pen, const double* u, std::int32_t* out);
 
 // Threading: the kernels use OpenMP; OpenBLAS is held to one thread so that the two pools never
 // fight over the two cores (matmul.cpp splits sgemm across OpenMP threads itself).

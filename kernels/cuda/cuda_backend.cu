@@ -507,6 +507,32 @@ void CudaBackend::argmax(const float* x, std::int64_t x_stride, std::int64_t T, 
                          std::int32_t* out) {
     cuda::argmax_rows(x, x_stride, T, V, out, stream_);
 }
+// One row at a time: each row is a sort of V keys, which fills the device by itself.
+void CudaBackend::sample(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                         const SampleParams& p, const SamplePenalties& pen, const double* u,
+                         std::int32_t* out) {
+    if (T == 0 || V == 0) return;
+    void* ws = scratch(sample_ws_, cuda::sample_scratch_bytes(V));
+    for (std::int64_t t = 0; t < T; ++t) {
+        std::int64_t n = 0;
+        const std::int32_t* pen_dev = nullptr;
+        if (pen.offsets != nullptr) {
+            const std::int64_t b = pen.offsets[t];
+            n = pen.offsets[t + 1] - b;
+            if (n > 0) {
+                // [ids..., counts...]: from pageable memory, staged before the copy returns
+                pen_host_.assign(pen.ids + b, pen.ids + b + n);
+                pen_host_.insert(pen_host_.end(), pen.counts + b, pen.counts + b + n);
+                auto* dev = static_cast<std::int32_t*>(
+                    scratch(sample_pen_, pen_host_.size() * sizeof(std::int32_t)));
+                copy_from_host(pen_host_.data(), dev, pen_host_.size() * sizeof(std::int32_t));
+                pen_dev = dev;
+            }
+        }
+        cuda::sample_row(x + t * x_stride, V, p, pen_dev, n, u[t], ws, sample_ws_->bytes(), out + t,
+                         stream_);
+    }
+}
 
 }  // namespace cuda
 }  // namespace statescope::kernels

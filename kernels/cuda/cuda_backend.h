@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "kernels/backend.h"
 
@@ -113,6 +114,9 @@ class CudaBackend final : public Backend {
                    std::int32_t* experts, float* weights) override;
     void argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
                 std::int32_t* out) override;
+    void sample(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
+                const SampleParams& p, const SamplePenalties& pen, const double* u,
+                std::int32_t* out) override;
 
   private:
     void lt_matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W, float* y,
@@ -128,6 +132,9 @@ class CudaBackend final : public Backend {
     std::unique_ptr<Buffer> lt_workspace_, ids_, narrow_x_, attn_partials_;
     int sm_count_ = 1;
     std::unique_ptr<Buffer> scan_ws_;  // the chunked scans' segment states (prefill only)
+    // sample(): the sort and prefix-sum scratch, and the penalised ids staged per row
+    std::unique_ptr<Buffer> sample_ws_, sample_pen_;
+    std::vector<std::int32_t> pen_host_;
     // Pinned staging for the ids of a recorded embedding: a recorded copy reads host memory at
     // replay time, which only page-locked memory allows.
     std::int32_t* ids_pinned_ = nullptr;

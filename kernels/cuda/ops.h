@@ -106,5 +106,12 @@ void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t
 // sampling.cu: out[t] = argmax of row t (first maximum on ties).
 void argmax_rows(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
                  std::int32_t* out, cudaStream_t stream);
+// sampling.cu: *out = the token kernels/sampling.h draws from the row x [V] at u. pen: [2, n_pen]
+// device int32 (the distinct penalised ids, then their counts); scratch: sample_scratch_bytes(V)
+// of device memory; out: device.
+std::size_t sample_scratch_bytes(std::int64_t V);
+void sample_row(const float* x, std::int64_t V, const SampleParams& p, const std::int32_t* pen,
+                std::int64_t n_pen, double u, void* scratch, std::size_t scratch_bytes,
+                std::int32_t* out, cudaStream_t stream);
 
 }  // namespace statescope::kernels::cuda

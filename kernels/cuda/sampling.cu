@@ -1,5 +1,14 @@
-// Sampling helpers on the device: the argmax of each logits row, so greedy decoding copies one id
-// per token to the host instead of the whole [V] row.
+// Sampling on the device: the argmax of each logits row, and the token draw of kernels/sampling.h,
+// so decoding copies one id per token to the host instead of the whole [V] row.
+//
+// The draw ranks the row with CUB's radix sort (stable, so equal keys keep ascending ids: the
+// ranking of kernels/sampling.h) and takes one prefix sum of the weights in ranked order; the
+// truncations and the draw are then binary searches in that sum. CUB ships with the toolkit and is
+// what every CUDA sampler builds on; a hand-written top-k would save the sort only when top_k is
+// set.
+#include <cub/device/device_radix_sort.cuh>
+#include <cub/device/device_scan.cuh>
+
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/ops.h"
 
@@ -71,7 +80,149 @@ __global__ void argmax_kernel(const float* __restrict__ x, std::int64_t x_stride
     if (lane == 0) out[blockIdx.x] = bi < 0 ? 0 : bi;  // an all-NaN row: token 0, as the CPU
 }
 
+// The key a logit ranks by (kernels/sampling.h step 1): NaN as -inf, -0 as +0.
+__device__ __forceinline__ float rank_key(float v) {
+    return v != v ? -INFINITY : __fadd_rn(v, 0.0f);
+}
+
+// keys[i] = rank_key(x[i]); ids[i] = i                                  x, keys, ids: [V]
+__global__ void rank_keys_kernel(const float* __restrict__ x, std::int64_t V,
+                                 float* __restrict__ keys, std::int32_t* __restrict__ ids) {
+    const std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+    if (i >= V) return;
+    keys[i] = rank_key(x[i]);
+    ids[i] = std::int32_t(i);
+}
+
+// keys[pen_ids[j]] = rank_key(penalized x) for the row's n distinct penalised ids. The same float
+// operations as kernels::penalized_logit, each rounded on its own (no contraction).
+__global__ void penalize_kernel(const float* __restrict__ x, const std::int32_t* __restrict__ pen,
+                                std::int64_t n, float repetition, float presence, float frequency,
+                                float* __restrict__ keys) {
+    const std::int64_t j = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+    if (j >= n) return;
+    const std::int32_t id = pen[j], count = pen[n + j];
+    float l = x[id];
+    if (repetition != 1.0f) l = l > 0.0f ? __fdiv_rn(l, repetition) : __fmul_rn(l, repetition);
+    keys[id] = rank_key(__fsub_rn(l, fmaf(frequency, float(count), presence)));
+}
+
+// e[r] = exp((key[r] - key[0]) * inv_t) in double over the ranked keys      key, e: [n]
+__global__ void weights_kernel(const float* __restrict__ key, std::int64_t n, double inv_t,
+                               double* __restrict__ e) {
+    const std::int64_t r = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+    if (r >= n) return;
+    e[r] = exp((double(key[r]) - double(key[0])) * inv_t);
+}
+
+// First r in [0, n) with !(v[r] >= bar) for non-increasing v; n when none.
+__device__ std::int64_t first_below(const double* v, std::int64_t n, double bar) {
+    std::int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        const std::int64_t mid = (lo + hi) / 2;
+        if (v[mid] >= bar)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+// First r in [0, n) with v[r] > bar (or >= when `or_equal`) for non-decreasing v; n when none.
+__device__ std::int64_t first_above(const double* v, std::int64_t n, double bar, bool or_equal) {
+    std::int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        const std::int64_t mid = (lo + hi) / 2;
+        if (v[mid] > bar || (or_equal && v[mid] == bar))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+// Steps 3 (truncations) and 4 (the draw) of kernels/sampling.h on one ranked row, one thread:
+// key, id: the ranked row [V]; e, cum: weights and their prefix sums over its first n (n = V, or
+// top_k when set).
+__global__ void pick_kernel(const float* __restrict__ key, const std::int32_t* __restrict__ id,
+                            const double* __restrict__ e, const double* __restrict__ cum,
+                            std::int64_t n, float min_p, float top_p, double u,
+                            std::int32_t* __restrict__ out) {
+    if (threadIdx.x != 0) return;
+    if (isinf(key[0])) {  // nothing finite to weigh: the first ranked token
+        *out = id[0];
+        return;
+    }
+    std::int64_t keep = n;
+    if (min_p > 0.0f) keep = max(first_below(e, keep, double(min_p)), std::int64_t(1));
+    if (top_p < 1.0f) {
+        const double bar = double(top_p) * cum[keep - 1];
+        keep = min(first_above(cum, keep, bar, true) + 1, keep);
+    }
+    const std::int64_t r = first_above(cum, keep, u * cum[keep - 1], false);
+    *out = id[r < keep ? r : keep - 1];
+}
+
 }  // namespace
+
+std::size_t sample_scratch_bytes(std::int64_t V) {
+    const int n = static_cast<int>(V);
+    std::size_t sort_bytes = 0, scan_bytes = 0;
+    check(cub::DeviceRadixSort::SortPairsDescending(
+              nullptr, sort_bytes, static_cast<const float*>(nullptr), static_cast<float*>(nullptr),
+              static_cast<const std::int32_t*>(nullptr), static_cast<std::int32_t*>(nullptr), n),
+          "cub::DeviceRadixSort (size)");
+    check(cub::DeviceScan::InclusiveSum(nullptr, scan_bytes, static_cast<const double*>(nullptr),
+                                        static_cast<double*>(nullptr), n),
+          "cub::DeviceScan (size)");
+    const auto up = [](std::size_t b) { return (b + 255) / 256 * 256; };
+    // keys, ranked keys, ids, ranked ids (4 B each); e, cum (8 B each); CUB's temporary storage
+    return 4 * up(std::size_t(V) * 4) + 2 * up(std::size_t(V) * 8) +
+           up(std::max(sort_bytes, scan_bytes));
+}
+
+void sample_row(const float* x, std::int64_t V, const SampleParams& p, const std::int32_t* pen,
+                std::int64_t n_pen, double u, void* scratch, std::size_t scratch_bytes,
+                std::int32_t* out, cudaStream_t stream) {
+    const auto up = [](std::size_t b) { return (b + 255) / 256 * 256; };
+    auto* base = static_cast<char*>(scratch);
+    auto* keys = reinterpret_cast<float*>(base);
+    auto* keys_ranked = reinterpret_cast<float*>(base + up(std::size_t(V) * 4));
+    auto* ids = reinterpret_cast<std::int32_t*>(base + 2 * up(std::size_t(V) * 4));
+    auto* ids_ranked = reinterpret_cast<std::int32_t*>(base + 3 * up(std::size_t(V) * 4));
+    auto* e = reinterpret_cast<double*>(base + 4 * up(std::size_t(V) * 4));
+    auto* cum =
+        reinterpret_cast<double*>(base + 4 * up(std::size_t(V) * 4) + up(std::size_t(V) * 8));
+    char* temp = base + 4 * up(std::size_t(V) * 4) + 2 * up(std::size_t(V) * 8);
+    std::size_t temp_bytes = scratch_bytes - std::size_t(temp - base);
+
+    const float* ranked_from = x;  // greedy without penalties reads the row itself
+    if (p.has_penalties() || p.temperature > 0.0f) {
+        rank_keys_kernel<<<blocks_for(V, 256), 256, 0, stream>>>(x, V, keys, ids);
+        check_launch("sample (keys)");
+        if (n_pen > 0) {
+            penalize_kernel<<<blocks_for(n_pen, 256), 256, 0, stream>>>(
+                x, pen, n_pen, p.repetition_penalty, p.presence_penalty, p.frequency_penalty, keys);
+            check_launch("sample (penalties)");
+        }
+        ranked_from = keys;
+    }
+    if (p.temperature <= 0.0f) {  // greedy: the first maximum of the (penalised) keys
+        argmax_rows(ranked_from, V, 1, V, out, stream);
+        return;
+    }
+    check(cub::DeviceRadixSort::SortPairsDescending(temp, temp_bytes, keys, keys_ranked, ids,
+                                                    ids_ranked, static_cast<int>(V), 0, 32, stream),
+          "cub::DeviceRadixSort");
+    const std::int64_t n = p.top_k > 0 ? std::min<std::int64_t>(p.top_k, V) : V;
+    weights_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(keys_ranked, n,
+                                                           1.0 / double(p.temperature), e);
+    check_launch("sample (weights)");
+    temp_bytes = scratch_bytes - std::size_t(temp - base);
+    check(cub::DeviceScan::InclusiveSum(temp, temp_bytes, e, cum, static_cast<int>(n), stream),
+          "cub::DeviceScan");
+    pick_kernel<<<1, 32, 0, stream>>>(keys_ranked, ids_ranked, e, cum, n, p.min_p, p.top_p, u, out);
+    check_launch("sample (draw)");
+}
 
 void argmax_rows(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
                  std::int32_t* out, cudaStream_t stream) {

@@ -28,17 +28,6 @@ namespace {
 
 const std::filesystem::path& kGolden = test::golden_dir();
 
-// Every golden checkpoint folder (one per model_type), sorted.
-std::vector<std::string> golden_models() {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(kGolden, ec))
-        if (e.is_directory() && std::filesystem::exists(e.path() / "config.json"))
-            names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
 using test::row_rel_error;
 
 // Batched rows against one-sequence rows: the same fp32 ops on the same state, except that the
@@ -140,7 +129,7 @@ TEST_P(BatchDecode, OneSequenceEqualsForward) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, BatchDecode,
-                         ::testing::Combine(::testing::ValuesIn(golden_models()),
+                         ::testing::Combine(::testing::ValuesIn(test::golden_models()),
                                             ::testing::Values("cpu", "cuda")),
                          test::model_backend_name);
 

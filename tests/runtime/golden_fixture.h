@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "core/error.h"
 #include "core/runtime/backends.h"
@@ -23,6 +24,18 @@ namespace statescope::test {
 inline const std::filesystem::path& golden_dir() {
     static const std::filesystem::path dir = test_data_dir() / "golden";
     return dir;
+}
+
+// Every golden checkpoint folder (one per model_type), sorted: a new golden case is covered by the
+// tests that iterate this without an edit to them.
+inline std::vector<std::string> golden_models() {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(golden_dir(), ec))
+        if (e.is_directory() && std::filesystem::exists(e.path() / "config.json"))
+            names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 // The golden README's criterion: max |a - b| / max |b| over a row.
