@@ -95,10 +95,15 @@ __device__ __forceinline__ void load_tile(float* dst, int ld_dst, const float* s
     }
 }
 
-// One warp: dts[t] = delta[t, h] and cum[t] = sum_{s<=t} delta[s, h] * A[h] for the chunk's
-// tokens t < L, two a lane; padding tokens add 0, so cum[kQ - 1] = cum[L - 1].
+// One warp, for the chunk's tokens t < L (two a lane; padding tokens have delta 0):
+//   cum[t]  = sum_{s<=t} delta[s, h] * A[h]        (so cum[kQ - 1] = cum[L - 1])
+//   dts[t]  = delta[t, h]
+//   ecum[t] = exp(cum[t])
+//   wts[t]  = delta[t, h] exp(cum[kQ - 1] - cum[t])
+// each output but cum optional (null). Every exponent is <= 0 (A < 0, delta >= 0).
 __device__ __forceinline__ void chunk_cumsum(const float* delta, std::int64_t H, std::int64_t h,
-                                             int L, float Ah, float* cum, float* dts, int lane) {
+                                             int L, float Ah, int lane, float* cum, float* dts,
+                                             float* ecum, float* wts) {
     const float d0 = lane < L ? delta[std::int64_t(lane) * H + h] : 0.0f;
     const float d1 = lane + 32 < L ? delta[std::int64_t(lane + 32) * H + h] : 0.0f;
     float a0 = d0 * Ah, a1 = d1 * Ah;
@@ -109,10 +114,12 @@ __device__ __forceinline__ void chunk_cumsum(const float* delta, std::int64_t H,
         if (lane >= off) a0 += u0, a1 += u1;
     }
     a1 += __shfl_sync(0xffffffffu, a0, 31);
+    const float last = __shfl_sync(0xffffffffu, a1, 31);
     cum[lane] = a0;
     cum[lane + 32] = a1;
-    dts[lane] = d0;
-    dts[lane + 32] = d1;
+    if (dts != nullptr) dts[lane] = d0, dts[lane + 32] = d1;
+    if (ecum != nullptr) ecum[lane] = __expf(a0), ecum[lane + 32] = __expf(a1);
+    if (wts != nullptr) wts[lane] = d0 * __expf(last - a0), wts[lane + 32] = d1 * __expf(last - a1);
 }
 
 // TF32 WMMA exists from sm_80 on; an older device pass compiles the kernels to a trap.

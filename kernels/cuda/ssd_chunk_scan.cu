@@ -14,7 +14,7 @@ namespace {
 //            + sum_n exp(cum[t]) C[t, n] start[c, h, p, n]                      (inter-chunk)
 //            + D[h] x[t, p]
 // Shared memory: Ms [Q, Q + kPad] (then Y [Q, kPt + kPad]), Xs [Q, kPt + kPad], Cs [Q, Np + kPad],
-// Ss [kPt, Np + kPad], cum, dts [Q]: 103 KB at N = 128 (2 blocks an SM), 168 KB at N = 256.
+// Ss [kPt, Np + kPad], cum, dts, ecum [Q]: 103 KB at N = 128 (2 blocks an SM), 169 KB at N = 256.
 // Warp w computes the Y tiles (w / 2, 2 (w % 2)) and (w / 2, 2 (w % 2) + 1), sharing the A operand.
 template <bool kExact>
 __global__ void __launch_bounds__(kThreads) ssd_chunk_scan_kernel(Round r) {
@@ -28,6 +28,7 @@ __global__ void __launch_bounds__(kThreads) ssd_chunk_scan_kernel(Round r) {
     float* Ss = Cs + kQ * ldn;
     float* cum = Ss + kPt * ldn;
     float* dts = cum + kQ;
+    float* ecum = dts + kQ;
     const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
     const std::int64_t p0 = std::int64_t(blockIdx.x) * kPt, h = blockIdx.y, c = blockIdx.z;
     const std::int64_t g = h / (r.H / r.G), t0 = c * kQ;
@@ -42,7 +43,8 @@ __global__ void __launch_bounds__(kThreads) ssd_chunk_scan_kernel(Round r) {
               tid, kThreads);
     load_tile(Xs, ldp, r.x + t0 * r.x_stride + h * r.P + p0, r.x_stride, kQ, kPt, L,
               static_cast<int>(r.P - p0), r.vec, r.x, tid, kThreads);
-    if (warp == 0) chunk_cumsum(r.delta + t0 * r.H, r.H, h, L, r.A[h], cum, dts, lane);
+    if (warp == 0)
+        chunk_cumsum(r.delta + t0 * r.H, r.H, h, L, r.A[h], lane, cum, dts, ecum, nullptr);
     cp_async_commit_wait();
     __syncthreads();
     for (int k = tid; k < kQ * kQ; k += kThreads) {
@@ -51,7 +53,7 @@ __global__ void __launch_bounds__(kThreads) ssd_chunk_scan_kernel(Round r) {
     }
     for (int k = tid; k < kQ * r.Np; k += kThreads) {
         const int t = k / r.Np, n = k % r.Np;
-        Cs[t * ldn + n] *= __expf(cum[t]);
+        Cs[t * ldn + n] *= ecum[t];
     }
     for (int k = tid; k < kQ * kPt; k += kThreads) Xs[(k / kPt) * ldp + k % kPt] *= dts[k / kPt];
     __syncthreads();
@@ -105,7 +107,7 @@ template <bool kExact>
 void launch(const Round& r, cudaStream_t stream) {
     static std::size_t smem_set = 0;
     const std::size_t smem =
-        std::size_t(kQ * (kQ + kPad) + kQ * (kPt + kPad) + (kQ + kPt) * (r.Np + kPad) + 2 * kQ) *
+        std::size_t(kQ * (kQ + kPad) + kQ * (kPt + kPad) + (kQ + kPt) * (r.Np + kPad) + 3 * kQ) *
         sizeof(float);
     allow_smem(ssd_chunk_scan_kernel<kExact>, smem, smem_set,
                "cudaFuncSetAttribute (ssd_chunk_scan)");

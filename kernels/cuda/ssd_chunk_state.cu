@@ -8,14 +8,16 @@ namespace statescope::kernels::cuda::ssd {
 
 namespace {
 
-constexpr int kAcc = 4;  // accumulator tiles a warp holds at once (4 x 8 registers)
+// Accumulator tiles a warp holds at once: 2 fit 4 blocks an SM (64 registers a thread) without
+// spilling; 4 spilled there.
+constexpr int kAcc = 2;
 
 // Pass 2, per (chunk c, head h, rows p0..p0+kPt of head_dim); grid (ceil(P / kPt), H, chunks):
 //   local[c, h, p, n] = sum_s exp(cum[Q-1] - cum[s]) delta[s] x[s, p] B[s, n]   = Xw^T B
 //   Xw: [Q, kPt] (x scaled per token), B: [Q, Np]; local: [chunks, H, Pp, Np], tiles stored
 //   straight from the accumulators (rows past Pp skipped; pads are 0 since x and B are 0-padded)
 //   dA_end[c, h] = cum[Q-1]
-// Shared memory: Xs [Q, kPt + kPad], Bs [Q, Np + kPad], cum, dts [Q] (51 KB at N = 128).
+// Shared memory: Xs [Q, kPt + kPad], Bs [Q, Np + kPad], cum, wts [Q] (51 KB at N = 128).
 template <bool kExact>
 __global__ void __launch_bounds__(kThreads, 4) ssd_chunk_state_kernel(Round r) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
@@ -24,7 +26,7 @@ __global__ void __launch_bounds__(kThreads, 4) ssd_chunk_state_kernel(Round r) {
     float* Xs = smem;
     float* Bs = Xs + kQ * ldp;
     float* cum = Bs + kQ * ldn;
-    float* dts = cum + kQ;
+    float* wts = cum + kQ;  // delta[s] exp(cum[Q-1] - cum[s])
     const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
     const std::int64_t p0 = std::int64_t(blockIdx.x) * kPt, h = blockIdx.y, c = blockIdx.z;
     const std::int64_t g = h / (r.H / r.G), t0 = c * kQ;
@@ -34,14 +36,11 @@ __global__ void __launch_bounds__(kThreads, 4) ssd_chunk_state_kernel(Round r) {
               tid, kThreads);
     load_tile(Xs, ldp, r.x + t0 * r.x_stride + h * r.P + p0, r.x_stride, kQ, kPt, L,
               static_cast<int>(r.P - p0), r.vec, r.x, tid, kThreads);
-    if (warp == 0) chunk_cumsum(r.delta + t0 * r.H, r.H, h, L, r.A[h], cum, dts, lane);
+    if (warp == 0)
+        chunk_cumsum(r.delta + t0 * r.H, r.H, h, L, r.A[h], lane, cum, nullptr, nullptr, wts);
     cp_async_commit_wait();
     __syncthreads();
-    const float cumL = cum[kQ - 1];
-    for (int k = tid; k < kQ * kPt; k += kThreads) {
-        const int s = k / kPt, p = k % kPt;
-        Xs[s * ldp + p] *= dts[s] * __expf(cumL - cum[s]);
-    }
+    for (int k = tid; k < kQ * kPt; k += kThreads) Xs[(k / kPt) * ldp + k % kPt] *= wts[k / kPt];
     __syncthreads();
 
     // Tile (pi, ni) of [kPt, Np]: warp w takes pi = w % 4 and ni = w / 4, w / 4 + 2, ...
@@ -75,7 +74,7 @@ __global__ void __launch_bounds__(kThreads, 4) ssd_chunk_state_kernel(Round r) {
             }
         }
     }
-    if (blockIdx.x == 0 && tid == 0) r.dA_end[c * r.H + h] = cumL;
+    if (blockIdx.x == 0 && tid == 0) r.dA_end[c * r.H + h] = cum[kQ - 1];
 #else
     __trap();  // the host sends pre-sm_80 devices to the sequential kernel
 #endif
