@@ -127,7 +127,7 @@ class CudaBackend final : public Backend {
     std::shared_ptr<MemoryCounter> counter_ = std::make_shared<MemoryCounter>();
     std::unique_ptr<Buffer> lt_workspace_, ids_, narrow_x_, attn_partials_;
     int sm_count_ = 1;
-    std::unique_ptr<Buffer> scan_ws_;  // the chunked scans' segment states (prefill only)
+    std::unique_ptr<Buffer> scan_ws_;  // the chunked scans' segment / chunk states (prefill only)
     // Pinned staging for the ids of a recorded embedding: a recorded copy reads host memory at
     // replay time, which only page-locked memory allows.
     std::int32_t* ids_pinned_ = nullptr;

@@ -23,10 +23,11 @@
 // every head and kept ~2 blocks an SM in a latency-bound chain of chunks.
 //
 // Scratch: local/start states are [chunks, H, Pp, Np] fp32 (168 MB for T = 4096 at mamba2-2.7b),
-// so T is cut into rounds of at most kRoundChunks chunks that run the four passes in turn, the
+// so T is cut into rounds of at most round_chunks() chunks that run the four passes in turn, the
 // state carried in `state` from one round to the next: the scratch is bounded whatever T is.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -38,8 +39,16 @@ namespace statescope::kernels::cuda {
 namespace {
 
 // 16 chunks = 1024 tokens a round: 42 MB of states at mamba2-2.7b (H = 80, P = 64, N = 128), which
-// stay mostly in the H200's L2 between passes 2, 3 and 4, and 1280 blocks for passes 2 and 4.
-constexpr std::int64_t kRoundChunks = 16;
+// may stay in the H200's L2 (50 MB) between passes 2, 3 and 4, and 1280 blocks for passes 2 and 4.
+// A first guess, not a measurement: STATESCOPE_SSD_ROUND_CHUNKS=n (1..64) sets it for measuring.
+std::int64_t round_chunks() {
+    static const std::int64_t n = [] {
+        const char* v = std::getenv("STATESCOPE_SSD_ROUND_CHUNKS");
+        const long parsed = v != nullptr ? std::strtol(v, nullptr, 10) : 0;
+        return parsed >= 1 && parsed <= 64 ? std::int64_t(parsed) : std::int64_t(16);
+    }();
+    return n;
+}
 
 // Floats of one chunk's scratch with G groups: its states, its C B^T, its dA_end.
 std::int64_t chunk_floats(std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N) {
@@ -48,13 +57,13 @@ std::int64_t chunk_floats(std::int64_t H, std::int64_t P, std::int64_t G, std::i
 // The scratch size takes no G (the callers' signature): it counts one group a chunk, plus H * Q * Q
 // floats so that one chunk of any G <= H fits; chunks_per_round() then fits the actual G into it.
 std::int64_t scratch_floats(std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t N) {
-    const std::int64_t chunks = std::min(ssd::chunks_of(T), kRoundChunks);
+    const std::int64_t chunks = std::min(ssd::chunks_of(T), round_chunks());
     return chunks * chunk_floats(H, P, 1, N) + H * ssd::kQ * ssd::kQ;
 }
 std::int64_t chunks_per_round(std::int64_t T, std::int64_t H, std::int64_t P, std::int64_t G,
                               std::int64_t N) {
     const std::int64_t fit = scratch_floats(T, H, P, N) / chunk_floats(H, P, G, N);
-    return std::min({ssd::chunks_of(T), kRoundChunks, fit});
+    return std::min({ssd::chunks_of(T), round_chunks(), fit});
 }
 
 }  // namespace
@@ -77,8 +86,10 @@ void ssd_scan_chunked(const float* x, std::int64_t x_stride, const float* delta,
         throw std::runtime_error("CUDA chunked SSD: " + std::to_string(H) +
                                  " heads do not split into " + std::to_string(G) + " groups");
     if (T <= 0 || H * P == 0) return;
-    if (reinterpret_cast<std::uintptr_t>(scratch) % 32 != 0)
-        throw std::logic_error("CUDA chunked SSD: scratch must be 32-byte aligned (WMMA tiles)");
+    if (scratch == nullptr || reinterpret_cast<std::uintptr_t>(scratch) % 32 != 0)
+        throw std::logic_error(
+            "CUDA chunked SSD: scratch of ssd_scan_chunked_scratch_bytes(), "
+            "32-byte aligned (WMMA tiles), is required");
     const std::int64_t rc = chunks_per_round(T, H, P, G, N);
     ssd::Round r{};
     r.x_stride = x_stride;
