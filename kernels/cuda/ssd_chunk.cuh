@@ -69,7 +69,7 @@ __device__ __forceinline__ void cp_async16(float* smem_dst, const float* src, in
 }
 __device__ __forceinline__ void cp_async_commit_wait() {
     asm volatile("cp.async.commit_group;\n" ::);
-    asm volatile("cp.async.wait_group 0;\n" ::);
+    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
 
 // dst[i, j] = src[i * ld_src + j] for i < valid_rows, j < valid_cols; 0 elsewhere in the
