@@ -8,10 +8,6 @@ namespace statescope::kernels::cuda::ssd {
 
 namespace {
 
-// Accumulator tiles a warp holds at once: 2 fit 4 blocks an SM (64 registers a thread) without
-// spilling; 4 spilled there.
-constexpr int kAcc = 2;
-
 // Pass 2, per (chunk c, head h, rows p0..p0+kPt of head_dim); grid (ceil(P / kPt), H, chunks):
 //   local[c, h, p, n] = sum_s exp(cum[Q-1] - cum[s]) delta[s] x[s, p] B[s, n]   = Xw^T B
 //   Xw: [Q, kPt] (x scaled per token), B: [Q, Np]; local: [chunks, H, Pp, Np], tiles stored
@@ -43,7 +39,9 @@ __global__ void __launch_bounds__(kThreads, 4) ssd_chunk_state_kernel(Round r) {
     for (int k = tid; k < kQ * kPt; k += kThreads) Xs[(k / kPt) * ldp + k % kPt] *= wts[k / kPt];
     __syncthreads();
 
-    // Tile (pi, ni) of [kPt, Np]: warp w takes pi = w % 4 and ni = w / 4, w / 4 + 2, ...
+    // Tile (pi, ni) of [kPt, Np]: warp w takes pi = w % 4 and ni = w / 4, w / 4 + 2, ..., kAcc
+    // tiles at a time: 2 fit 4 blocks an SM (64 registers a thread) without spilling; 4 spilled.
+    constexpr int kAcc = 2;
     const int n_tiles = r.Np / 16, pi = warp % 4;
     float* out = r.states + ((c * r.H + h) * r.Pp + p0 + pi * 16) * r.Np;
     const bool store = p0 + pi * 16 < r.Pp;  // a 16-row tile is wholly inside Pp or past it
