@@ -131,7 +131,7 @@ class CudaBackend final : public Backend {
     std::shared_ptr<MemoryCounter> counter_ = std::make_shared<MemoryCounter>();
     std::unique_ptr<Buffer> lt_workspace_, ids_, narrow_x_, attn_partials_;
     int sm_count_ = 1;
-    std::unique_ptr<Buffer> scan_ws_;  // the chunked scans' segment states (prefill only)
+    std::unique_ptr<Buffer> scan_ws_;  // the chunked scans' segment / chunk states (prefill only)
     // sample(): the sort and prefix-sum scratch, and the penalised ids staged per row
     std::unique_ptr<Buffer> sample_ws_, sample_pen_;
     std::vector<std::int32_t> pen_host_;

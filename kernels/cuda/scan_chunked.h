@@ -1,8 +1,10 @@
 // The prefill scans, parallel over time (scan.cu dispatches to them; backend.h states the math):
 //   selective_scan_chunked.cu: Mamba-1, T split into chunks that run in parallel from a zero state,
 //     a sequential pass over the chunks' end states, then each chunk again from its true start.
-//   ssd_chunked.cu: Mamba-2 SSD in chunks of 64 tokens on the tensor cores (TF32 WMMA), the same
-//     split of T into segments for parallelism.
+//   ssd_chunked.cu: Mamba-2 SSD in chunks of 64 tokens on the tensor cores (TF32 WMMA), as
+//     mamba_ssm splits it: C B^T per chunk and group, every chunk's end state from zero, a
+//     sequential pass over the chunks' states, then every chunk's output in parallel; T in rounds
+//     of at most 1024 tokens so that the scratch does not grow with T.
 // Both take `scratch` (device memory of at least the *_scratch_bytes of the same shape; null when
 // that is 0) and leave the state exactly where the sequential kernels would: decode continues from
 // it.

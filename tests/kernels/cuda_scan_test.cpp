@@ -165,8 +165,37 @@ TEST(CudaScan, SelectiveScanChunkedMatchesCpu) {
     }
 }
 
+// One chunked SSD call of T tokens against the CPU op. Row padding 4 keeps the x/B/C rows 16-byte
+// aligned where N and P allow (the kernels' cp.async path, as the models' layouts), 3 takes the
+// element-load path. y starts as NaN: every element must be written.
+void check_ssd_chunked(const SsdCase& c, std::int64_t T, bool zero_state, Rng& rng) {
+    const std::int64_t I = c.H * c.P,
+                       x_stride = I + 2 * c.G * c.N + (c.N % 4 == 0 && c.P % 4 == 0 ? 4 : 3);
+    std::vector<float> A(std::size_t(c.H));
+    for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
+    std::vector<float> D = rng.vec(std::size_t(c.H));
+    std::vector<float> state =
+        zero_state ? std::vector<float>(std::size_t(I * c.N), 0.0f) : rng.vec(std::size_t(I * c.N));
+    std::vector<float> xbc = rng.vec(std::size_t(T * x_stride), -2.0f, 2.0f);
+    std::vector<float> delta = rng.vec(std::size_t(T * c.H), 0.001f, 0.5f);
+    Dev dA(A), dD(D), dstate(state), dxbc(xbc), ddelta(delta);
+    Dev dy(poisoned(std::size_t(T * I)));
+    std::vector<float> want(std::size_t(T * I));
+    cpu().ssd_scan(xbc.data(), x_stride, delta.data(), A.data(), xbc.data() + I,
+                   xbc.data() + I + c.G * c.N, x_stride, D.data(), T, c.H, c.P, c.G, c.N,
+                   state.data(), want.data());
+    cuda().ssd_scan(dxbc.get(), x_stride, ddelta.get(), dA.get(), dxbc.get() + I,
+                    dxbc.get() + I + c.G * c.N, x_stride, dD.get(), T, c.H, c.P, c.G, c.N,
+                    dstate.get(), dy.get());
+    const std::string what = "ssd_scan chunked T=" + sz(T) + " H=" + sz(c.H) + " P=" + sz(c.P) +
+                             " G=" + sz(c.G) + " N=" + sz(c.N) +
+                             (zero_state ? " zero state" : " state");
+    expect_near_cpu(dy.host(), want, ssd_chunked_tol(T), 1.0, what);
+    expect_near_cpu(dstate.host(), state, ssd_chunked_tol(T), 1.0, what + " final state");
+}
+
 // Mamba-2 chunked prefill. Shapes: the models' (P = 64, N = 128, G = 1), P = 40 (a partial
-// 32-row tile), N = 17 (padded to 32 columns) with G = 2, N = 256 (the largest tile); the first
+// 64-row tile), N = 17 (padded to 32 columns) with G = 2, N = 256 (the largest tile); the first
 // and last with 16-byte rows (cp.async loads), N = 17 with element loads.
 TEST(CudaScan, SsdScanChunkedMatchesCpu) {
     STATESCOPE_REQUIRE_CUDA();
@@ -176,36 +205,38 @@ TEST(CudaScan, SsdScanChunkedMatchesCpu) {
         for (std::int64_t T : kChunkedLengths) {
             for (bool zero_state : {true, false}) {
                 if (c.N == 256 && T > 1000) continue;  // the CPU reference's time, not the GPU's
-                // Row padding 4 keeps rows 16-byte aligned where N and P allow (the kernel's
-                // cp.async path, as the models' layouts), 3 takes the element-load path.
-                const std::int64_t I = c.H * c.P,
-                                   x_stride = I + 2 * c.G * c.N + (c.N % 4 == 0 ? 4 : 3);
-                std::vector<float> A(std::size_t(c.H));
-                for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
-                std::vector<float> D = rng.vec(std::size_t(c.H));
-                std::vector<float> state = zero_state
-                                               ? std::vector<float>(std::size_t(I * c.N), 0.0f)
-                                               : rng.vec(std::size_t(I * c.N));
-                std::vector<float> xbc = rng.vec(std::size_t(T * x_stride), -2.0f, 2.0f);
-                std::vector<float> delta = rng.vec(std::size_t(T * c.H), 0.001f, 0.5f);
-                Dev dA(A), dD(D), dstate(state), dxbc(xbc), ddelta(delta);
-                Dev dy(poisoned(std::size_t(T * I)));
-                std::vector<float> want(std::size_t(T * I));
-                cpu().ssd_scan(xbc.data(), x_stride, delta.data(), A.data(), xbc.data() + I,
-                               xbc.data() + I + c.G * c.N, x_stride, D.data(), T, c.H, c.P, c.G,
-                               c.N, state.data(), want.data());
-                cuda().ssd_scan(dxbc.get(), x_stride, ddelta.get(), dA.get(), dxbc.get() + I,
-                                dxbc.get() + I + c.G * c.N, x_stride, dD.get(), T, c.H, c.P, c.G,
-                                c.N, dstate.get(), dy.get());
-                const std::string what = "ssd_scan chunked T=" + sz(T) + " H=" + sz(c.H) +
-                                         " P=" + sz(c.P) + " G=" + sz(c.G) + " N=" + sz(c.N) +
-                                         (zero_state ? " zero state" : " state");
-                expect_near_cpu(dy.host(), want, ssd_chunked_tol(T), 1.0, what);
-                expect_near_cpu(dstate.host(), state, ssd_chunked_tol(T), 1.0,
-                                what + " final state");
+                check_ssd_chunked(c, T, zero_state, rng);
             }
         }
     }
+}
+
+// The chunked SSD's passes (C B^T per chunk and group, chunk states, the sequential pass over
+// them, the outputs) and its rounds of at most 16 chunks (1024 tokens), the state carried from
+// one round to the next:
+//   - the models' shape over 2 rounds exactly (2048), a round and one chunk (1088), 3 rounds with
+//     a partial last chunk (2200);
+//   - G > 1 with 2 or 3 heads a group, N = 24 (N not a multiple of 16) and 64, P = 50 (element
+//     loads, rows 50..63 of the tile padding), P = 48 (the state's padded rows end inside the
+//     64-row tile), P = 80 (a second, mostly empty tile);
+//   - G = H = 8: the scratch sized without G holds fewer chunks a round (7), so 2000 tokens take
+//     5 rounds;
+//   - T < 64 and T not a multiple of 64 throughout, zero and random incoming state.
+TEST(CudaScan, SsdScanChunkedRoundsAndShapes) {
+    STATESCOPE_REQUIRE_CUDA();
+    Rng rng(34);
+    struct Run {
+        SsdCase c;
+        std::vector<std::int64_t> lengths;
+    };
+    const Run runs[] = {
+        {{0, 4, 64, 1, 128}, {1088, 2048, 2200}}, {{0, 6, 50, 3, 24}, {2, 63, 130, 1500}},
+        {{0, 6, 48, 2, 64}, {65, 1100}},          {{0, 3, 80, 3, 16}, {64, 700}},
+        {{0, 8, 64, 8, 24}, {200, 2000}},
+    };
+    for (const Run& run : runs)
+        for (std::int64_t T : run.lengths)
+            for (bool zero_state : {true, false}) check_ssd_chunked(run.c, T, zero_state, rng);
 }
 
 // A prompt of T tokens as T1 + (T - T1) in two calls leaves the same y and state as one call (the

@@ -1,0 +1,157 @@
+// The pieces the passes of the chunked SSD share (ssd_chunked.cu states the math and the order of
+// the passes): the chunk and tile sizes, one round's buffers, 16-byte tile loads into shared
+// memory, the per-chunk prefix sum of delta * A, and the TF32 / 3xTF32 WMMA product.
+#pragma once
+
+#include <mma.h>
+
+#include <cstdint>
+
+#include "kernels/cuda/common.cuh"
+
+namespace statescope::kernels::cuda::ssd {
+
+constexpr int kQ = 64;         // chunk length (tokens)
+constexpr int kPt = 64;        // head_dim rows per block of the state and output passes
+constexpr int kThreads = 256;  // 8 warps
+constexpr int kPad = 4;  // floats of row padding: 16-byte rows for cp.async and WMMA, rows off the
+                         // same bank
+
+__host__ __device__ inline int pad16(std::int64_t v) {
+    return static_cast<int>((v + 15) / 16 * 16);
+}
+
+// One round: up to a fixed number of chunks of kQ tokens, the pointers already at the round's first
+// token. N and P are padded to Np, Pp (multiples of 16) in the scratch arrays, whose pads hold 0.
+struct Round {
+    const float* x;  // [T, x_stride], head h at columns h * P
+    std::int64_t x_stride;
+    const float* delta;  // [T, H]
+    const float* A;      // [H]
+    const float* B;      // [T, bc_stride], group g at columns g * N
+    const float* C;      // [T, bc_stride]
+    std::int64_t bc_stride;
+    const float* D;  // [H]
+    std::int64_t T;  // tokens of this round
+    std::int64_t H, P, G;
+    int N, Np, Pp;
+    bool vec;       // x, B, C rows may be read 16 bytes at a time (see ssd_chunked.cu)
+    float* cb;      // [chunks, G, kQ, kQ]  C B^T of each chunk, 0 above the diagonal tiles
+    float* states;  // [chunks, H, Pp, Np]  chunk-local end states, then chunk start states
+    float* dA_end;  // [chunks, H]          cum[kQ - 1] of each chunk
+    float* state;   // [H, P, N]            in: the state before the round; out: after it
+    float* y;       // [T, H * P]
+};
+
+void launch_chunk_cb(const Round& r, bool exact, cudaStream_t stream);
+void launch_chunk_state(const Round& r, bool exact, cudaStream_t stream);
+void launch_state_passing(const Round& r, cudaStream_t stream);
+void launch_chunk_scan(const Round& r, bool exact, cudaStream_t stream);
+
+__host__ __device__ inline std::int64_t chunks_of(std::int64_t T) {
+    return (T + kQ - 1) / kQ;
+}
+
+// Raises a kernel's dynamic shared-memory limit above the 48 KB default once per size.
+template <class Kernel>
+void allow_smem(Kernel kernel, std::size_t bytes, std::size_t& done, const char* what) {
+    if (bytes <= done) return;
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
+          what);
+    done = bytes;
+}
+
+// 16 bytes global -> shared without a register round trip (sm_80+); src_bytes = 0 writes zeros.
+__device__ __forceinline__ void cp_async16(float* smem_dst, const float* src, int src_bytes) {
+    const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
+                 "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit_wait() {
+    asm volatile("cp.async.commit_group;\n" ::);
+    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+}
+
+// dst[i, j] = src[i * ld_src + j] for i < valid_rows, j < valid_cols; 0 elsewhere in the
+// [rows, width] tile (width a multiple of 4). vec: 16-byte cp.async copies (src, ld_src and
+// valid_cols multiples of 4 floats; the caller waits for them); else element loads. `safe` is any
+// readable address, passed for the zero-filled copies.
+__device__ __forceinline__ void load_tile(float* dst, int ld_dst, const float* src,
+                                          std::int64_t ld_src, int rows, int width, int valid_rows,
+                                          int valid_cols, bool vec, const float* safe, int tid,
+                                          int nthreads) {
+    if (vec) {
+        const int w4 = width / 4;
+        for (int k = tid; k < rows * w4; k += nthreads) {
+            const int i = k / w4, j = (k % w4) * 4;
+            const bool in = i < valid_rows && j < valid_cols;
+            cp_async16(dst + i * ld_dst + j, in ? src + i * ld_src + j : safe, in ? 16 : 0);
+        }
+    } else {
+        for (int k = tid; k < rows * width; k += nthreads) {
+            const int i = k / width, j = k % width;
+            dst[i * ld_dst + j] = i < valid_rows && j < valid_cols ? src[i * ld_src + j] : 0.0f;
+        }
+    }
+}
+
+// One warp, for the chunk's tokens t < L (two a lane; padding tokens have delta 0):
+//   cum[t]  = sum_{s<=t} delta[s, h] * A[h]        (so cum[kQ - 1] = cum[L - 1])
+//   dts[t]  = delta[t, h]
+//   ecum[t] = exp(cum[t])
+//   wts[t]  = delta[t, h] exp(cum[kQ - 1] - cum[t])
+// each output but cum optional (null). Every exponent is <= 0 (A < 0, delta >= 0).
+__device__ __forceinline__ void chunk_cumsum(const float* delta, std::int64_t H, std::int64_t h,
+                                             int L, float Ah, int lane, float* cum, float* dts,
+                                             float* ecum, float* wts) {
+    const float d0 = lane < L ? delta[std::int64_t(lane) * H + h] : 0.0f;
+    const float d1 = lane + 32 < L ? delta[std::int64_t(lane + 32) * H + h] : 0.0f;
+    float a0 = d0 * Ah, a1 = d1 * Ah;
+#pragma unroll
+    for (int off = 1; off < 32; off *= 2) {
+        const float u0 = __shfl_up_sync(0xffffffffu, a0, off);
+        const float u1 = __shfl_up_sync(0xffffffffu, a1, off);
+        if (lane >= off) a0 += u0, a1 += u1;
+    }
+    a1 += __shfl_sync(0xffffffffu, a0, 31);
+    const float last = __shfl_sync(0xffffffffu, a1, 31);
+    cum[lane] = a0;
+    cum[lane + 32] = a1;
+    if (dts != nullptr) dts[lane] = d0, dts[lane + 32] = d1;
+    if (ecum != nullptr) ecum[lane] = __expf(a0), ecum[lane + 32] = __expf(a1);
+    if (wts != nullptr) wts[lane] = d0 * __expf(last - a0), wts[lane + 32] = d1 * __expf(last - a1);
+}
+
+// TF32 WMMA exists from sm_80 on; an older device pass compiles the kernels to a trap.
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+namespace wmma = nvcuda::wmma;
+using FragA = wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major>;
+using FragAc = wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::col_major>;
+using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major>;
+using FragBc = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major>;
+using Acc = wmma::fragment<wmma::accumulator, 16, 16, 8, float>;
+
+// An fp32 operand tile as TF32: hi = tf32(v); with kExact also lo = tf32(v - hi) (the 3xTF32
+// split: hi*hi + hi*lo + lo*hi is fp32 accurate to ~2^-22, the lo*lo term dropped).
+template <bool kExact, class Frag>
+__device__ __forceinline__ void load_tf32(Frag& hi, Frag& lo, const float* p, unsigned ld) {
+    wmma::load_matrix_sync(hi, p, ld);
+#pragma unroll
+    for (int e = 0; e < hi.num_elements; ++e) {
+        const float v = hi.x[e], h = wmma::__float_to_tf32(v);
+        hi.x[e] = h;
+        if constexpr (kExact) lo.x[e] = wmma::__float_to_tf32(v - h);
+    }
+}
+template <bool kExact, class FA, class FB>
+__device__ __forceinline__ void mma_tf32(Acc& acc, const FA& ahi, const FA& alo, const FB& bhi,
+                                         const FB& blo) {
+    if constexpr (kExact) {
+        wmma::mma_sync(acc, alo, bhi, acc);
+        wmma::mma_sync(acc, ahi, blo, acc);
+    }
+    wmma::mma_sync(acc, ahi, bhi, acc);
+}
+#endif
+
+}  // namespace statescope::kernels::cuda::ssd
