@@ -110,6 +110,12 @@ void argmax_rows(const float* x, std::int64_t x_stride, std::int64_t T, std::int
 // device int32 (the distinct penalised ids, then their counts); scratch: sample_scratch_bytes(V)
 // of device memory; out: device.
 std::size_t sample_scratch_bytes(std::int64_t V);
+// sample_topk.cu: the same draw in one block when 1 <= top_k <= 1024 and temperature > 0 (no sort
+// of the whole row); keys: [V] device scratch.
+bool sample_topk_fits(const SampleParams& p, std::int64_t V);
+void sample_row_topk(const float* x, std::int64_t V, const SampleParams& p, const std::int32_t* pen,
+                     std::int64_t n_pen, double u, float* keys, std::int32_t* out,
+                     cudaStream_t stream);
 void sample_row(const float* x, std::int64_t V, const SampleParams& p, const std::int32_t* pen,
                 std::int64_t n_pen, double u, void* scratch, std::size_t scratch_bytes,
                 std::int32_t* out, cudaStream_t stream);

@@ -11,6 +11,7 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/ops.h"
+#include "kernels/cuda/sampling.cuh"
 
 namespace statescope::kernels::cuda {
 
@@ -80,11 +81,6 @@ __global__ void argmax_kernel(const float* __restrict__ x, std::int64_t x_stride
     if (lane == 0) out[blockIdx.x] = bi < 0 ? 0 : bi;  // an all-NaN row: token 0, as the CPU
 }
 
-// The key a logit ranks by (kernels/sampling.h step 1): NaN as -inf, -0 as +0.
-__device__ __forceinline__ float rank_key(float v) {
-    return v != v ? -INFINITY : __fadd_rn(v, 0.0f);
-}
-
 // keys[i] = rank_key(x[i]); ids[i] = i                                  x, keys, ids: [V]
 __global__ void rank_keys_kernel(const float* __restrict__ x, std::int64_t V,
                                  float* __restrict__ keys, std::int32_t* __restrict__ ids) {
@@ -94,17 +90,14 @@ __global__ void rank_keys_kernel(const float* __restrict__ x, std::int64_t V,
     ids[i] = std::int32_t(i);
 }
 
-// keys[pen_ids[j]] = rank_key(penalized x) for the row's n distinct penalised ids. The same float
-// operations as kernels::penalized_logit, each rounded on its own (no contraction).
+// keys[pen_ids[j]] = rank_key(penalized x) for the row's n distinct penalised ids.
 __global__ void penalize_kernel(const float* __restrict__ x, const std::int32_t* __restrict__ pen,
                                 std::int64_t n, float repetition, float presence, float frequency,
                                 float* __restrict__ keys) {
     const std::int64_t j = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     if (j >= n) return;
-    const std::int32_t id = pen[j], count = pen[n + j];
-    float l = x[id];
-    if (repetition != 1.0f) l = l > 0.0f ? __fdiv_rn(l, repetition) : __fmul_rn(l, repetition);
-    keys[id] = rank_key(__fsub_rn(l, fmaf(frequency, float(count), presence)));
+    const std::int32_t id = pen[j];
+    keys[id] = rank_key(penalized(x[id], pen[n + j], repetition, presence, frequency));
 }
 
 // e[r] = exp((key[r] - key[0]) * inv_t) in double over the ranked keys      key, e: [n]
@@ -113,31 +106,6 @@ __global__ void weights_kernel(const float* __restrict__ key, std::int64_t n, do
     const std::int64_t r = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     if (r >= n) return;
     e[r] = exp((double(key[r]) - double(key[0])) * inv_t);
-}
-
-// First r in [0, n) with !(v[r] >= bar) for non-increasing v; n when none.
-__device__ std::int64_t first_below(const double* v, std::int64_t n, double bar) {
-    std::int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        const std::int64_t mid = (lo + hi) / 2;
-        if (v[mid] >= bar)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-// First r in [0, n) with v[r] > bar (or >= when `or_equal`) for non-decreasing v; n when none.
-__device__ std::int64_t first_above(const double* v, std::int64_t n, double bar, bool or_equal) {
-    std::int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        const std::int64_t mid = (lo + hi) / 2;
-        if (v[mid] > bar || (or_equal && v[mid] == bar))
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
 }
 
 // Steps 3 (truncations) and 4 (the draw) of kernels/sampling.h on one ranked row, one thread:
@@ -152,14 +120,7 @@ __global__ void pick_kernel(const float* __restrict__ key, const std::int32_t* _
         *out = id[0];
         return;
     }
-    std::int64_t keep = n;
-    if (min_p > 0.0f) keep = max(first_below(e, keep, double(min_p)), std::int64_t(1));
-    if (top_p < 1.0f) {
-        const double bar = double(top_p) * cum[keep - 1];
-        keep = min(first_above(cum, keep, bar, true) + 1, keep);
-    }
-    const std::int64_t r = first_above(cum, keep, u * cum[keep - 1], false);
-    *out = id[r < keep ? r : keep - 1];
+    *out = id[truncate_and_draw(e, cum, n, min_p, top_p, u)];
 }
 
 }  // namespace
@@ -195,6 +156,10 @@ void sample_row(const float* x, std::int64_t V, const SampleParams& p, const std
     char* temp = base + 4 * up(std::size_t(V) * 4) + 2 * up(std::size_t(V) * 8);
     std::size_t temp_bytes = scratch_bytes - std::size_t(temp - base);
 
+    if (sample_topk_fits(p, V)) {
+        sample_row_topk(x, V, p, pen, n_pen, u, keys, out, stream);
+        return;
+    }
     const float* ranked_from = x;  // greedy without penalties reads the row itself
     if (p.has_penalties() || p.temperature > 0.0f) {
         rank_keys_kernel<<<blocks_for(V, 256), 256, 0, stream>>>(x, V, keys, ids);

@@ -1,6 +1,9 @@
 // The CUDA sampling op against the CPU op (kernels/sampling.h): the same token for every row, u and
 // setting, at vocabulary sizes of the supported tokenizers (GPT-NeoX 50,280; Qwen 151,936; a
-// 256,000 vocabulary), with penalties, planted ties, NaN and infinities, and strided rows.
+// 256,000 vocabulary), with penalties, planted ties, NaN and infinities, and strided rows; top_k up
+// to 1,024 takes the one-block select path (sample_topk.cu), 0 and larger ones the sort path, and
+// rows of many equal keys make the select break ties by id (row 6: constant; row 7: 300 keys equal
+// around rank 50).
 // Tolerance: none on the token. Both backends compute the same double weights up to the last-ulp
 // rounding of exp and of the prefix sums (CUB's scan adds in a tree), which could move a draw only
 // when u falls within ~1e-15 of a boundary; the u used here are random doubles, so a mismatch is
@@ -32,6 +35,10 @@ TEST(CudaSample, SameTokenAsCpuOnEverySetting) {
             row[rng.integer(0, V - 1)] = -INFINITY;
             row[rng.integer(0, V - 1)] = -0.0f;
             if (t == 5) row[rng.integer(0, V - 1)] = INFINITY;
+            if (t == 6)
+                for (std::int64_t i = 0; i < V; ++i) row[i] = 0.25f;
+            if (t == 7)
+                for (int j = 0; j < 300; ++j) row[rng.integer(0, V - 1)] = 7.5f;
         }
         // penalties: up to 20 distinct ids per row (row 2 none)
         std::vector<std::int64_t> off = {0};
@@ -47,11 +54,17 @@ TEST(CudaSample, SameTokenAsCpuOnEverySetting) {
         Dev dx(x);
         auto dout = cuda().alloc(std::size_t(T) * sizeof(std::int32_t));
         int compared = 0;
+        // the CPU reference sorts whole rows for top_k = 0: fewer settings at the largest V
+        const bool big = V > 100000;
+        int settings = 0;
         for (float temp : {0.0f, 0.6f, 1.0f, 2.0f})
-            for (std::int64_t k : {std::int64_t(0), std::int64_t(1), std::int64_t(50), V})
+            for (std::int64_t k : {std::int64_t(0), std::int64_t(1), std::int64_t(50),
+                                   std::int64_t(1000), std::int64_t(1024), std::int64_t(1025), V})
                 for (float top_p : {1.0f, 0.95f, 0.5f})
                     for (float min_p : {0.0f, 0.1f})
                         for (bool pen : {false, true}) {
+                            if (big && (temp != 0.6f || top_p == 0.5f || min_p > 0.0f)) continue;
+                            ++settings;
                             SampleParams s;
                             s.temperature = temp;
                             s.top_k = k;
@@ -81,7 +94,8 @@ TEST(CudaSample, SameTokenAsCpuOnEverySetting) {
                                 ++compared;
                             }
                         }
-        EXPECT_EQ(compared, 4 * 4 * 3 * 2 * 2 * T);
+        EXPECT_EQ(compared, settings * T);
+        EXPECT_EQ(settings, big ? 7 * 2 * 2 : 4 * 7 * 3 * 2 * 2);
     }
 }
 
