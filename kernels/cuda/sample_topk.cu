@@ -56,21 +56,36 @@ struct Shared {
     unsigned digit, above, count;
 };
 
-// The `rank`-th largest (1-based) of value(i) over the i in [0, V) where value(i) returns true;
+// f(i, keys[i]) for the i in [0, V) of this thread, eight loads in flight before the eight calls:
+// one block walks the whole row several times, and one load at a time it waited on L2 for each.
+template <class F>
+__device__ __forceinline__ void for_each_key(const float* keys, std::int64_t V, F f) {
+    std::int64_t i = threadIdx.x;
+    for (; i + 7 * kThreads < V; i += 8 * kThreads) {
+        float v[8];
+#pragma unroll
+        for (int q = 0; q < 8; ++q) v[q] = keys[i + q * kThreads];
+#pragma unroll
+        for (int q = 0; q < 8; ++q) f(i + q * kThreads, v[q]);
+    }
+    for (; i < V; i += kThreads) f(i, keys[i]);
+}
+
+// The `rank`-th largest (1-based) of value(i, key) over the i in [0, V) where it returns true;
 // *greater receives how many included values lie strictly above it. 8 bits a pass, top first.
 template <class Value>
-__device__ unsigned select_largest(Shared& sh, std::int64_t V, unsigned rank, Value value,
-                                   unsigned* greater) {
+__device__ unsigned select_largest(Shared& sh, const float* keys, std::int64_t V, unsigned rank,
+                                   Value value, unsigned* greater) {
     unsigned prefix = 0, mask = 0, above_total = 0;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     for (int shift = 24; shift >= 0; shift -= 8) {
         for (int j = threadIdx.x; j < kHists * 256; j += kThreads) (&sh.u.hist[0][0])[j] = 0;
         __syncthreads();
         unsigned* h = sh.u.hist[warp % kHists];
-        for (std::int64_t i = threadIdx.x; i < V; i += kThreads) {
+        for_each_key(keys, V, [&](std::int64_t i, float key) {
             unsigned v;
-            if (value(i, &v) && (v & mask) == prefix) atomicAdd(&h[(v >> shift) & 255u], 1u);
-        }
+            if (value(i, key, &v) && (v & mask) == prefix) atomicAdd(&h[(v >> shift) & 255u], 1u);
+        });
         __syncthreads();
         if (warp == 0) {
             // lane l sums digits 255 - 8l .. 248 - 8l (its 8 from the top), then a scan from the
@@ -121,7 +136,7 @@ __global__ void __launch_bounds__(kThreads)
                        std::int32_t* __restrict__ out) {
     wait_for_prior_grids();
     __shared__ Shared sh;
-    for (std::int64_t i = threadIdx.x; i < V; i += kThreads) keys[i] = rank_key(x[i]);
+    for_each_key(x, V, [&](std::int64_t i, float l) { keys[i] = rank_key(l); });
     __syncthreads();
     for (std::int64_t j = threadIdx.x; j < n_pen; j += kThreads) {
         const std::int32_t id = pen[j];
@@ -131,9 +146,9 @@ __global__ void __launch_bounds__(kThreads)
 
     unsigned greater = 0;
     const unsigned U = select_largest(
-        sh, V, unsigned(k),
-        [&](std::int64_t i, unsigned* v) {
-            *v = ordered(keys[i]);
+        sh, keys, V, unsigned(k),
+        [](std::int64_t, float key, unsigned* v) {
+            *v = ordered(key);
             return true;
         },
         &greater);
@@ -144,7 +159,7 @@ __global__ void __launch_bounds__(kThreads)
         if (threadIdx.x == 0) sh.count = 0;
         __syncthreads();
         unsigned ties = 0;
-        for (std::int64_t i = threadIdx.x; i < V; i += kThreads) ties += ordered(keys[i]) == U;
+        for_each_key(keys, V, [&](std::int64_t, float key) { ties += ordered(key) == U; });
         atomicAdd(&sh.count, ties);
         __syncthreads();
         const unsigned n_ties = sh.count;
@@ -152,10 +167,10 @@ __global__ void __launch_bounds__(kThreads)
         if (n_ties > unsigned(k) - greater) {
             unsigned unused = 0;
             max_id = select_largest(
-                sh, V, unsigned(k) - greater,
-                [&](std::int64_t i, unsigned* v) {
+                sh, keys, V, unsigned(k) - greater,
+                [U](std::int64_t i, float key, unsigned* v) {
                     *v = ~unsigned(i);
-                    return ordered(keys[i]) == U;
+                    return ordered(key) == U;
                 },
                 &unused);
         } else {
@@ -164,13 +179,13 @@ __global__ void __launch_bounds__(kThreads)
     }
     if (threadIdx.x == 0) sh.count = 0;
     __syncthreads();
-    for (std::int64_t i = threadIdx.x; i < V; i += kThreads) {
-        const unsigned v = ordered(keys[i]), inv = ~unsigned(i);
+    for_each_key(keys, V, [&](std::int64_t i, float key) {
+        const unsigned v = ordered(key), inv = ~unsigned(i);
         if (v > U || (v == U && inv >= max_id)) {
             const unsigned slot = atomicAdd(&sh.count, 1u);
             sh.cand[slot] = (static_cast<unsigned long long>(v) << 32) | inv;
         }
-    }
+    });
     __syncthreads();
     unsigned long long item[1] = {threadIdx.x < unsigned(k) ? sh.cand[threadIdx.x] : 0ull};
     Sort(sh.u.sort).SortDescending(item);  // one item a thread: thread r holds rank r
