@@ -108,6 +108,11 @@ class Backend {
     static constexpr std::int64_t kMaxStepScalars = 64;
     virtual const std::int64_t* step_scalars(const std::int64_t* host, std::int64_t n) = 0;
 
+    // Counts the times the backend moved one of its own scratch buffers (ids staging, split-K
+    // partials, ...), which recorded ops point into: a recording made at another count may point
+    // at freed memory and must be made again. 0 where nothing is recorded.
+    virtual std::uint64_t scratch_generation() const { return 0; }
+
     // rope() at pos0 = *pos0 (pos0: one int64 in backend memory).
     virtual void rope_at(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
                          std::int64_t head_dim, std::int64_t rotary_dim, const std::int64_t* pos0,

@@ -236,6 +236,7 @@ const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> id
             decode_rec_.reset();
             if (key == last_decode_key_ && !recording_failed_) {
                 const std::uint64_t generation = ws_.generation();
+                const std::uint64_t scratch_generation = be.scratch_generation();
                 const std::int64_t pos0 = seq.position();
                 be.record_begin();
                 try {
@@ -248,7 +249,8 @@ const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> id
                 // failed, or that allocated (its pointers would not hold), is dropped for good and
                 // the step runs op by op below.
                 seq.rewind(seq.position() - pos0);
-                if (decode_rec_ == nullptr || ws_.generation() != generation) {
+                if (decode_rec_ == nullptr || ws_.generation() != generation ||
+                    be.scratch_generation() != scratch_generation) {
                     decode_rec_.reset();
                     recording_failed_ = true;
                 } else {
@@ -288,6 +290,9 @@ std::vector<const void*> Model::decode_key(Sequence& seq) const {
             }
         }
     key.push_back(reinterpret_cast<const void*>(std::uintptr_t(ws_.generation())));
+    // the backend's own scratch (split-K partials, ids staging): another model or a prefill
+    // chunk on the same backend may have moved it
+    key.push_back(reinterpret_cast<const void*>(std::uintptr_t(backend_.scratch_generation())));
     key.push_back(&seq);
     return key;
 }

@@ -125,8 +125,8 @@ class Model {
     // The argmax of each of `rows` logits rows (backend memory), computed by the backend and copied
     // to `host` ([rows] ids).
     void argmax_to_host(const float* logits, std::int64_t rows, std::int32_t* host);
-    // What a recorded decode step depends on: the sequence's state buffers and KV caches, and the
-    // workspace.
+    // What a recorded decode step depends on: the sequence's state buffers and KV caches (and
+    // their capacity), the workspace and the backend's scratch buffers.
     std::vector<const void*> decode_key(Sequence& seq) const;
 
     struct Part {

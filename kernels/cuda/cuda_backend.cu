@@ -262,6 +262,7 @@ void* CudaBackend::scratch(std::unique_ptr<Buffer>& buf, std::size_t bytes) {
         if (recording_) throw std::runtime_error("CUDA recording: a scratch buffer would grow");
         if (buf) synchronize();  // the old buffer may still be read by queued kernels
         buf = alloc(bytes + bytes / 4);
+        ++scratch_generation_;
     }
     return buf->data();
 }

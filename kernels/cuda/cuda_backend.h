@@ -117,6 +117,7 @@ class CudaBackend final : public Backend {
 
     // The recordable-step ops (backend.h): positions and experts read on the device.
     const std::int64_t* step_scalars(const std::int64_t* host, std::int64_t n) override;
+    std::uint64_t scratch_generation() const override { return scratch_generation_; }
     void rope_at(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
                  std::int64_t head_dim, std::int64_t rotary_dim, const std::int64_t* pos0,
                  const float* inv_freq) override;
@@ -135,8 +136,10 @@ class CudaBackend final : public Backend {
   private:
     void lt_matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W, float* y,
                    std::int64_t y_stride);
-    // Grows `buf` to at least `bytes` (prefill only: decode sizes never grow it).
+    // Grows `buf` to at least `bytes` (prefill only: decode sizes never grow it); each move
+    // counts in scratch_generation_.
     void* scratch(std::unique_ptr<Buffer>& buf, std::size_t bytes);
+    std::uint64_t scratch_generation_ = 0;
 
     int device_ = 0;
     std::string info_;
