@@ -136,8 +136,8 @@ class Backend {
     // The routed experts of a mixture-of-experts layer for a few rows (the decode step), the
     // experts read from backend memory (moe_route's output, never copied to the host):
     //   e = experts[t, j] ; h[t, j, :] = act(gate_e x[t]) * up_e x[t]   (act(up_e x[t]) ungated)
-    //   out[t, :] = (accumulate ? out[t, :] : 0) + sum_{j < k, in order} weights[t, j] * down_e
-    //   h[t, j]
+    //   out[t, :] = (accumulate ? out[t, :] : 0) + sum_{j < k} weights[t, j] * down_e h[t, j]
+    //   (the k terms added in j order)
     // x: [T, d_model] (row stride x_stride); experts (int32), weights: [T, k] backend memory;
     // hidden: [T * k, d_ff] scratch; out: [T, d_model] contiguous. An expert index outside
     // [0, n_experts) contributes nothing.
