@@ -49,6 +49,19 @@ enum class Activation { Silu, Gelu, Relu2 };
 //   s + bias); weights = s of the chosen, without the bias.
 enum class RouterScoring { SoftmaxTopK, TopKSoftmax, Sigmoid };
 
+// The expert FFNs of a mixture-of-experts layer as moe_experts() reads them: n_experts networks of
+// one shape and dtype, no biases. gate, up and down are arrays in backend memory of n_experts
+// pointers each (built once at load), expert e's matrix at [e]: gate_e, up_e [d_ff, d_model] and
+// down_e [d_model, d_ff], row-major. gate is null for an ungated FFN (act(up x)).
+struct ExpertFfns {
+    const void* const* gate = nullptr;
+    const void* const* up = nullptr;
+    const void* const* down = nullptr;
+    DType dtype = DType::F32;
+    std::int64_t n_experts = 0, d_model = 0, d_ff = 0;
+    Activation act = Activation::Silu;
+};
+
 // Memory owned by a backend (host or device); freed when the last owner goes.
 class Buffer {
   public:
@@ -72,14 +85,67 @@ class Backend {
 
     // Recording (CUDA graphs of the decode step): the ops issued between record_begin() and
     // record_end() are recorded instead of run, with their pointers and sizes fixed; replay() runs
-    // them again, the embedding reading `ids` (host, the same count as when recorded). No alloc(),
-    // copy_to_host() or synchronize() may happen while recording. Backends without it return false
-    // from can_record().
+    // them again, the embedding reading `ids` (host, the same count as when recorded) and
+    // step_scalars() reading `scalars` (host, n_scalars of them, the same count as when recorded;
+    // none when the step had none). No alloc(), copy_to_host() or synchronize() may happen while
+    // recording. Backends without it return false from can_record().
     virtual bool can_record() const { return false; }
     virtual void record_begin() {}
     // Ends the recording; null when it failed (the ops were then not run either).
     virtual std::unique_ptr<Recording> record_end() { return nullptr; }
-    virtual void replay(const Recording& r, const std::int32_t* ids, std::int64_t T) {}
+    virtual void replay(const Recording& r, const std::int32_t* ids, std::int64_t T,
+                        const std::int64_t* scalars, std::int64_t n_scalars) {}
+
+    // ---- The recordable decode step of hybrid models: values read from backend memory ----
+    // A recording fixes every argument, so what changes from one step to the next (each row's
+    // position, which rows of the KV cache to write and attend over, which experts a token
+    // routed to) must reach the ops through backend memory. These ops are the ones attention and
+    // MoE layers need for that; each is exactly its host-argument op above, with that argument
+    // read from backend memory when the op runs.
+
+    // Writes host[0..n) (n <= kMaxStepScalars) into a block of backend memory, in order with the
+    // ops around it, and returns that block (valid until the next call). While recording, the
+    // write is recorded too and replay() refreshes it from its `scalars`.
+    static constexpr std::int64_t kMaxStepScalars = 64;
+    virtual const std::int64_t* step_scalars(const std::int64_t* host, std::int64_t n) = 0;
+
+    // Counts the times the backend moved one of its own scratch buffers (ids staging, split-K
+    // partials, ...), which recorded ops point into: a recording made at another count may point
+    // at freed memory and must be made again. 0 where nothing is recorded.
+    virtual std::uint64_t scratch_generation() const { return 0; }
+
+    // rope() at pos0 = *pos0 (pos0: one int64 in backend memory).
+    virtual void rope_at(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+                         std::int64_t head_dim, std::int64_t rotary_dim, const std::int64_t* pos0,
+                         const float* inv_freq) = 0;
+
+    // dst[(*pos0 + t) * dst_stride + i] = src[t * src_stride + i] for t < T, i < width
+    // (appending k and v to a KV cache at the step's position; pos0: backend memory).
+    virtual void write_rows_at(const float* src, std::int64_t src_stride, std::int64_t T,
+                               std::int64_t width, float* dst, std::int64_t dst_stride,
+                               const std::int64_t* pos0) = 0;
+
+    // attention() at pos0 = *pos0 (backend memory). max_keys bounds pos0 + T (the KV cache's
+    // capacity): a device backend sizes its launch by it, not knowing pos0 on the host, so one
+    // recording serves every position up to it.
+    virtual void attention_at(const float* q, std::int64_t q_stride, const float* k, const float* v,
+                              std::int64_t kv_stride, std::int64_t T, const std::int64_t* pos0,
+                              std::int64_t max_keys, std::int64_t n_heads, std::int64_t n_kv_heads,
+                              std::int64_t head_dim, float scale, std::int64_t window, float* out,
+                              std::int64_t out_stride) = 0;
+
+    // The routed experts of a mixture-of-experts layer for a few rows (the decode step), the
+    // experts read from backend memory (moe_route's output, never copied to the host):
+    //   e = experts[t, j] ; h[t, j, :] = act(gate_e x[t]) * up_e x[t]   (act(up_e x[t]) ungated)
+    //   out[t, :] = (accumulate ? out[t, :] : 0) + sum_{j < k} weights[t, j] * down_e h[t, j]
+    //   (the k terms added in j order)
+    // x: [T, d_model] (row stride x_stride); experts (int32), weights: [T, k] backend memory;
+    // hidden: [T * k, d_ff] scratch; out: [T, d_model] contiguous. An expert index outside
+    // [0, n_experts) contributes nothing.
+    virtual void moe_experts(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t k,
+                             const std::int32_t* experts, const float* weights,
+                             const ExpertFfns& ffn, float* hidden, bool accumulate, float* out) = 0;
+    // ---- end of the recordable-step ops ----
 
     // Whether the attention / MLP / MoE ops (scale, add_scaled, glu, rope, attention, moe_route)
     // are implemented (both backends of this tree have them). A backend without them throws from

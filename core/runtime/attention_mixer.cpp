@@ -43,6 +43,10 @@ class AttentionMixer final : public Mixer {
 
     std::vector<std::size_t> state_sizes() const override { return {}; }
     std::int64_t kv_width() const override { return spec_.n_kv_heads * spec_.head_dim; }
+    // With step_positions the position reaches RoPE, the cache append and attention through
+    // backend memory (the *_at ops); the cache itself must already hold the step (Model reserves
+    // it before the step, so the recorded pointers stay valid until it grows again).
+    bool capture_safe() const override { return true; }
 
     // One sequence: k, v are written straight into its cache rows [pos, pos + T). The batched step
     // (row r: one token of sequence r) keeps the projections and norms on all rows at once and goes
@@ -53,6 +57,10 @@ class AttentionMixer final : public Mixer {
         const std::int64_t nh = spec_.n_heads, nkv = spec_.n_kv_heads;
         const std::int64_t qw = nh * hd, kvw = nkv * hd;
         const bool batched = call.batched();
+        // The recordable step: k, v go to scratch and are appended at the device position.
+        const std::int64_t* dev_pos = batched || !call.capture_safe ? nullptr : call.step_positions;
+        if (call.capture_safe && !batched && dev_pos == nullptr)
+            throw Error("attention: the recordable decode step came without its device position");
         auto& be = backend_;
         // Segments of rows that share a sequence: {first row, rows, state, position}.
         struct Segment {
@@ -69,10 +77,11 @@ class AttentionMixer final : public Mixer {
         }
         for (const Segment& sg : segs) reserve_kv(*sg.state, sg.pos + sg.n, sg.pos, be);
         float* q = ws.get("attn.q", std::size_t(T * qw));
-        float* k = batched ? ws.get("attn.k", std::size_t(T * kvw))
-                           : call.state().keys->f32() + call.position() * kvw;
-        float* v = batched ? ws.get("attn.v", std::size_t(T * kvw))
-                           : call.state().values->f32() + call.position() * kvw;
+        const bool staged = batched || dev_pos != nullptr;
+        float* k = staged ? ws.get("attn.k", std::size_t(T * kvw))
+                          : call.state().keys->f32() + call.position() * kvw;
+        float* v = staged ? ws.get("attn.v", std::size_t(T * kvw))
+                          : call.state().values->f32() + call.position() * kvw;
         be.matmul(call.u, spec_.d_in, T, q_.w, q_b_ ? q_b_->f32() : nullptr, q, qw);
         be.matmul(call.u, spec_.d_in, T, k_.w, k_b_ ? k_b_->f32() : nullptr, k, kvw);
         be.matmul(call.u, spec_.d_in, T, v_.w, v_b_ ? v_b_->f32() : nullptr, v, kvw);
@@ -95,7 +104,10 @@ class AttentionMixer final : public Mixer {
             be.rmsnorm(q, hd, T * nh, hd, q_norm_->f32(), eps, q, hd);
             be.rmsnorm(k, hd, T * nkv, hd, k_norm_->f32(), eps, k, hd);
         }
-        if (spec_.rope.rotary_dim > 0) {
+        if (spec_.rope.rotary_dim > 0 && dev_pos != nullptr) {
+            be.rope_at(q, qw, T, nh, hd, spec_.rope.rotary_dim, dev_pos, inv_freq_->f32());
+            be.rope_at(k, kvw, T, nkv, hd, spec_.rope.rotary_dim, dev_pos, inv_freq_->f32());
+        } else if (spec_.rope.rotary_dim > 0) {
             for (const Segment& sg : segs) {
                 be.rope(q + sg.row * qw, qw, sg.n, nh, hd, spec_.rope.rotary_dim, sg.pos,
                         inv_freq_->f32());
@@ -103,7 +115,11 @@ class AttentionMixer final : public Mixer {
                         inv_freq_->f32());
             }
         }
-        if (batched) {
+        if (dev_pos != nullptr) {
+            LayerState& st = call.state();
+            be.write_rows_at(k, kvw, T, kvw, st.keys->f32(), kvw, dev_pos);
+            be.write_rows_at(v, kvw, T, kvw, st.values->f32(), kvw, dev_pos);
+        } else if (batched) {
             // append each row's k, v (after RoPE, as HF caches them) at its position
             const std::size_t row_bytes = std::size_t(kvw) * sizeof(float);
             for (const Segment& sg : segs) {
@@ -117,10 +133,17 @@ class AttentionMixer final : public Mixer {
             sink.capture("attn.v", v, {T, kvw});
         }
         float* a = ws.get("attn.a", std::size_t(T * qw));
-        for (const Segment& sg : segs)
-            be.attention(q + sg.row * qw, qw, sg.state->keys->f32(), sg.state->values->f32(), kvw,
-                         sg.n, sg.pos, nh, nkv, hd, static_cast<float>(spec_.scale), spec_.window,
-                         a + sg.row * qw, qw);
+        if (dev_pos != nullptr) {
+            LayerState& st = call.state();
+            be.attention_at(q, qw, st.keys->f32(), st.values->f32(), kvw, T, dev_pos,
+                            st.kv_capacity, nh, nkv, hd, static_cast<float>(spec_.scale),
+                            spec_.window, a, qw);
+        } else {
+            for (const Segment& sg : segs)
+                be.attention(q + sg.row * qw, qw, sg.state->keys->f32(), sg.state->values->f32(),
+                             kvw, sg.n, sg.pos, nh, nkv, hd, static_cast<float>(spec_.scale),
+                             spec_.window, a + sg.row * qw, qw);
+        }
         if (sink.active()) sink.capture("attn.out", a, {T, qw});
         be.matmul(a, qw, T, o_.w, o_b_ ? o_b_->f32() : nullptr, call.out, o_.w.rows);
     }

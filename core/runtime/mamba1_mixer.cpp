@@ -50,6 +50,8 @@ class Mamba1Mixer final : public Mixer {
         return {static_cast<std::size_t>(spec_.d_conv - 1) * I,  // conv_state [K-1, I]
                 I * static_cast<std::size_t>(spec_.d_state)};    // ssm_state  [I, N]
     }
+    // No positions, no host reads: the recurrent step records as it is.
+    bool capture_safe() const override { return true; }
 
     void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) override {
         const std::int64_t T = call.T, I = spec_.d_inner, N = spec_.d_state, R = spec_.dt_rank;

@@ -45,6 +45,8 @@ class Mamba2Mixer final : public Mixer {
             static_cast<std::size_t>((spec_.d_conv - 1) * spec_.conv_dim()),  // [K-1, conv_dim]
             static_cast<std::size_t>(spec_.n_heads * spec_.head_dim * spec_.d_state)};  // [H, P, N]
     }
+    // No positions, no host reads: the recurrent step records as it is.
+    bool capture_safe() const override { return true; }
 
     void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) override {
         const std::int64_t T = call.T, I = spec_.d_inner, H = spec_.n_heads, P = spec_.head_dim;

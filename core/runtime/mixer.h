@@ -47,6 +47,13 @@ struct MixerCall {
                                         // layers)
     std::span<LayerState* const> states;
     std::span<const std::int64_t> positions;
+    // The step that may be recorded (Model's decode step, one sequence, T = 1): a mixer then issues
+    // only ops a recording can hold: nothing reads a position or a routing decision on the host
+    // (the *_at ops and moe_experts read them on the device), nothing allocates, nothing waits.
+    bool capture_safe = false;
+    // With capture_safe, `positions` again in backend memory (Backend::step_scalars) when the
+    // model has a mixer that reads them (attention); else null.
+    const std::int64_t* step_positions = nullptr;
 
     // Rows of different sequences (the batched step with more than one sequence).
     bool batched() const { return states.size() > 1; }
@@ -65,6 +72,9 @@ class Mixer {
     virtual std::vector<std::size_t> state_sizes() const = 0;
     // Floats per token of the growing KV cache (attention), 0 for none.
     virtual std::int64_t kv_width() const { return 0; }
+    // Whether forward() with MixerCall::step_positions set keeps to what a recording can hold.
+    // A mixer that cannot says false here and the model runs its decode step op by op.
+    virtual bool capture_safe() const { return false; }
     virtual void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) = 0;
 };
 

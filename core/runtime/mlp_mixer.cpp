@@ -88,6 +88,7 @@ class MlpMixer final : public Mixer {
     }
 
     std::vector<std::size_t> state_sizes() const override { return {}; }
+    bool capture_safe() const override { return true; }  // row-wise ops only
 
     void forward(const MixerCall& call, Workspace& ws, const CaptureSink&) override {
         run_ffn(backend_, ws, "mlp", f_, call.u, d_model_, call.T, call.out);

@@ -1,6 +1,8 @@
 #include "core/runtime/model.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #include "core/error.h"
 #include "core/runtime/sequence.h"
@@ -69,13 +71,15 @@ Model::Model(ModelSpec spec, WeightStore weights, kernels::Backend& backend)
                     needs_embeddings_ = true;
                     break;
             }
-            recordable_ =
-                recordable_ && (ps.kind == MixerKind::Mamba1 || ps.kind == MixerKind::Mamba2);
+            recordable_ = recordable_ && part.mixer->capture_safe();
+            needs_positions_ = needs_positions_ || part.mixer->kv_width() > 0;
             part.state = n_states++;
             block.parts.push_back(std::move(part));
         }
         blocks_.push_back(std::move(block));
     }
+    const char* env = std::getenv("STATESCOPE_DECODE_GRAPH");
+    if (env != nullptr && std::string(env) == "0") decode_path_ = DecodePath::OpByOp;
 }
 
 Model::~Model() = default;
@@ -226,26 +230,37 @@ const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> id
                         " is outside the model's vocabulary (0.." + std::to_string(V - 1) + ")");
     }
     auto& be = backend_;
-    // Only pure SSMs replay a recorded step. Attention and MoE are not capture-safe as written:
-    // the position and the number of cached keys are kernel arguments that a replay would repeat
-    // (the step would need them read from device memory), reserve_kv reallocates the cache as it
-    // grows (the recorded pointers would dangle), and MoE routing copies the chosen experts to the
-    // host to pick the expert matmuls (a host sync inside the step).
-    const bool graphable = T == 1 && seq.position() > 0 && rows == LogitRows::Last &&
-                           observers_.empty() && recordable_ && be.can_record();
+    // The decode step may be recorded when every mixer is capture-safe: attention reads the
+    // position from backend memory (step_scalars, refreshed by each replay), the KV caches are
+    // reserved here, before the key is taken (they grow in large steps, so a new recording is
+    // rare: a grown cache moves, changes the key and is recorded again), and MoE chooses its
+    // experts on the device.
+    const bool decode_step = T == 1 && seq.position() > 0 && rows == LogitRows::Last &&
+                             observers_.empty() && recordable_;
+    const bool graphable = decode_step && decode_path_ == DecodePath::Recorded && be.can_record();
+    const bool capture_safe = graphable || (decode_step && decode_path_ == DecodePath::CaptureSafe);
     const float* out = nullptr;
     std::int64_t n = 0;
     Sequence* const one[] = {&seq};
+    if (capture_safe) {
+        const std::int64_t pos = seq.position();
+        for (const auto& block : blocks_)
+            for (const auto& part : block.parts) {
+                LayerState& st = seq.layer(part.state);
+                if (st.kv_width > 0) reserve_kv(st, pos + 1, pos, be);
+            }
+    }
     if (graphable) {
         std::vector<const void*> key = decode_key(seq);
         if (decode_rec_ == nullptr || key != decode_rec_key_) {
             decode_rec_.reset();
             if (key == last_decode_key_ && !recording_failed_) {
                 const std::uint64_t generation = ws_.generation();
+                const std::uint64_t scratch_generation = be.scratch_generation();
                 const std::int64_t pos0 = seq.position();
                 be.record_begin();
                 try {
-                    decode_rec_out_ = run_layers(one, ids, rows, &n);
+                    decode_rec_out_ = run_layers(one, ids, rows, &n, true);
                     decode_rec_ = be.record_end();
                 } catch (const std::exception&) {
                     be.record_end();
@@ -254,7 +269,8 @@ const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> id
                 // failed, or that allocated (its pointers would not hold), is dropped for good and
                 // the step runs op by op below.
                 seq.rewind(seq.position() - pos0);
-                if (decode_rec_ == nullptr || ws_.generation() != generation) {
+                if (decode_rec_ == nullptr || ws_.generation() != generation ||
+                    be.scratch_generation() != scratch_generation) {
                     decode_rec_.reset();
                     recording_failed_ = true;
                 } else {
@@ -263,16 +279,18 @@ const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> id
             }
         }
         if (decode_rec_ != nullptr) {
-            be.replay(*decode_rec_, ids.data(), 1);
+            const std::int64_t pos = seq.position();
+            be.replay(*decode_rec_, ids.data(), 1, &pos, needs_positions_ ? 1 : 0);
             seq.advance(1);
+            ++decode_replays_;
             out = decode_rec_out_;
             n = 1;
         } else {
-            out = run_layers(one, ids, rows, &n);
+            out = run_layers(one, ids, rows, &n, true);
             last_decode_key_ = decode_key(seq);  // after the call: it may have grown the workspace
         }
     } else {
-        out = run_layers(one, ids, rows, &n);
+        out = run_layers(one, ids, rows, &n, capture_safe);
     }
     *n_out = out != nullptr ? n : 0;
     return out;
@@ -281,15 +299,26 @@ const float* Model::forward_rows(Sequence& seq, std::span<const std::int32_t> id
 std::vector<const void*> Model::decode_key(Sequence& seq) const {
     std::vector<const void*> key;
     for (const auto& block : blocks_)
-        for (const auto& part : block.parts)
-            for (const auto& b : seq.layer(part.state).buffers) key.push_back(b->data());
+        for (const auto& part : block.parts) {
+            const LayerState& st = seq.layer(part.state);
+            for (const auto& b : st.buffers) key.push_back(b->data());
+            // a KV cache moves when it grows
+            if (st.keys) {
+                key.push_back(st.keys->data());
+                key.push_back(st.values->data());
+                key.push_back(reinterpret_cast<const void*>(std::uintptr_t(st.kv_capacity)));
+            }
+        }
     key.push_back(reinterpret_cast<const void*>(std::uintptr_t(ws_.generation())));
+    // the backend's own scratch (split-K partials, ids staging): another model or a prefill
+    // chunk on the same backend may have moved it
+    key.push_back(reinterpret_cast<const void*>(std::uintptr_t(backend_.scratch_generation())));
     key.push_back(&seq);
     return key;
 }
 
 const float* Model::run_layers(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
-                               LogitRows rows, std::int64_t* n_rows) {
+                               LogitRows rows, std::int64_t* n_rows, bool capture_safe) {
     const auto T = static_cast<std::int64_t>(ids.size());
     const std::int64_t D = spec_.d_model, V = spec_.vocab_size;
     auto& be = backend_;
@@ -297,6 +326,10 @@ const float* Model::run_layers(std::span<Sequence* const> seqs, std::span<const 
     row_positions_.clear();
     for (Sequence* s : seqs) row_positions_.push_back(s->position());
     const std::int64_t pos = row_positions_[0];
+    // The recordable step reads its position from backend memory (a replay refreshes it); pure
+    // SSMs read none.
+    const std::int64_t* step_positions =
+        capture_safe && needs_positions_ ? be.step_scalars(row_positions_.data(), 1) : nullptr;
     // h: [T, D] residual stream (fp32 throughout: residual_in_fp32 is what fp32 compute does
     // anyway)
     float* h = ws_.get("h", std::size_t(T * D));
@@ -353,7 +386,16 @@ const float* Model::run_layers(std::span<Sequence* const> seqs, std::span<const 
             // h = h + out_multiplier * mixer(in)
             row_states_.clear();
             for (Sequence* s : seqs) row_states_.push_back(&s->layer(part.state));
-            MixerCall call{in, T, decode_step, mix, h0, row_states_, row_positions_};
+            MixerCall call;
+            call.u = in;
+            call.T = T;
+            call.decode_step = decode_step;
+            call.out = mix;
+            call.embeddings = h0;
+            call.states = row_states_;
+            call.positions = row_positions_;
+            call.capture_safe = capture_safe;
+            call.step_positions = step_positions;
             part.mixer->forward(call, ws_, sink);
             pending_scale = static_cast<float>(ps.out_multiplier);
         }

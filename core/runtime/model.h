@@ -27,6 +27,20 @@ enum class LogitRows { None, Last, All };
 // Called between prefill chunks with (tokens done, tokens total); return false to stop.
 using ProgressFn = std::function<bool(std::int64_t done, std::int64_t total)>;
 
+// How forward() runs the decode step (one token continuing a sequence, last row's logits, no
+// observers). The three compute the same logits up to fp32 rounding; tests compare them.
+enum class DecodePath {
+    // Recorded once (a CUDA graph) and replayed while the sequence's state buffers, KV caches and
+    // the workspace stay where they are; where the backend cannot record, as OpByOp. The default,
+    // unless STATESCOPE_DECODE_GRAPH=0 is set when the model loads (then OpByOp).
+    Recorded,
+    // Op by op as any other forward(): positions and routing as host values.
+    OpByOp,
+    // The ops a recording holds (positions read from backend memory, MoE experts chosen on the
+    // device), run op by op: on the CPU backend this is how tests reach those ops in a model.
+    CaptureSafe,
+};
+
 struct LoadOptions {
     // Converts every weight matrix (embedding, projections, experts, lm_head) to this dtype at load
     // (round to nearest even, as torch's .to()); unset: the checkpoint's own dtype. Small vectors
@@ -80,6 +94,13 @@ class Model {
     bool prefill(Sequence& seq, std::span<const std::int32_t> ids, std::int64_t chunk,
                  const ProgressFn& progress, std::vector<float>* last_logits);
 
+    void set_decode_path(DecodePath p) { decode_path_ = p; }
+    DecodePath decode_path() const { return decode_path_; }
+    // Whether every mixer of this model can be recorded (Mixer::capture_safe).
+    bool decode_recordable() const { return recordable_; }
+    // Decode steps served by replaying a recording, since load.
+    std::int64_t decode_replays() const { return decode_replays_; }
+
     void add_observer(Observer* o) { observers_.push_back(o); }
     void remove_observer(Observer* o);
 
@@ -103,12 +124,15 @@ class Model {
     // Issues the ops of one call (embedding .. logits rows) on the backend; returns the logits in
     // backend memory ([n, V], null when rows is None) and sets *n. `seqs` holds one sequence (the
     // T ids continue it) or T (the batched step: id r is the next token of seqs[r]).
+    // `capture_safe`: the step is the one-sequence decode step in its recordable form (positions
+    // through Backend::step_scalars, MixerCall::step_positions set).
     const float* run_layers(std::span<Sequence* const> seqs, std::span<const std::int32_t> ids,
-                            LogitRows rows, std::int64_t* n);
+                            LogitRows rows, std::int64_t* n, bool capture_safe = false);
     // The argmax of each of `rows` logits rows (backend memory), computed by the backend and copied
     // to `host` ([rows] ids).
     void argmax_to_host(const float* logits, std::int64_t rows, std::int32_t* host);
-    // What a recorded decode step depends on: the sequence's state buffers and the workspace.
+    // What a recorded decode step depends on: the sequence's state buffers and KV caches (and
+    // their capacity), the workspace and the backend's scratch buffers.
     std::vector<const void*> decode_key(Sequence& seq) const;
 
     struct Part {
@@ -126,7 +150,10 @@ class Model {
     std::unique_ptr<kernels::Buffer> final_norm_;
     std::vector<Block> blocks_;
     bool needs_embeddings_ = false;
-    bool recordable_ = true;  // every part a Mamba-1/Mamba-2 mixer: the decode step may be recorded
+    bool recordable_ = true;        // every mixer capture-safe: the decode step may be recorded
+    bool needs_positions_ = false;  // some mixer keeps a KV cache (attention)
+    DecodePath decode_path_ = DecodePath::Recorded;
+    std::int64_t decode_replays_ = 0;
     Workspace ws_;
     // run_layers' per-call lists (kept to reuse their storage): each row's position, and each
     // row's LayerState of the part being run.

@@ -1,7 +1,10 @@
 // Mixture-of-experts mixer (jamba, granitemoehybrid, nemotron_h 'E'):
 //   logits = router(u) [T, E] ; (expert, weight) x k per token = moe_route(logits)  (backend.h)
 //   out[t] = sum_j weight[t, j] * expert_{e[t, j]}(u[t]) + shared(u[t])
-// Tokens are grouped by expert so that each expert runs one batched FFN over its tokens.
+// Tokens are grouped by expert so that each expert runs one batched FFN over its tokens; that
+// reads the routing on the host (a wait in the step). The recordable decode step
+// (MixerCall::capture_safe) instead runs moe_experts, which reads the experts on the device
+// through arrays of per-expert weight pointers built here at load.
 #include <algorithm>
 
 #include "core/error.h"
@@ -56,9 +59,13 @@ class MoeMixer final : public Mixer {
             f.act = spec.act;
         }
         if (spec.has_shared) shared_ = make_mlp_mixer(spec.shared, d_model, w, backend);
+        bind_expert_pointers();
     }
 
     std::vector<std::size_t> state_sizes() const override { return {}; }
+    bool capture_safe() const override {
+        return ffns_.n_experts > 0 && (!shared_ || shared_->capture_safe());
+    }
 
     void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) override {
         const std::int64_t T = call.T, D = d_model_, E = spec_.n_experts, k = spec_.top_k;
@@ -72,6 +79,13 @@ class MoeMixer final : public Mixer {
         be.moe_route(logits, T, E, k, spec_.scoring, bias_ ? bias_->f32() : nullptr, spec_.n_group,
                      spec_.topk_group, spec_.normalize, static_cast<float>(spec_.route_scale), idx,
                      wts);
+        if (call.capture_safe && capture_safe()) {
+            // out = shared(u) + sum_j w_j expert_{e_j}(u), the experts read on the device
+            if (shared_) shared_->forward(call, ws, sink);
+            float* hidden = ws.get("moe.hidden", std::size_t(T * k * spec_.d_ff));
+            be.moe_experts(call.u, D, T, k, idx, wts, ffns_, hidden, shared_ != nullptr, call.out);
+            return;
+        }
         host_idx_.resize(std::size_t(T * k));
         host_w_.resize(std::size_t(T * k));
         be.copy_to_host(idx, host_idx_.data(), host_idx_.size() * sizeof(std::int32_t));
@@ -108,6 +122,53 @@ class MoeMixer final : public Mixer {
     }
 
   private:
+    // ffns_ for moe_experts: each expert's gate, up and down as pointer arrays in backend memory.
+    // Left empty (not capture-safe) when the experts are not alike: mixed dtypes, or biases and
+    // multipliers that moe_experts does not apply.
+    void bind_expert_pointers() {
+        const auto E = static_cast<std::int64_t>(experts_.size());
+        const std::int64_t F = spec_.d_ff;
+        std::vector<const void*> gate, up, down;
+        const kernels::DType dtype =
+            experts_.empty()
+                ? kernels::DType::F32
+                : (experts_[0].gate_up.data ? experts_[0].gate_up.dtype : experts_[0].up.dtype);
+        for (const FfnWeights& f : experts_) {
+            if (f.gate_bias || f.up_bias || f.down_bias || f.gate_multiplier != 1.0f ||
+                f.down_multiplier != 1.0f || f.lora_a.data != nullptr)
+                return;
+            if (f.gate_up.data != nullptr) {
+                // [gate | up] rows of one matrix: gate = rows [0, F), up = rows [F, 2F)
+                if (f.gate_up.dtype != dtype) return;
+                const auto* base = static_cast<const unsigned char*>(f.gate_up.data);
+                gate.push_back(base);
+                up.push_back(base + std::size_t(F * f.gate_up.cols) * kernels::dtype_size(dtype));
+            } else {
+                if (f.up.dtype != dtype || (f.gate.data && f.gate.dtype != dtype)) return;
+                if ((f.gate.data != nullptr) != (experts_[0].gate.data != nullptr)) return;
+                up.push_back(f.up.data);
+                if (f.gate.data != nullptr) gate.push_back(f.gate.data);
+            }
+            if (f.down.dtype != dtype) return;
+            down.push_back(f.down.data);
+        }
+        auto upload = [&](const std::vector<const void*>& host) -> const void* const* {
+            if (host.empty()) return nullptr;
+            pointer_arrays_.push_back(backend_.alloc(host.size() * sizeof(void*)));
+            backend_.copy_from_host(host.data(), pointer_arrays_.back()->data(),
+                                    host.size() * sizeof(void*));
+            return static_cast<const void* const*>(pointer_arrays_.back()->data());
+        };
+        ffns_.gate = upload(gate);
+        ffns_.up = upload(up);
+        ffns_.down = upload(down);
+        ffns_.dtype = dtype;
+        ffns_.d_model = d_model_;
+        ffns_.d_ff = F;
+        ffns_.act = spec_.act;
+        ffns_.n_experts = E;
+    }
+
     MoeSpec spec_;
     std::int64_t d_model_;
     kernels::Backend& backend_;
@@ -118,6 +179,8 @@ class MoeMixer final : public Mixer {
     std::unique_ptr<Mixer> shared_;
     std::vector<std::int32_t> host_idx_;
     std::vector<float> host_w_, zeros_;
+    kernels::ExpertFfns ffns_;  // n_experts 0: moe_experts unavailable
+    std::vector<std::unique_ptr<kernels::Buffer>> pointer_arrays_;
 };
 
 }  // namespace

@@ -26,6 +26,9 @@ class Zamba2HybridMixer final : public Mixer {
     }
 
     std::vector<std::size_t> state_sizes() const override { return mamba_->state_sizes(); }
+    bool capture_safe() const override {
+        return attention_->capture_safe() && mlp_->capture_safe() && mamba_->capture_safe();
+    }
     std::int64_t kv_width() const override { return attention_->kv_width(); }
 
     void forward(const MixerCall& call, Workspace& ws, const CaptureSink& sink) override {

@@ -1,8 +1,11 @@
 #include "kernels/cpu/cpu_backend.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
+#include <string>
 
 #include "kernels/cpu/ops.h"
 
@@ -156,6 +159,43 @@ void CpuBackend::sample(const float* x, std::int64_t x_stride, std::int64_t T, s
                         const SampleParams& p, const SamplePenalties& pen, const double* u,
                         std::int32_t* out) {
     cpu::sample(x, x_stride, T, V, p, pen, u, out);
+}
+
+const std::int64_t* CpuBackend::step_scalars(const std::int64_t* host, std::int64_t n) {
+    if (n < 0 || n > kMaxStepScalars)
+        throw std::runtime_error("step_scalars: " + std::to_string(n) + " values, at most " +
+                                 std::to_string(kMaxStepScalars));
+    std::copy(host, host + n, step_scalars_);
+    return step_scalars_;
+}
+void CpuBackend::rope_at(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+                         std::int64_t head_dim, std::int64_t rotary_dim, const std::int64_t* pos0,
+                         const float* inv_freq) {
+    cpu::rope(x, x_stride, T, n_heads, head_dim, rotary_dim, *pos0, inv_freq);
+}
+void CpuBackend::write_rows_at(const float* src, std::int64_t src_stride, std::int64_t T,
+                               std::int64_t width, float* dst, std::int64_t dst_stride,
+                               const std::int64_t* pos0) {
+    for (std::int64_t t = 0; t < T; ++t)
+        std::memcpy(dst + (*pos0 + t) * dst_stride, src + t * src_stride,
+                    std::size_t(width) * sizeof(float));
+}
+void CpuBackend::attention_at(const float* q, std::int64_t q_stride, const float* k, const float* v,
+                              std::int64_t kv_stride, std::int64_t T, const std::int64_t* pos0,
+                              std::int64_t max_keys, std::int64_t n_heads, std::int64_t n_kv_heads,
+                              std::int64_t head_dim, float scale, std::int64_t window, float* out,
+                              std::int64_t out_stride) {
+    if (*pos0 + T > max_keys)
+        throw std::runtime_error("attention_at: position " + std::to_string(*pos0) + " + " +
+                                 std::to_string(T) + " rows exceeds max_keys " +
+                                 std::to_string(max_keys));
+    cpu::attention(q, q_stride, k, v, kv_stride, T, *pos0, n_heads, n_kv_heads, head_dim, scale,
+                   window, out, out_stride);
+}
+void CpuBackend::moe_experts(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t k,
+                             const std::int32_t* experts, const float* weights,
+                             const ExpertFfns& ffn, float* hidden, bool accumulate, float* out) {
+    cpu::moe_experts(x, x_stride, T, k, experts, weights, ffn, hidden, accumulate, out);
 }
 
 }  // namespace cpu

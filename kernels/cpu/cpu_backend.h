@@ -89,6 +89,27 @@ class CpuBackend final : public Backend {
     void sample(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
                 const SampleParams& p, const SamplePenalties& pen, const double* u,
                 std::int32_t* out) override;
+
+    // The recordable-step ops (backend.h): host memory here, so each reads its argument and runs
+    // the plain op.
+    const std::int64_t* step_scalars(const std::int64_t* host, std::int64_t n) override;
+    void rope_at(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+                 std::int64_t head_dim, std::int64_t rotary_dim, const std::int64_t* pos0,
+                 const float* inv_freq) override;
+    void write_rows_at(const float* src, std::int64_t src_stride, std::int64_t T,
+                       std::int64_t width, float* dst, std::int64_t dst_stride,
+                       const std::int64_t* pos0) override;
+    void attention_at(const float* q, std::int64_t q_stride, const float* k, const float* v,
+                      std::int64_t kv_stride, std::int64_t T, const std::int64_t* pos0,
+                      std::int64_t max_keys, std::int64_t n_heads, std::int64_t n_kv_heads,
+                      std::int64_t head_dim, float scale, std::int64_t window, float* out,
+                      std::int64_t out_stride) override;
+    void moe_experts(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t k,
+                     const std::int32_t* experts, const float* weights, const ExpertFfns& ffn,
+                     float* hidden, bool accumulate, float* out) override;
+
+  private:
+    std::int64_t step_scalars_[kMaxStepScalars] = {};
 };
 
 }  // namespace statescope::kernels::cpu

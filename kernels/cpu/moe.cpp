@@ -94,4 +94,66 @@ void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t
     }
 }
 
+namespace {
+
+// sum_i W[row, i] * x[i] in double, W's elements widened to fp32 first.
+double dot_row(const void* W, DType dtype, std::int64_t row, std::int64_t cols, const float* x,
+               std::vector<float>& wide) {
+    wide.resize(std::size_t(cols));
+    const auto* base =
+        static_cast<const unsigned char*>(W) + std::size_t(row * cols) * dtype_size(dtype);
+    widen_to_f32(base, dtype, std::size_t(cols), wide.data());
+    double acc = 0.0;
+    for (std::int64_t i = 0; i < cols; ++i) acc += double(wide[i]) * double(x[i]);
+    return acc;
+}
+
+}  // namespace
+
+// The reference the device op is checked against; the CPU runtime keeps its grouped path (one
+// batched FFN per expert) and runs this only in the capture-safe decode path of the tests.
+//   h[t, j, :] = act(gate_e x[t]) * up_e x[t]  (act(up_e x[t]) ungated), each dot in double
+//   out[t, :] = (accumulate ? out[t, :] : 0) + sum_j weights[t, j] * down_e h[t, j, :]  (fp32 adds,
+//   j in order, as the device kernel)
+void moe_experts(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t k,
+                 const std::int32_t* experts, const float* weights, const ExpertFfns& ffn,
+                 float* hidden, bool accumulate, float* out) {
+    const std::int64_t D = ffn.d_model, F = ffn.d_ff;
+    std::vector<float> wide, g(static_cast<std::size_t>(F)), u(static_cast<std::size_t>(F)),
+        y(static_cast<std::size_t>(k * D));
+    for (std::int64_t t = 0; t < T; ++t) {
+        const float* xt = x + t * x_stride;
+        for (std::int64_t j = 0; j < k; ++j) {
+            const std::int32_t e = experts[t * k + j];
+            float* h = hidden + (t * k + j) * F;
+            float* yj = y.data() + j * D;
+            if (e < 0 || e >= ffn.n_experts) {
+                std::fill(yj, yj + D, 0.0f);
+                continue;
+            }
+            for (std::int64_t o = 0; o < F; ++o) {
+                u[o] = float(dot_row(ffn.up[e], ffn.dtype, o, D, xt, wide));
+                if (ffn.gate != nullptr)
+                    g[o] = float(dot_row(ffn.gate[e], ffn.dtype, o, D, xt, wide));
+            }
+            if (ffn.gate != nullptr)
+                glu(g.data(), F, u.data(), F, 1, F, ffn.act, h);
+            else
+                glu(u.data(), F, nullptr, 0, 1, F, ffn.act, h);
+            for (std::int64_t d = 0; d < D; ++d)
+                yj[d] = float(dot_row(ffn.down[e], ffn.dtype, d, F, h, wide));
+        }
+        float* o = out + t * D;
+        for (std::int64_t d = 0; d < D; ++d) {
+            float acc = accumulate ? o[d] : 0.0f;
+            for (std::int64_t j = 0; j < k; ++j) {
+                const std::int32_t e = experts[t * k + j];
+                if (e < 0 || e >= ffn.n_experts) continue;
+                acc += weights[t * k + j] * y[std::size_t(j * D + d)];
+            }
+            o[d] = acc;
+        }
+    }
+}
+
 }  // namespace statescope::kernels::cpu

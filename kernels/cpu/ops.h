@@ -79,6 +79,12 @@ void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t
                std::int64_t topk_group, bool normalize, float route_scale, std::int32_t* experts,
                float* weights);
 
+// moe.cpp: the routed experts of a few rows (backend.h moe_experts); experts' pointers are host
+// memory here.
+void moe_experts(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t k,
+                 const std::int32_t* experts, const float* weights, const ExpertFfns& ffn,
+                 float* hidden, bool accumulate, float* out);
+
 // sampling.cpp
 void argmax(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
             std::int32_t* out);

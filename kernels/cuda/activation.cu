@@ -27,22 +27,6 @@ __global__ void add_scaled_kernel(float* __restrict__ y, const float* __restrict
     if (i < n) y[i] = __fadd_rn(y[i], __fmul_rn(s, x[i]));
 }
 
-// Silu: v / (1 + exp(-v)); Gelu: 0.5 v erfc(-v / sqrt(2)) (exact erf GELU, torch's default, written
-// as the CPU writes it to avoid 1 + erf's cancellation); Relu2: max(v, 0)^2
-__device__ __forceinline__ float activate(float v, Activation act) {
-    switch (act) {
-        case Activation::Silu:
-            return v / (1.0f + expf(-v));
-        case Activation::Gelu:
-            return 0.5f * v * erfcf(-v * 0.70710678118654752f);
-        case Activation::Relu2: {
-            const float r = v > 0.0f ? v : 0.0f;
-            return r * r;
-        }
-    }
-    return v;
-}
-
 // out[t, i] = act(gate[t, i]) * up[t, i] (act(gate) when up is null); out may alias gate or up
 // (same element, same thread), so no __restrict__.
 __global__ void glu_kernel(const float* gate, std::int64_t gate_stride, const float* up,
@@ -60,10 +44,12 @@ __global__ void glu_kernel(const float* gate, std::int64_t gate_stride, const fl
 // then the pair (j, j + d/2) of every head.     x: [T, n_heads * head_dim] (row stride x_stride)
 __global__ void rope_kernel(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
                             std::int64_t head_dim, std::int64_t half, std::int64_t pos0,
-                            const float* __restrict__ inv_freq) {
+                            const float* __restrict__ inv_freq,
+                            const std::int64_t* __restrict__ pos0_dev) {
     const std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     if (i >= T * half) return;
     const std::int64_t t = i / half, j = i % half;
+    if (pos0_dev != nullptr) pos0 = *pos0_dev;  // a recorded step: the position of this replay
     const float angle = __fmul_rn(static_cast<float>(pos0 + t), inv_freq[j]);
     const float c = static_cast<float>(cos(double(angle)));
     const float s = static_cast<float>(sin(double(angle)));
@@ -102,11 +88,11 @@ void glu(const float* gate, std::int64_t gate_stride, const float* up, std::int6
 
 void rope(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
           std::int64_t head_dim, std::int64_t rotary_dim, std::int64_t pos0, const float* inv_freq,
-          cudaStream_t stream) {
+          cudaStream_t stream, const std::int64_t* pos0_dev) {
     const std::int64_t half = rotary_dim / 2;
     if (T * half == 0 || n_heads == 0) return;
     rope_kernel<<<blocks_for(T * half, kThreads), kThreads, 0, stream>>>(
-        x, x_stride, T, n_heads, head_dim, half, pos0, inv_freq);
+        x, x_stride, T, n_heads, head_dim, half, pos0, inv_freq, pos0_dev);
     check_launch("rope");
 }
 

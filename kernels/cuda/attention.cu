@@ -50,9 +50,11 @@ template <int DPL>
 __global__ void __launch_bounds__(kThreads, 4)
     attention_kernel(const float* __restrict__ q, const float* __restrict__ k,
                      const float* __restrict__ v, Shape s, float* __restrict__ out,
-                     float* __restrict__ part_o, float* __restrict__ part_ml) {
+                     float* __restrict__ part_o, float* __restrict__ part_ml,
+                     const std::int64_t* __restrict__ pos0_dev) {
     extern __shared__ float smem[];
-    constexpr int W = 32 * DPL;  // padded head_dim
+    if (pos0_dev != nullptr) s.pos0 = *pos0_dev;  // a recorded step: the position of this replay
+    constexpr int W = 32 * DPL;                   // padded head_dim
     const std::int64_t hd = s.head_dim;
     float* qs = smem;
     float* ks = qs + kRows * W;
@@ -192,7 +194,7 @@ __global__ void merge_kernel(const float* __restrict__ part_o, const float* __re
 
 template <int DPL>
 void launch(const float* q, const float* k, const float* v, const Shape& s, dim3 grid, float* out,
-            float* part_o, float* part_ml, cudaStream_t stream) {
+            float* part_o, float* part_ml, const std::int64_t* pos0_dev, cudaStream_t stream) {
     const std::size_t bytes = smem_floats<DPL>(s.head_dim) * sizeof(float);
     // Above 48 KiB a kernel needs its dynamic shared-memory limit raised (head_dim > 128 here).
     static std::size_t raised = 48u << 10;
@@ -202,7 +204,8 @@ void launch(const float* q, const float* k, const float* v, const Shape& s, dim3
               "attention shared memory");
         raised = bytes;
     }
-    attention_kernel<DPL><<<grid, kThreads, bytes, stream>>>(q, k, v, s, out, part_o, part_ml);
+    attention_kernel<DPL>
+        <<<grid, kThreads, bytes, stream>>>(q, k, v, s, out, part_o, part_ml, pos0_dev);
 }
 
 }  // namespace
@@ -223,7 +226,7 @@ void attention(const float* q, std::int64_t q_stride, const float* k, const floa
                std::int64_t kv_stride, std::int64_t T, std::int64_t pos0, std::int64_t n_heads,
                std::int64_t n_kv_heads, std::int64_t head_dim, float scale, std::int64_t window,
                float* out, std::int64_t out_stride, int splits, float* partials,
-               cudaStream_t stream) {
+               cudaStream_t stream, const std::int64_t* pos0_dev) {
     if (T == 0 || n_heads == 0) return;
     if (head_dim > 256)
         throw std::runtime_error("the CUDA attention kernel takes head_dim up to 256, not " +
@@ -239,13 +242,13 @@ void attention(const float* q, std::int64_t q_stride, const float* k, const floa
     float* part_ml = splits > 1 ? partials + std::size_t(splits) * T * n_heads * head_dim : nullptr;
     const int dpl = int((head_dim + 31) / 32);
     if (dpl <= 1)
-        launch<1>(q, k, v, s, grid, out, part_o, part_ml, stream);
+        launch<1>(q, k, v, s, grid, out, part_o, part_ml, pos0_dev, stream);
     else if (dpl <= 2)
-        launch<2>(q, k, v, s, grid, out, part_o, part_ml, stream);
+        launch<2>(q, k, v, s, grid, out, part_o, part_ml, pos0_dev, stream);
     else if (dpl <= 4)
-        launch<4>(q, k, v, s, grid, out, part_o, part_ml, stream);
+        launch<4>(q, k, v, s, grid, out, part_o, part_ml, pos0_dev, stream);
     else
-        launch<8>(q, k, v, s, grid, out, part_o, part_ml, stream);
+        launch<8>(q, k, v, s, grid, out, part_o, part_ml, pos0_dev, stream);
     check_launch("attention");
     if (splits > 1) {
         merge_kernel<<<static_cast<unsigned>(T * n_heads), 64, 0, stream>>>(

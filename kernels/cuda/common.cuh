@@ -9,6 +9,8 @@
 #include <string>
 #include <utility>
 
+#include "kernels/backend.h"
+
 namespace statescope::kernels::cuda {
 
 // Throws std::runtime_error naming the call and CUDA's reason.
@@ -67,6 +69,23 @@ __device__ __forceinline__ float to_f32(__nv_bfloat16 v) {
 }
 __device__ __forceinline__ float to_f32(__half v) {
     return __half2float(v);
+}
+
+// Silu: v / (1 + exp(-v)); Gelu: 0.5 v erfc(-v / sqrt(2)) (exact erf GELU, torch's default, written
+// as the CPU writes it to avoid 1 + erf's cancellation); Relu2: max(v, 0)^2
+// (glu and the MoE experts)
+__device__ __forceinline__ float activate(float v, Activation act) {
+    switch (act) {
+        case Activation::Silu:
+            return v / (1.0f + expf(-v));
+        case Activation::Gelu:
+            return 0.5f * v * erfcf(-v * 0.70710678118654752f);
+        case Activation::Relu2: {
+            const float r = v > 0.0f ? v : 0.0f;
+            return r * r;
+        }
+    }
+    return v;
 }
 
 __device__ __forceinline__ float silu(float z) {

@@ -151,6 +151,9 @@ CudaBackend::CudaBackend(int device) : device_(device) {
     check_lt(cublasLtCreate(&lt_), "create");
     lt_workspace_ = alloc(kLtWorkspaceBytes);
     check(cudaMallocHost(&ids_pinned_, kPinnedIds * sizeof(std::int32_t)), "cudaMallocHost");
+    check(cudaMallocHost(&scalars_pinned_, kMaxStepScalars * sizeof(std::int64_t)),
+          "cudaMallocHost");
+    step_scalars_ = alloc(kMaxStepScalars * sizeof(std::int64_t));
 }
 
 CudaBackend::~CudaBackend() {
@@ -160,7 +163,9 @@ CudaBackend::~CudaBackend() {
     narrow_x_.reset();
     scan_ws_.reset();
     row_ptrs_.reset();
+    step_scalars_.reset();
     if (ids_pinned_ != nullptr) cudaFreeHost(ids_pinned_);
+    if (scalars_pinned_ != nullptr) cudaFreeHost(scalars_pinned_);
     if (row_ptrs_pinned_ != nullptr) cudaFreeHost(row_ptrs_pinned_);
     if (lt_ != nullptr) cublasLtDestroy(lt_);
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
@@ -183,6 +188,9 @@ struct CudaRecording final : Recording {
 }  // namespace
 
 void CudaBackend::record_begin() {
+    // Recording writes the pinned staging areas (ids, step scalars) at record time: a replay still
+    // queued may be reading them.
+    synchronize();
     check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "record_begin");
     recording_ = true;
 }
@@ -198,11 +206,17 @@ std::unique_ptr<Recording> CudaBackend::record_end() {
     return rec;
 }
 
-void CudaBackend::replay(const Recording& r, const std::int32_t* ids, std::int64_t T) {
+void CudaBackend::replay(const Recording& r, const std::int32_t* ids, std::int64_t T,
+                         const std::int64_t* scalars, std::int64_t n_scalars) {
     const auto& rec = static_cast<const CudaRecording&>(r);
-    // The previous replay's copy out of the pinned ids must be done before they are overwritten.
+    if (T > kPinnedIds || n_scalars > kMaxStepScalars)
+        throw std::runtime_error("CUDA replay: more ids or step scalars than were staged");
+    // The previous replay's copies out of the pinned areas must be done before they are
+    // overwritten.
     synchronize();
     std::memcpy(ids_pinned_, ids, std::size_t(T) * sizeof(std::int32_t));
+    if (n_scalars > 0)
+        std::memcpy(scalars_pinned_, scalars, std::size_t(n_scalars) * sizeof(std::int64_t));
     check(cudaGraphLaunch(rec.exec, stream_), "replay");
 }
 
@@ -243,8 +257,12 @@ Weight CudaBackend::upload(const Weight& host, std::unique_ptr<Buffer>* keep) {
 
 void* CudaBackend::scratch(std::unique_ptr<Buffer>& buf, std::size_t bytes) {
     if (!buf || buf->bytes() < bytes) {
+        // A recorded step cannot wait or allocate: the step before it (run op by op, same sizes)
+        // grows the scratch, so this is a recording of sizes never run.
+        if (recording_) throw std::runtime_error("CUDA recording: a scratch buffer would grow");
         if (buf) synchronize();  // the old buffer may still be read by queued kernels
         buf = alloc(bytes + bytes / 4);
+        ++scratch_generation_;
     }
     return buf->data();
 }
@@ -532,6 +550,60 @@ void CudaBackend::sample(const float* x, std::int64_t x_stride, std::int64_t T, 
         cuda::sample_row(x + t * x_stride, V, p, pen_dev, n, u[t], ws, sample_ws_->bytes(), out + t,
                          stream_);
     }
+}
+
+// Recording: a copy from the pinned area, which replay() refills (as the embedding's ids). Not
+// recording: from pageable memory, staged before the call returns, so back-to-back steps cannot
+// overwrite each other's values.
+const std::int64_t* CudaBackend::step_scalars(const std::int64_t* host, std::int64_t n) {
+    if (n < 0 || n > kMaxStepScalars)
+        throw std::runtime_error("step_scalars: " + std::to_string(n) + " values, at most " +
+                                 std::to_string(kMaxStepScalars));
+    auto* dev = static_cast<std::int64_t*>(step_scalars_->data());
+    const std::size_t bytes = std::size_t(n) * sizeof(std::int64_t);
+    if (recording_) {
+        std::memcpy(scalars_pinned_, host, bytes);
+        if (n > 0)
+            check(cudaMemcpyAsync(dev, scalars_pinned_, bytes, cudaMemcpyHostToDevice, stream_),
+                  "step scalars");
+    } else {
+        copy_from_host(host, dev, bytes);
+    }
+    return dev;
+}
+void CudaBackend::rope_at(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+                          std::int64_t head_dim, std::int64_t rotary_dim, const std::int64_t* pos0,
+                          const float* inv_freq) {
+    cuda::rope(x, x_stride, T, n_heads, head_dim, rotary_dim, 0, inv_freq, stream_, pos0);
+}
+void CudaBackend::write_rows_at(const float* src, std::int64_t src_stride, std::int64_t T,
+                                std::int64_t width, float* dst, std::int64_t dst_stride,
+                                const std::int64_t* pos0) {
+    cuda::write_rows_at(src, src_stride, T, width, dst, dst_stride, pos0, stream_);
+}
+// The splits (and the partials they need) are those of the largest position allowed, max_keys -
+// T: fixed for the life of a recording, which lasts until the KV cache grows.
+void CudaBackend::attention_at(const float* q, std::int64_t q_stride, const float* k,
+                               const float* v, std::int64_t kv_stride, std::int64_t T,
+                               const std::int64_t* pos0, std::int64_t max_keys,
+                               std::int64_t n_heads, std::int64_t n_kv_heads, std::int64_t head_dim,
+                               float scale, std::int64_t window, float* out,
+                               std::int64_t out_stride) {
+    if (T == 0) return;
+    const std::int64_t most_pos = std::max<std::int64_t>(max_keys - T, 0);
+    const int splits = attention_splits(T, most_pos, n_heads, n_kv_heads, window, sm_count_);
+    float* partials = nullptr;
+    if (splits > 1)
+        partials = static_cast<float*>(
+            scratch(attn_partials_,
+                    attention_partial_floats(T, n_heads, head_dim, splits) * sizeof(float)));
+    cuda::attention(q, q_stride, k, v, kv_stride, T, most_pos, n_heads, n_kv_heads, head_dim, scale,
+                    window, out, out_stride, splits, partials, stream_, pos0);
+}
+void CudaBackend::moe_experts(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t k,
+                              const std::int32_t* experts, const float* weights,
+                              const ExpertFfns& ffn, float* hidden, bool accumulate, float* out) {
+    cuda::moe_experts(x, x_stride, T, k, experts, weights, ffn, hidden, accumulate, out, stream_);
 }
 
 }  // namespace cuda

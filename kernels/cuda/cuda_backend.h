@@ -50,7 +50,8 @@ class CudaBackend final : public Backend {
     bool can_record() const override { return true; }
     void record_begin() override;
     std::unique_ptr<Recording> record_end() override;
-    void replay(const Recording& r, const std::int32_t* ids, std::int64_t T) override;
+    void replay(const Recording& r, const std::int32_t* ids, std::int64_t T,
+                const std::int64_t* scalars, std::int64_t n_scalars) override;
 
     std::unique_ptr<Buffer> alloc(std::size_t bytes) override;
     void copy_to_host(const void* src, void* host_dst, std::size_t bytes) override;
@@ -118,11 +119,31 @@ class CudaBackend final : public Backend {
                 const SampleParams& p, const SamplePenalties& pen, const double* u,
                 std::int32_t* out) override;
 
+    // The recordable-step ops (backend.h): positions and experts read on the device.
+    const std::int64_t* step_scalars(const std::int64_t* host, std::int64_t n) override;
+    std::uint64_t scratch_generation() const override { return scratch_generation_; }
+    void rope_at(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
+                 std::int64_t head_dim, std::int64_t rotary_dim, const std::int64_t* pos0,
+                 const float* inv_freq) override;
+    void write_rows_at(const float* src, std::int64_t src_stride, std::int64_t T,
+                       std::int64_t width, float* dst, std::int64_t dst_stride,
+                       const std::int64_t* pos0) override;
+    void attention_at(const float* q, std::int64_t q_stride, const float* k, const float* v,
+                      std::int64_t kv_stride, std::int64_t T, const std::int64_t* pos0,
+                      std::int64_t max_keys, std::int64_t n_heads, std::int64_t n_kv_heads,
+                      std::int64_t head_dim, float scale, std::int64_t window, float* out,
+                      std::int64_t out_stride) override;
+    void moe_experts(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t k,
+                     const std::int32_t* experts, const float* weights, const ExpertFfns& ffn,
+                     float* hidden, bool accumulate, float* out) override;
+
   private:
     void lt_matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W, float* y,
                    std::int64_t y_stride);
-    // Grows `buf` to at least `bytes` (prefill only: decode sizes never grow it).
+    // Grows `buf` to at least `bytes` (prefill only: decode sizes never grow it); each move
+    // counts in scratch_generation_.
     void* scratch(std::unique_ptr<Buffer>& buf, std::size_t bytes);
+    std::uint64_t scratch_generation_ = 0;
 
     int device_ = 0;
     std::string info_;
@@ -139,6 +160,10 @@ class CudaBackend final : public Backend {
     // replay time, which only page-locked memory allows.
     std::int32_t* ids_pinned_ = nullptr;
     static constexpr std::int64_t kPinnedIds = 256;
+    // The step scalars (backend.h): a device block and, for a recorded write, its pinned source,
+    // which replay() refills before each launch as it does the ids.
+    std::unique_ptr<Buffer> step_scalars_;
+    std::int64_t* scalars_pinned_ = nullptr;
     bool recording_ = false;
     // The *_rows ops' per-row state pointers, staged from a pinned ring into a device ring at the
     // same offsets, one slice per call (allocated on the first batched step). A pinned slot is

@@ -1,4 +1,5 @@
-// Embedding lookup, residual add and softplus: one thread per output element.
+// Embedding lookup, residual add, softplus and the KV-cache append of a recorded step: one thread
+// per output element.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/ops.h"
 
@@ -41,7 +42,27 @@ __global__ void softplus_kernel(const float* dt, std::int64_t dt_stride, std::in
     delta[t * C + c] = fminf(fmaxf(sp, lo), hi);
 }
 
+// dst[(*pos0 + t) * dst_stride + i] = src[t * src_stride + i]      src: [T, width]
+__global__ void write_rows_at_kernel(const float* __restrict__ src, std::int64_t src_stride,
+                                     std::int64_t T, std::int64_t width, float* __restrict__ dst,
+                                     std::int64_t dst_stride,
+                                     const std::int64_t* __restrict__ pos0) {
+    const std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+    if (i >= T * width) return;
+    const std::int64_t t = i / width, c = i % width;
+    dst[(*pos0 + t) * dst_stride + c] = src[t * src_stride + c];
+}
+
 }  // namespace
+
+void write_rows_at(const float* src, std::int64_t src_stride, std::int64_t T, std::int64_t width,
+                   float* dst, std::int64_t dst_stride, const std::int64_t* pos0,
+                   cudaStream_t stream) {
+    if (T * width == 0) return;
+    write_rows_at_kernel<<<blocks_for(T * width, kThreads), kThreads, 0, stream>>>(
+        src, src_stride, T, width, dst, dst_stride, pos0);
+    check_launch("write_rows_at");
+}
 
 void embedding(const Weight& table, const std::int32_t* ids, std::int64_t T, float* out,
                cudaStream_t stream) {

@@ -80,9 +80,11 @@ void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, floa
 void add_scaled(float* y, const float* x, float s, std::int64_t n, cudaStream_t stream);
 void glu(const float* gate, std::int64_t gate_stride, const float* up, std::int64_t up_stride,
          std::int64_t T, std::int64_t F, Activation act, float* out, cudaStream_t stream);
+// pos0_dev: when not null, the position is read from it (device memory) when the kernel runs and
+// pos0 is ignored (rope_at: a recorded decode step).
 void rope(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n_heads,
           std::int64_t head_dim, std::int64_t rotary_dim, std::int64_t pos0, const float* inv_freq,
-          cudaStream_t stream);
+          cudaStream_t stream, const std::int64_t* pos0_dev = nullptr);
 
 // attention.cu. `splits` > 1 divides each row's keys among that many blocks (split-K, for decode
 // and short chunks) and needs `partials` of attention_partial_floats() floats; attention_splits()
@@ -91,17 +93,29 @@ int attention_splits(std::int64_t T, std::int64_t pos0, std::int64_t n_heads,
                      std::int64_t n_kv_heads, std::int64_t window, int sm_count);
 std::size_t attention_partial_floats(std::int64_t T, std::int64_t n_heads, std::int64_t head_dim,
                                      int splits);
+// pos0_dev: as rope's (attention_at); the splits are then chosen for the largest pos0 the caller
+// allows, and a split left without keys adds nothing to the merge.
 void attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
                std::int64_t kv_stride, std::int64_t T, std::int64_t pos0, std::int64_t n_heads,
                std::int64_t n_kv_heads, std::int64_t head_dim, float scale, std::int64_t window,
                float* out, std::int64_t out_stride, int splits, float* partials,
-               cudaStream_t stream);
+               cudaStream_t stream, const std::int64_t* pos0_dev = nullptr);
 
 // moe.cu. experts, weights: device memory.
 void moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t k,
                RouterScoring scoring, const float* correction_bias, std::int64_t n_group,
                std::int64_t topk_group, bool normalize, float route_scale, std::int32_t* experts,
                float* weights, cudaStream_t stream);
+
+// moe_experts.cu: the routed experts of a few rows (backend.h moe_experts); ffn's pointer arrays,
+// experts and weights are device memory.
+void moe_experts(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t k,
+                 const std::int32_t* experts, const float* weights, const ExpertFfns& ffn,
+                 float* hidden, bool accumulate, float* out, cudaStream_t stream);
+// elementwise.cu: dst[(*pos0 + t) * dst_stride + i] = src[t * src_stride + i] (pos0: device).
+void write_rows_at(const float* src, std::int64_t src_stride, std::int64_t T, std::int64_t width,
+                   float* dst, std::int64_t dst_stride, const std::int64_t* pos0,
+                   cudaStream_t stream);
 
 // sampling.cu: out[t] = argmax of row t (first maximum on ties).
 void argmax_rows(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t V,
