@@ -454,8 +454,11 @@ void CudaBackend::ssd_scan_rows(const float* x, std::int64_t x_stride, const flo
                                 std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
                                 float* const* states, float* y) {
     if (rows == 0) return;
+    bool aligned16 = true;
+    for (std::int64_t r = 0; r < rows; ++r)
+        aligned16 = aligned16 && reinterpret_cast<std::uintptr_t>(states[r]) % 16 == 0;
     cuda::ssd_scan_rows(x, x_stride, delta, A, B, C, bc_stride, D, rows, H, P, G, N,
-                        stage_row_ptrs(states, rows), y, stream_);
+                        stage_row_ptrs(states, rows), aligned16, y, stream_);
 }
 void CudaBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride,
                                 std::int64_t T, std::int64_t I, std::int64_t group_size,

@@ -61,7 +61,9 @@ void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const f
               float* state, float* y, float* scratch, cudaStream_t stream);
 
 // The batched decode step (backend.h, *_rows), in conv1d.cu and scan.cu: conv_states / states are
-// DEVICE arrays of `rows` device pointers (CudaBackend stages the host arrays).
+// DEVICE arrays of `rows` device pointers (CudaBackend stages the host arrays). ssd_scan_rows'
+// states_aligned16: every states[r] is 16-byte aligned (the vectorised step needs it; the caller
+// knows from the host array).
 void causal_conv1d_rows(const float* x, std::int64_t x_stride, std::int64_t rows, std::int64_t C,
                         std::int64_t K, const float* w, const float* bias, bool silu,
                         float* const* conv_states, float* y, cudaStream_t stream);
@@ -72,7 +74,8 @@ void selective_scan_rows(const float* x, const float* delta, const float* A, con
 void ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta, const float* A,
                    const float* B, const float* C, std::int64_t bc_stride, const float* D,
                    std::int64_t rows, std::int64_t H, std::int64_t P, std::int64_t G,
-                   std::int64_t N, float* const* states, float* y, cudaStream_t stream);
+                   std::int64_t N, float* const* states, bool states_aligned16, float* y,
+                   cudaStream_t stream);
 
 // activation.cu
 void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, float s,
