@@ -56,19 +56,29 @@ class Mamba1Mixer final : public Mixer {
         const std::int64_t dbl = R + 2 * N;
         auto& be = backend_;
         const bool batched = call.batched();  // row r: one token of sequence r, its own state
+        // One token of one sequence: in_proj and the conv step as one op (backend.h), the same
+        // floats as the matmul and conv below (which is what its default runs).
+        const bool step = !batched && T == 1;
 
         // xz: [T, 2I]
         float* xz = ws.get("m1.xz", std::size_t(T * 2 * I));
-        be.matmul(call.u, d_model_, T, in_proj_.w, in_bias_ ? in_bias_->f32() : nullptr, xz, 2 * I);
         // x: [T, I] = silu(conv(xz[:, :I]))
         float* x = ws.get("m1.x", std::size_t(T * I));
+        const float* in_bias = in_bias_ ? in_bias_->f32() : nullptr;
         const float* conv_b = conv_b_ ? conv_b_->f32() : nullptr;
-        if (batched)
-            be.causal_conv1d_rows(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b,
-                                  /*silu=*/true, call.row_buffers(0).data(), x);
-        else
-            be.causal_conv1d(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b,
-                             /*silu=*/true, call.state().buffers[0]->f32(), x);
+        if (step) {
+            be.matmul_conv1d_step(call.u, in_proj_.w, in_bias, xz, /*conv_off=*/0, I, spec_.d_conv,
+                                  conv_w_->f32(), conv_b, /*silu=*/true,
+                                  call.state().buffers[0]->f32(), x);
+        } else {
+            be.matmul(call.u, d_model_, T, in_proj_.w, in_bias, xz, 2 * I);
+            if (batched)
+                be.causal_conv1d_rows(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b,
+                                      /*silu=*/true, call.row_buffers(0).data(), x);
+            else
+                be.causal_conv1d(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b,
+                                 /*silu=*/true, call.state().buffers[0]->f32(), x);
+        }
         // x_dbl: [T, R + 2N] = x_proj(x)
         float* x_dbl = ws.get("m1.x_dbl", std::size_t(T * dbl));
         be.matmul(x, I, T, x_proj_.w, nullptr, x_dbl, dbl);

@@ -373,6 +373,24 @@ void CudaBackend::matmul_softplus(const float* x, std::int64_t x_stride, std::in
     }
     Backend::matmul_softplus(x, x_stride, T, W, bias, lo, hi, delta);
 }
+// The conv step rides in the T = 1 GEMV's epilogue (one launch instead of two). The GEMV takes
+// every one-token matmul with columns; K > 32 (no checkpoint has more than 4) runs unfused.
+void CudaBackend::matmul_conv1d_step(const float* x, const Weight& W, const float* bias, float* y,
+                                     std::int64_t conv_off, std::int64_t C, std::int64_t K,
+                                     const float* conv_w, const float* conv_bias, bool silu,
+                                     float* conv_state, float* conv_y) {
+    if (conv_off < 0 || C < 0 || conv_off + C > W.rows)
+        throw std::invalid_argument("matmul_conv1d_step: conv channels [" +
+                                    std::to_string(conv_off) + ", " + std::to_string(conv_off + C) +
+                                    ") are not within the " + std::to_string(W.rows) + " outputs");
+    if (W.rows > 0 && W.cols > 0 && K >= 1 && K <= kConvStepMaxK) {
+        gemv_conv1d_step(x, W, bias, y, conv_off, C, K, conv_w, conv_bias, silu, conv_state, conv_y,
+                         stream_);
+        return;
+    }
+    Backend::matmul_conv1d_step(x, W, bias, y, conv_off, C, K, conv_w, conv_bias, silu, conv_state,
+                                conv_y);
+}
 void CudaBackend::add(float* y, const float* x, std::int64_t n) {
     cuda::add(y, x, n, stream_);
 }

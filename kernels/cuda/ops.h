@@ -27,6 +27,13 @@ void gemv(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W
 // y[t, o] = clamp(softplus(sum_i x[t, i] W[o, i] + bias[o]), lo, hi), y: [T, W.rows] contiguous
 void gemv_softplus(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
                    const float* bias, float lo, float hi, float* y, cudaStream_t stream);
+// Backend::matmul_conv1d_step as the T = 1 GEMV with the conv step in its epilogue (one launch);
+// K <= 32 (the conv's taps sit one per lane), conv_off + C <= W.rows, W.cols > 0.
+void gemv_conv1d_step(const float* x, const Weight& W, const float* bias, float* y,
+                      std::int64_t conv_off, std::int64_t C, std::int64_t K, const float* conv_w,
+                      const float* conv_bias, bool silu, float* conv_state, float* conv_y,
+                      cudaStream_t stream);
+inline constexpr std::int64_t kConvStepMaxK = 32;
 void add_bias_rows(float* y, std::int64_t y_stride, std::int64_t T, std::int64_t n,
                    const float* bias, cudaStream_t stream);
 // dst[t, c] = half(x[t, c]) for the tensor-core path: [T, cols] contiguous, dtype BF16 or F16.
