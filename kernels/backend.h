@@ -177,6 +177,21 @@ class Backend {
         causal_conv1d(y + conv_off, W.rows, 1, C, K, conv_w, conv_bias, silu, conv_state, conv_y);
     }
 
+    // Mamba-1's dt_proj, softplus and selective-scan step for one token, I = W.rows channels:
+    //   delta[i] = clamp(softplus(sum_r dt[r] W[i, r] + dt_bias[i]), lo, hi)    (matmul_softplus)
+    //   S[i, n] = exp(delta[i] A[i, n]) S[i, n] + delta[i] B[n] x[i]           (selective_scan)
+    //   y[i] = (sum_n S[i, n] C[n] + D[i] x[i]) * silu(z[i])                   (no gate: z null)
+    // dt: [W.cols]; x, z, D, delta, y: [I]; A, state: [I, N]; B, C: [N]. delta is written too
+    // (the observers' "ssm.delta").
+    virtual void matmul_softplus_scan_step(const float* dt, const Weight& W, const float* dt_bias,
+                                           float lo, float hi, const float* x, const float* A,
+                                           const float* B, const float* C, const float* D,
+                                           const float* z, std::int64_t N, float* state,
+                                           float* delta, float* y) {
+        matmul_softplus(dt, W.cols, 1, W, dt_bias, lo, hi, delta);
+        selective_scan(x, delta, A, B, C, N, D, z, W.rows, 1, W.rows, N, state, y);
+    }
+
     // Mamba-1 selective scan, one channel i of I, state n of N (S = state[i, n]):
     //   S = exp(delta[t,i] * A[i,n]) * S + delta[t,i] * B[t,n] * x[t,i]
     //   y[t,i] = (sum_n S * C[t,n] + D[i] * x[t,i]) * silu(z[t,i])          (no gate when z is

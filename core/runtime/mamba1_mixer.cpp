@@ -56,8 +56,8 @@ class Mamba1Mixer final : public Mixer {
         const std::int64_t dbl = R + 2 * N;
         auto& be = backend_;
         const bool batched = call.batched();  // row r: one token of sequence r, its own state
-        // One token of one sequence: in_proj and the conv step as one op (backend.h), the same
-        // floats as the matmul and conv below (which is what its default runs).
+        // One token of one sequence: the fused step ops (backend.h), the same floats as the
+        // unfused ops below (which is what their defaults run).
         const bool step = !batched && T == 1;
 
         // xz: [T, 2I]
@@ -95,6 +95,18 @@ class Mamba1Mixer final : public Mixer {
         // delta: [T, I] = softplus(dt_proj.weight @ dt + dt_proj.bias)
         float* delta = ws.get("m1.delta", std::size_t(T * I));
         const float inf = std::numeric_limits<float>::infinity();
+        // y: [T, I] = scan(...) * silu(z), z = xz[:, I:]
+        float* y = ws.get("m1.y", std::size_t(T * I));
+        // The step's dt_proj, softplus and scan as one op, where no observer may change delta, B
+        // or C between them (captures are writable: interventions).
+        if (step && !sink.active()) {
+            be.matmul_softplus_scan_step(x_dbl, dt_proj_.w, dt_bias_->f32(), -inf, inf, x,
+                                         A_->f32(), x_dbl + R, x_dbl + R + N, D_->f32(), xz + I, N,
+                                         call.state().buffers[1]->f32(), delta, y);
+            be.matmul(y, I, T, out_proj_.w, out_bias_ ? out_bias_->f32() : nullptr, call.out,
+                      d_model_);
+            return;
+        }
         be.matmul_softplus(x_dbl, dbl, T, dt_proj_.w, dt_bias_->f32(), -inf, inf, delta);
         if (sink.active()) {
             sink.capture("ssm.x", x, {T, I});
@@ -102,8 +114,6 @@ class Mamba1Mixer final : public Mixer {
             sink.capture("ssm.B", x_dbl + R, {T, N}, dbl);
             sink.capture("ssm.C", x_dbl + R + N, {T, N}, dbl);
         }
-        // y: [T, I] = scan(...) * silu(z), z = xz[:, I:]
-        float* y = ws.get("m1.y", std::size_t(T * I));
         // ssm_state: the one sequence's (the batched step offers no captures: Model refuses it
         // while observers are registered)
         float* ssm_state = batched ? nullptr : call.state().buffers[1]->f32();

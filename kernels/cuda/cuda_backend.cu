@@ -391,6 +391,19 @@ void CudaBackend::matmul_conv1d_step(const float* x, const Weight& W, const floa
     Backend::matmul_conv1d_step(x, W, bias, y, conv_off, C, K, conv_w, conv_bias, silu, conv_state,
                                 conv_y);
 }
+// dt_proj, softplus and the scan step in one kernel (one launch instead of two).
+void CudaBackend::matmul_softplus_scan_step(const float* dt, const Weight& W, const float* dt_bias,
+                                            float lo, float hi, const float* x, const float* A,
+                                            const float* B, const float* C, const float* D,
+                                            const float* z, std::int64_t N, float* state,
+                                            float* delta, float* y) {
+    if (softplus_scan_step_fits(W, N)) {
+        softplus_scan_step(dt, W, dt_bias, lo, hi, x, A, B, C, D, z, N, state, delta, y, stream_);
+        return;
+    }
+    Backend::matmul_softplus_scan_step(dt, W, dt_bias, lo, hi, x, A, B, C, D, z, N, state, delta,
+                                       y);
+}
 void CudaBackend::add(float* y, const float* x, std::int64_t n) {
     cuda::add(y, x, n, stream_);
 }

@@ -1,6 +1,6 @@
-// Device helpers of the bandwidth-bound GEMVs (matmul.cu, and fused decode steps that start with a
-// projection): 16-byte weight loads that bypass L1, widening to fp32, the dot of one 16-byte chunk
-// with the input rows, and the softplus epilogue.
+// Device helpers of the bandwidth-bound GEMVs (matmul.cu, and the fused decode steps that start
+// with a projection, selective_step.cu): 16-byte weight loads that bypass L1, widening to fp32,
+// and the dot of one 16-byte chunk with the input rows.
 #pragma once
 
 #include <cstdint>

@@ -40,6 +40,14 @@ void add_bias_rows(float* y, std::int64_t y_stride, std::int64_t T, std::int64_t
 void narrow_rows(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t cols,
                  DType dtype, void* dst, cudaStream_t stream);
 
+// selective_step.cu: Backend::matmul_softplus_scan_step as one kernel (a warp per channel), where
+// softplus_scan_step_fits(): d_state <= 256, int32 indexing.
+bool softplus_scan_step_fits(const Weight& W, std::int64_t N);
+void softplus_scan_step(const float* dt, const Weight& W, const float* dt_bias, float lo, float hi,
+                        const float* x, const float* A, const float* B, const float* C,
+                        const float* D, const float* z, std::int64_t N, float* state, float* delta,
+                        float* y, cudaStream_t stream);
+
 // norm.cu
 void rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t D,
              const float* weight, float eps, float* y, std::int64_t y_stride, cudaStream_t stream);

@@ -1,7 +1,7 @@
-// The fused one-token steps on CUDA (matmul_conv1d_step: the conv in the T = 1 GEMV's epilogue)
-// against the CPU backend's (the unfused ops): the 2.8B models' shapes, odd shapes that take the
-// GEMV's scalar path and its 2/4/8-warps-per-row splits, every weight dtype, several steps
-// continuing the states.
+// The fused one-token steps on CUDA (matmul_conv1d_step: the conv in the T = 1 GEMV's epilogue;
+// matmul_softplus_scan_step: one warp per channel) against the CPU backend's (the unfused ops):
+// the 2.8B models' shapes, odd shapes that take the GEMV's scalar path and its 2/4/8-warps-per-row
+// splits, every weight dtype, several steps continuing the states.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -109,6 +109,81 @@ TEST(CudaFusedStep, MatmulConv1dStepMatchesCpu) {
     };
     for (DType dt : kAllDTypes)
         for (const ConvCase& c : cases) check_conv(c, dt, seed++);
+}
+
+struct ScanCase {
+    std::int64_t I, R, N;
+    bool gate, clamp;
+    std::int64_t dt_shift;  // floats added to dt's address: 1 takes the scalar dot
+};
+
+// delta within kGemvTol of sum |dt w| + |bias| of the CPU's (softplus and the clamp have slope <=
+// 1). y and the state against the CPU's selective_scan run on CUDA's delta (so a ulp of delta is
+// not amplified through exp(delta A) into the comparison): the scan tolerance of cuda_scan_test,
+// 1e-5 + 2e-7 per token of the largest |y| (resp. |state|), over 4 steps.
+void check_scan(const ScanCase& c, DType dt, std::uint32_t seed) {
+    Rng rng(seed);
+    const TestWeight w = make_weight(dt, c.I, c.R, rng, -0.5f, 0.5f);
+    const std::vector<float> dt_bias = rng.vec(std::size_t(c.I), -4.0f, 1.0f);
+    std::vector<float> A(std::size_t(c.I * c.N));
+    for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
+    const std::vector<float> D = rng.vec(std::size_t(c.I));
+    std::vector<float> state = rng.vec(A.size());
+    DevWeight dw(w);
+    Dev dbias(dt_bias), dA(A), dD(D), dstate(state);
+    const float lo = c.clamp ? 0.01f : -INFINITY, hi = c.clamp ? 0.3f : INFINITY;
+    constexpr int kSteps = 4;
+    for (int step = 0; step < kSteps; ++step) {
+        const std::vector<float> dtv = rng.vec(std::size_t(c.R + c.dt_shift));
+        const std::vector<float> x = rng.vec(std::size_t(c.I), -2.0f, 2.0f);
+        const std::vector<float> z = rng.vec(std::size_t(c.I), -4.0f, 4.0f);
+        const std::vector<float> B = rng.vec(std::size_t(c.N)), C = rng.vec(std::size_t(c.N));
+        Dev ddt(dtv), dx(x), dz(z), dB(B), dC(C);
+        Dev ddelta(std::vector<float>(std::size_t(c.I), std::nanf("")));
+        Dev dy(std::vector<float>(std::size_t(c.I), std::nanf("")));
+        cuda().matmul_softplus_scan_step(ddt.get() + c.dt_shift, dw.w, dbias.get(), lo, hi,
+                                         dx.get(), dA.get(), dB.get(), dC.get(), dD.get(),
+                                         c.gate ? dz.get() : nullptr, c.N, dstate.get(),
+                                         ddelta.get(), dy.get());
+        const std::vector<float> gdelta = ddelta.host();
+        std::vector<float> delta(std::size_t(c.I)), y(std::size_t(c.I));
+        cpu().matmul_softplus(dtv.data() + c.dt_shift, c.R, 1, w.view(), dt_bias.data(), lo, hi,
+                              delta.data());
+        cpu().selective_scan(x.data(), gdelta.data(), A.data(), B.data(), C.data(), c.N, D.data(),
+                             c.gate ? z.data() : nullptr, c.I, 1, c.I, c.N, state.data(), y.data());
+        const std::string what = std::string(dtype_name(dt)) + " I=" + sz(c.I) + " R=" + sz(c.R) +
+                                 " N=" + sz(c.N) + (c.gate ? " gate" : "") +
+                                 (c.clamp ? " clamp" : "") + " dt+" + sz(c.dt_shift) + " step " +
+                                 sz(step);
+        std::vector<double> d_want(delta.begin(), delta.end()), d_scale(delta.size());
+        for (std::int64_t i = 0; i < c.I; ++i) {
+            double a = std::abs(dt_bias[i]);
+            for (std::int64_t r = 0; r < c.R; ++r)
+                a += std::abs(double(dtv[c.dt_shift + r]) * w.values[i * c.R + r]);
+            d_scale[i] = a + 1e-30;
+        }
+        expect_close(gdelta.data(), c.I, d_want, d_scale, 1, c.I, kGemvTol, "delta " + what);
+        const double tol = 1e-5 + 2e-7 * kSteps;
+        expect_near_cpu(dy.host(), y, tol, 1.0, "y " + what);
+        expect_near_cpu(dstate.host(), state, tol, 1.0, "state " + what);
+    }
+}
+
+TEST(CudaFusedStep, MatmulSoftplusScanStepMatchesCpu) {
+    STATESCOPE_REQUIRE_CUDA();
+    std::uint32_t seed = 61;
+    const ScanCase cases[] = {
+        {5120, 160, 16, true, false, 0},  // mamba-2.8b: dt_proj [5120, 160], d_state 16
+        {1536, 48, 16, true, false, 0},   // mamba-130m
+        {37, 13, 16, true, false, 0},     // the scalar dot (13 columns)
+        {300, 48, 17, false, true, 0},    // a padded state array, no gate, Mamba-2's clamp
+        {129, 160, 64, true, false, 1},   // dt misaligned: the scalar dot
+        {70, 520, 128, true, false, 0},   // a dot past the first batch of 16-byte loads
+        {33, 40, 256, true, true, 0},     // d_state 256: 8 states a lane
+        {5, 8, 1, true, false, 0},
+    };
+    for (DType dt : kAllDTypes)
+        for (const ScanCase& c : cases) check_scan(c, dt, seed++);
 }
 
 }  // namespace

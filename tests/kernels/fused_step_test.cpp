@@ -1,6 +1,6 @@
-// The fused one-token steps of backend.h (matmul_conv1d_step) against float64 references, on the
-// CPU backend (whose implementations are the defaults: the unfused ops), several steps continuing
-// the states.
+// The fused one-token steps of backend.h (matmul_conv1d_step, matmul_softplus_scan_step) against
+// float64 references, on the CPU backend (whose implementations are the defaults: the unfused ops),
+// several steps continuing the states.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -92,6 +92,91 @@ TEST(KernelFusedStep, MatmulConv1dStep) {
                                ConvStepCase{dt, 3072, 768, 0, 1536, 4, true, false, true}})
             check_conv_step(c, seed++);
     }
+}
+
+struct ScanStepCase {
+    DType dtype;
+    std::int64_t I, R, N;
+    bool gate, clamp;
+};
+
+// delta against the double dt_proj + softplus (slope <= 1: matmul's tolerance of sum |dt w| +
+// |bias|); y and the state against a double scan from the op's own delta, so the scan part gets
+// the scan tolerance (scan_test: 2e-6 + 4e-7 per token of the accumulated magnitudes, one token a
+// call, the states carried over 3 calls).
+void check_scan_step(const ScanStepCase& c, std::uint32_t seed) {
+    SCOPED_TRACE(testing::Message() << dtype_name(c.dtype) << " I " << c.I << " R " << c.R << " N "
+                                    << c.N << " gate " << c.gate << " clamp " << c.clamp);
+    Rng rng(seed);
+    const TestWeight W = make_weight(c.dtype, c.I, c.R, rng, -0.5f, 0.5f);
+    const std::vector<float> dt_bias = rng.vec(std::size_t(c.I), -4.0f, 1.0f);
+    std::vector<float> A(std::size_t(c.I * c.N));
+    for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
+    const std::vector<float> D = rng.vec(std::size_t(c.I));
+    std::vector<float> state = rng.vec(A.size());
+    std::vector<double> S(state.begin(), state.end()), Sabs(S.size());
+    for (std::size_t k = 0; k < S.size(); ++k) Sabs[k] = std::abs(S[k]);
+    const float lo = c.clamp ? 0.01f : -INFINITY, hi = c.clamp ? 0.3f : INFINITY;
+    constexpr int kSteps = 3;
+    for (int step = 0; step < kSteps; ++step) {
+        const std::vector<float> dt = rng.vec(std::size_t(c.R));
+        const std::vector<float> x = rng.vec(std::size_t(c.I), -2.0f, 2.0f);
+        const std::vector<float> z = rng.vec(std::size_t(c.I), -4.0f, 4.0f);
+        const std::vector<float> B = rng.vec(std::size_t(c.N)), C = rng.vec(std::size_t(c.N));
+        std::vector<float> delta(std::size_t(c.I), -7.0f), y(std::size_t(c.I), -7.0f);
+        backend()->matmul_softplus_scan_step(
+            dt.data(), W.view(), dt_bias.data(), lo, hi, x.data(), A.data(), B.data(), C.data(),
+            D.data(), c.gate ? z.data() : nullptr, c.N, state.data(), delta.data(), y.data());
+        std::vector<double> d_want(std::size_t(c.I)), d_scale(d_want.size());
+        std::vector<double> y_want(std::size_t(c.I)), y_scale(y_want.size());
+        for (std::int64_t i = 0; i < c.I; ++i) {
+            double s = dt_bias[i], a = std::abs(s);
+            for (std::int64_t r = 0; r < c.R; ++r) {
+                const double p = double(dt[r]) * W.values[i * c.R + r];
+                s += p;
+                a += std::abs(p);
+            }
+            const double sp = s > 20.0 ? s : std::log1p(std::exp(s));
+            d_want[i] = std::min(std::max(sp, double(lo)), double(hi));
+            d_scale[i] = a + 1e-30;
+            const double d = delta[i], xv = x[i];  // the op's delta: the scan checked on its own
+            double dot = 0.0, mag = 0.0;
+            for (std::int64_t n = 0; n < c.N; ++n) {
+                const std::size_t k = std::size_t(i * c.N + n);
+                const double decay = std::exp(d * A[k]);
+                S[k] = decay * S[k] + d * B[n] * xv;
+                Sabs[k] = decay * Sabs[k] + std::abs(d * B[n] * xv);
+                dot += S[k] * C[n];
+                mag += Sabs[k] * std::abs(C[n]);
+            }
+            double v = dot + D[i] * xv;
+            mag += std::abs(D[i] * xv);
+            if (c.gate) {
+                const double g = silu_d(z[i]);
+                v *= g;
+                mag *= std::abs(g);
+            }
+            y_want[i] = v;
+            y_scale[i] = mag + 1e-30;
+        }
+        const double scan_tol = 2e-6 + 4e-7 * kSteps;
+        expect_close(delta.data(), c.I, d_want, d_scale, 1, c.I, kMatmulTol, "delta");
+        expect_close(y.data(), c.I, y_want, y_scale, 1, c.I, scan_tol, "y");
+        std::vector<double> s_scale(S.size());
+        for (std::size_t k = 0; k < S.size(); ++k) s_scale[k] = std::abs(S[k]) + 1.0;
+        expect_close(state.data(), c.N, S, s_scale, c.I, c.N, scan_tol, "state");
+    }
+}
+
+TEST(KernelFusedStep, MatmulSoftplusScanStep) {
+    std::uint32_t seed = 3200;
+    for (DType dt : kAllDTypes)
+        for (ScanStepCase c :
+             {ScanStepCase{dt, 37, 13, 16, true, false}, ScanStepCase{dt, 300, 48, 16, true, true},
+              ScanStepCase{dt, 67, 160, 17, false, false}, ScanStepCase{dt, 5, 1, 1, true, false},
+              ScanStepCase{dt, 129, 40, 64, true, true},
+              ScanStepCase{dt, 1536, 48, 16, true, false}})
+            check_scan_step(c, seed++);
 }
 
 }  // namespace
