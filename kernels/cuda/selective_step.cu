@@ -11,6 +11,7 @@
 // the scan kernel (two launches; the ncu run of mamba-2.8b: 3.4 + 4.1 us a layer).
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/gemv.cuh"
@@ -25,8 +26,10 @@ constexpr int kMaxStatesPerLane = 8;  // N <= 256
 constexpr int kBatch = 4;             // 16-byte weight loads issued before the first is used
 
 // kVec: W and dt 16-byte aligned and R a multiple of the elements per 16 bytes; else one element
-// per lane per step.
-template <typename W, bool kVec>
+// per lane per step. kSpl: states per lane, N <= 32 * kSpl (the register arrays sized to N: with 8
+// for every N, ptxas capped the bf16 kernel at 64 registers and spilled, and mamba-2.8b's 640
+// blocks no longer fit on the GPU at once).
+template <typename W, bool kVec, int kSpl>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     softplus_scan_step_kernel(const float* __restrict__ dt, const W* __restrict__ w, int I, int R,
                               const float* __restrict__ dt_bias, float lo, float hi,
@@ -40,9 +43,9 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     const int i = blockIdx.x * kWarpsPerBlock + threadIdx.x / 32;
     if (i >= I) return;  // the whole warp: no block-wide barrier below
     const std::int64_t row0 = std::int64_t(i) * N;
-    float S[kMaxStatesPerLane], Ai[kMaxStatesPerLane];
+    float S[kSpl], Ai[kSpl];
 #pragma unroll
-    for (int s = 0; s < kMaxStatesPerLane; ++s) {
+    for (int s = 0; s < kSpl; ++s) {
         const int n = lane + s * 32;
         S[s] = n < N ? state[row0 + n] : 0.0f;
         Ai[s] = n < N ? A[row0 + n] : 0.0f;
@@ -71,7 +74,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
         uint4 raw[kBatch - 1];  // the rest (dt_rank 160 in bf16: 20 chunks, one per lane < 20)
 #pragma unroll
         for (int b = 0; b < kBatch - 1; ++b)
-            if (k + b < n) raw[b] = load_stream(row + first + (k + b) * stride);
+            raw[b] =
+                k + b < n ? load_stream(row + first + (k + b) * stride) : make_uint4(0, 0, 0, 0);
 #pragma unroll
         for (int b = 0; b < kBatch - 1; ++b)
             if (k + b < n) dot_chunk<W, 1>(raw[b], dt, 0, 1, first + (k + b) * stride, &acc);
@@ -86,7 +90,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     const float dx = d * xv;
     float sum = 0.0f;
 #pragma unroll
-    for (int s = 0; s < kMaxStatesPerLane; ++s) {
+    for (int s = 0; s < kSpl; ++s) {
         const int n = lane + s * 32;
         if (n < N) {
             S[s] = __expf(d * Ai[s]) * S[s] + dx * B[n];
@@ -100,7 +104,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
         y[i] = out;
     }
 #pragma unroll
-    for (int s = 0; s < kMaxStatesPerLane; ++s) {
+    for (int s = 0; s < kSpl; ++s) {
         const int n = lane + s * 32;
         if (n < N) state[row0 + n] = S[s];
     }
@@ -121,10 +125,21 @@ void launch(const float* dt, const Weight& W_, const float* dt_bias, float lo, f
         launch_dependent(kernel, blocks, block, 0, stream, dt, w, int(W_.rows), int(W_.cols),
                          dt_bias, lo, hi, x, A, B, C, D, z, int(N), state, delta, y);
     };
+    auto pick = [&](auto vec_tag) {
+        constexpr bool kV = decltype(vec_tag)::value;
+        if (N <= 32)
+            go(softplus_scan_step_kernel<W, kV, 1>);
+        else if (N <= 64)
+            go(softplus_scan_step_kernel<W, kV, 2>);
+        else if (N <= 128)
+            go(softplus_scan_step_kernel<W, kV, 4>);
+        else
+            go(softplus_scan_step_kernel<W, kV, kMaxStatesPerLane>);
+    };
     if (vec)
-        go(softplus_scan_step_kernel<W, true>);
+        pick(std::true_type{});
     else
-        go(softplus_scan_step_kernel<W, false>);
+        pick(std::false_type{});
     check_launch("softplus_scan_step");
 }
 
