@@ -224,6 +224,41 @@ class Backend {
         softplus(delta, W.rows, T, W.rows, bias, lo, hi, delta);
     }
 
+    // ---- The fused one-token steps (decode of one sequence, T = 1). Each computes exactly the
+    // unfused ops its default runs (the CPU backend keeps the defaults, so its floats do not
+    // change); a device backend fuses them into one launch each. ----
+
+    // in_proj of one token with the causal conv step (+ SiLU) of the slice of its outputs the conv
+    // reads (Mamba-1: x = xz[:I]; Mamba-2: xBC), window = [conv_state ; y[conv_off + c]]:
+    //   y[o] = sum_i x[i] W[o, i] + bias[o]                                  y: [W.rows], raw
+    //   conv_y[c] = act(conv_bias[c] + sum_{k < K-1} conv_w[c, k] conv_state[k, c]
+    //                                 + conv_w[c, K-1] y[conv_off + c])     c < C
+    //   conv_state[:, c] <- [conv_state[1:, c] ; y[conv_off + c]]
+    // x: [W.cols]; bias: [W.rows] or null; conv_w: [C, K]; conv_bias: [C] or null;
+    // conv_state: [K-1, C]; conv_y: [C]; conv_off + C <= W.rows.
+    virtual void matmul_conv1d_step(const float* x, const Weight& W, const float* bias, float* y,
+                                    std::int64_t conv_off, std::int64_t C, std::int64_t K,
+                                    const float* conv_w, const float* conv_bias, bool silu,
+                                    float* conv_state, float* conv_y) {
+        matmul(x, W.cols, 1, W, bias, y, W.rows);
+        causal_conv1d(y + conv_off, W.rows, 1, C, K, conv_w, conv_bias, silu, conv_state, conv_y);
+    }
+
+    // Mamba-1's dt_proj, softplus and selective-scan step for one token, I = W.rows channels:
+    //   delta[i] = clamp(softplus(sum_r dt[r] W[i, r] + dt_bias[i]), lo, hi)    (matmul_softplus)
+    //   S[i, n] = exp(delta[i] A[i, n]) S[i, n] + delta[i] B[n] x[i]           (selective_scan)
+    //   y[i] = (sum_n S[i, n] C[n] + D[i] x[i]) * silu(z[i])                   (no gate: z null)
+    // dt: [W.cols]; x, z, D, delta, y: [I]; A, state: [I, N]; B, C: [N]. delta is written too
+    // (the observers' "ssm.delta").
+    virtual void matmul_softplus_scan_step(const float* dt, const Weight& W, const float* dt_bias,
+                                           float lo, float hi, const float* x, const float* A,
+                                           const float* B, const float* C, const float* D,
+                                           const float* z, std::int64_t N, float* state,
+                                           float* delta, float* y) {
+        matmul_softplus(dt, W.cols, 1, W, dt_bias, lo, hi, delta);
+        selective_scan(x, delta, A, B, C, N, D, z, W.rows, 1, W.rows, N, state, y);
+    }
+
     // Mamba-1 selective scan, one channel i of I, state n of N (S = state[i, n]):
     //   S = exp(delta[t,i] * A[i,n]) * S + delta[t,i] * B[t,n] * x[t,i]
     //   y[t,i] = (sum_n S * C[t,n] + D[i] * x[t,i]) * silu(z[t,i])          (no gate when z is

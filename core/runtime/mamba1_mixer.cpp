@@ -58,19 +58,29 @@ class Mamba1Mixer final : public Mixer {
         const std::int64_t dbl = R + 2 * N;
         auto& be = backend_;
         const bool batched = call.batched();  // row r: one token of sequence r, its own state
+        // One token of one sequence: the fused step ops (backend.h), the same floats as the
+        // unfused ops below (which is what their defaults run).
+        const bool step = !batched && T == 1;
 
         // xz: [T, 2I]
         float* xz = ws.get("m1.xz", std::size_t(T * 2 * I));
-        be.matmul(call.u, d_model_, T, in_proj_.w, in_bias_ ? in_bias_->f32() : nullptr, xz, 2 * I);
         // x: [T, I] = silu(conv(xz[:, :I]))
         float* x = ws.get("m1.x", std::size_t(T * I));
+        const float* in_bias = in_bias_ ? in_bias_->f32() : nullptr;
         const float* conv_b = conv_b_ ? conv_b_->f32() : nullptr;
-        if (batched)
-            be.causal_conv1d_rows(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b,
-                                  /*silu=*/true, call.row_buffers(0).data(), x);
-        else
-            be.causal_conv1d(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b,
-                             /*silu=*/true, call.state().buffers[0]->f32(), x);
+        if (step) {
+            be.matmul_conv1d_step(call.u, in_proj_.w, in_bias, xz, /*conv_off=*/0, I, spec_.d_conv,
+                                  conv_w_->f32(), conv_b, /*silu=*/true,
+                                  call.state().buffers[0]->f32(), x);
+        } else {
+            be.matmul(call.u, d_model_, T, in_proj_.w, in_bias, xz, 2 * I);
+            if (batched)
+                be.causal_conv1d_rows(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b,
+                                      /*silu=*/true, call.row_buffers(0).data(), x);
+            else
+                be.causal_conv1d(xz, 2 * I, T, I, spec_.d_conv, conv_w_->f32(), conv_b,
+                                 /*silu=*/true, call.state().buffers[0]->f32(), x);
+        }
         // x_dbl: [T, R + 2N] = x_proj(x)
         float* x_dbl = ws.get("m1.x_dbl", std::size_t(T * dbl));
         be.matmul(x, I, T, x_proj_.w, nullptr, x_dbl, dbl);
@@ -87,6 +97,18 @@ class Mamba1Mixer final : public Mixer {
         // delta: [T, I] = softplus(dt_proj.weight @ dt + dt_proj.bias)
         float* delta = ws.get("m1.delta", std::size_t(T * I));
         const float inf = std::numeric_limits<float>::infinity();
+        // y: [T, I] = scan(...) * silu(z), z = xz[:, I:]
+        float* y = ws.get("m1.y", std::size_t(T * I));
+        // The step's dt_proj, softplus and scan as one op, where no observer may change delta, B
+        // or C between them (captures are writable: interventions).
+        if (step && !sink.active()) {
+            be.matmul_softplus_scan_step(x_dbl, dt_proj_.w, dt_bias_->f32(), -inf, inf, x,
+                                         A_->f32(), x_dbl + R, x_dbl + R + N, D_->f32(), xz + I, N,
+                                         call.state().buffers[1]->f32(), delta, y);
+            be.matmul(y, I, T, out_proj_.w, out_bias_ ? out_bias_->f32() : nullptr, call.out,
+                      d_model_);
+            return;
+        }
         be.matmul_softplus(x_dbl, dbl, T, dt_proj_.w, dt_bias_->f32(), -inf, inf, delta);
         if (sink.active()) {
             sink.capture("ssm.x", x, {T, I});
@@ -94,8 +116,6 @@ class Mamba1Mixer final : public Mixer {
             sink.capture("ssm.B", x_dbl + R, {T, N}, dbl);
             sink.capture("ssm.C", x_dbl + R + N, {T, N}, dbl);
         }
-        // y: [T, I] = scan(...) * silu(z), z = xz[:, I:]
-        float* y = ws.get("m1.y", std::size_t(T * I));
         // ssm_state: the one sequence's (the batched step offers no captures: Model refuses it
         // while observers are registered)
         float* ssm_state = batched ? nullptr : call.state().buffers[1]->f32();

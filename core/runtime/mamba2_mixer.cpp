@@ -56,26 +56,35 @@ class Mamba2Mixer final : public Mixer {
                            dt_off = xbc_off + conv_dim;
         auto& be = backend_;
         const bool batched = call.batched();  // row r: one token of sequence r, its own state
+        // One token of one sequence: in_proj and the conv step as one op (backend.h), the same
+        // floats as the matmul and conv below; not where falcon_h1's multipliers scale xBC between
+        // the two.
+        const auto& mult = spec_.segment_multipliers;
+        const bool step = !batched && T == 1 && mult[1] == 1.0 && mult[2] == 1.0 && mult[3] == 1.0;
 
         float* zxbcdt = ws.get("m2.zxbcdt", std::size_t(T * width));
-        be.matmul(call.u, d_model_, T, in_proj_.w, in_bias_ ? in_bias_->f32() : nullptr, zxbcdt,
-                  width);
+        // xbc: [T, conv_dim] = silu(conv(xBC))
+        float* xbc = ws.get("m2.xbc", std::size_t(T * conv_dim));
+        const float* in_bias = in_bias_ ? in_bias_->f32() : nullptr;
+        const float* conv_b = conv_b_ ? conv_b_->f32() : nullptr;
+        if (step)
+            be.matmul_conv1d_step(call.u, in_proj_.w, in_bias, zxbcdt, xbc_off, conv_dim,
+                                  spec_.d_conv, conv_w_->f32(), conv_b, /*silu=*/true,
+                                  call.state().buffers[0]->f32(), xbc);
+        else
+            be.matmul(call.u, d_model_, T, in_proj_.w, in_bias, zxbcdt, width);
         // falcon_h1's mup vector: z | x | B | C | dt segments of in_proj's output scaled by
-        // constants.
+        // constants (the xBC ones only off the fused step, above).
         const std::int64_t seg_off[5] = {z_off, xbc_off, xbc_off + I, xbc_off + I + G * N, dt_off};
         const std::int64_t seg_len[5] = {I, I, G * N, G * N, H};
         for (int k = 0; k < 5; ++k)
-            if (spec_.segment_multipliers[k] != 1.0)
-                be.scale(zxbcdt + seg_off[k], width, T, seg_len[k],
-                         static_cast<float>(spec_.segment_multipliers[k]));
-        // xbc: [T, conv_dim] = silu(conv(xBC))
-        float* xbc = ws.get("m2.xbc", std::size_t(T * conv_dim));
-        const float* conv_b = conv_b_ ? conv_b_->f32() : nullptr;
+            if (mult[k] != 1.0)
+                be.scale(zxbcdt + seg_off[k], width, T, seg_len[k], static_cast<float>(mult[k]));
         if (batched)
             be.causal_conv1d_rows(zxbcdt + xbc_off, width, T, conv_dim, spec_.d_conv,
                                   conv_w_->f32(), conv_b, /*silu=*/true, call.row_buffers(0).data(),
                                   xbc);
-        else
+        else if (!step)  // (the step's conv ran in matmul_conv1d_step)
             be.causal_conv1d(zxbcdt + xbc_off, width, T, conv_dim, spec_.d_conv, conv_w_->f32(),
                              conv_b, /*silu=*/true, call.state().buffers[0]->f32(), xbc);
         // delta: [T, H]

@@ -391,6 +391,37 @@ void CudaBackend::matmul_softplus(const float* x, std::int64_t x_stride, std::in
     }
     Backend::matmul_softplus(x, x_stride, T, W, bias, lo, hi, delta);
 }
+// The conv step rides in the T = 1 GEMV's epilogue (one launch instead of two). The GEMV takes
+// every one-token matmul with columns; K > 32 (no checkpoint has more than 4) runs unfused.
+void CudaBackend::matmul_conv1d_step(const float* x, const Weight& W, const float* bias, float* y,
+                                     std::int64_t conv_off, std::int64_t C, std::int64_t K,
+                                     const float* conv_w, const float* conv_bias, bool silu,
+                                     float* conv_state, float* conv_y) {
+    if (conv_off < 0 || C < 0 || conv_off + C > W.rows)
+        throw std::invalid_argument("matmul_conv1d_step: conv channels [" +
+                                    std::to_string(conv_off) + ", " + std::to_string(conv_off + C) +
+                                    ") are not within the " + std::to_string(W.rows) + " outputs");
+    if (W.rows > 0 && W.cols > 0 && K >= 1 && K <= kConvStepMaxK) {
+        gemv_conv1d_step(x, W, bias, y, conv_off, C, K, conv_w, conv_bias, silu, conv_state, conv_y,
+                         stream_);
+        return;
+    }
+    Backend::matmul_conv1d_step(x, W, bias, y, conv_off, C, K, conv_w, conv_bias, silu, conv_state,
+                                conv_y);
+}
+// dt_proj, softplus and the scan step in one kernel (one launch instead of two).
+void CudaBackend::matmul_softplus_scan_step(const float* dt, const Weight& W, const float* dt_bias,
+                                            float lo, float hi, const float* x, const float* A,
+                                            const float* B, const float* C, const float* D,
+                                            const float* z, std::int64_t N, float* state,
+                                            float* delta, float* y) {
+    if (softplus_scan_step_fits(W, N)) {
+        softplus_scan_step(dt, W, dt_bias, lo, hi, x, A, B, C, D, z, N, state, delta, y, stream_);
+        return;
+    }
+    Backend::matmul_softplus_scan_step(dt, W, dt_bias, lo, hi, x, A, B, C, D, z, N, state, delta,
+                                       y);
+}
 void CudaBackend::add(float* y, const float* x, std::int64_t n) {
     cuda::add(y, x, n, stream_);
 }
@@ -472,8 +503,11 @@ void CudaBackend::ssd_scan_rows(const float* x, std::int64_t x_stride, const flo
                                 std::int64_t H, std::int64_t P, std::int64_t G, std::int64_t N,
                                 float* const* states, float* y) {
     if (rows == 0) return;
+    bool aligned16 = true;
+    for (std::int64_t r = 0; r < rows; ++r)
+        aligned16 = aligned16 && reinterpret_cast<std::uintptr_t>(states[r]) % 16 == 0;
     cuda::ssd_scan_rows(x, x_stride, delta, A, B, C, bc_stride, D, rows, H, P, G, N,
-                        stage_row_ptrs(states, rows), y, stream_);
+                        stage_row_ptrs(states, rows), aligned16, y, stream_);
 }
 void CudaBackend::gated_rmsnorm(const float* y, const float* z, std::int64_t z_stride,
                                 std::int64_t T, std::int64_t I, std::int64_t group_size,

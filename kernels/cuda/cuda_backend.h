@@ -70,6 +70,14 @@ class CudaBackend final : public Backend {
                          const float* bias, float lo, float hi, float* delta) override;
     void add_rmsnorm(float* h, const float* x, float s, std::int64_t T, std::int64_t D,
                      const float* weight, float eps, float* y) override;
+    void matmul_conv1d_step(const float* x, const Weight& W, const float* bias, float* y,
+                            std::int64_t conv_off, std::int64_t C, std::int64_t K,
+                            const float* conv_w, const float* conv_bias, bool silu,
+                            float* conv_state, float* conv_y) override;
+    void matmul_softplus_scan_step(const float* dt, const Weight& W, const float* dt_bias, float lo,
+                                   float hi, const float* x, const float* A, const float* B,
+                                   const float* C, const float* D, const float* z, std::int64_t N,
+                                   float* state, float* delta, float* y) override;
     void causal_conv1d(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t C,
                        std::int64_t K, const float* w, const float* bias, bool silu,
                        float* conv_state, float* y) override;

@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/gemv.cuh"
 #include "kernels/cuda/ops.h"
 
 namespace statescope::kernels::cuda {
@@ -22,38 +23,6 @@ namespace {
 
 constexpr int kThreads = 256;  // 8 warps
 constexpr int kBatch = 4;      // 16-byte weight loads in flight per lane
-
-// 16 bytes of weights, not kept in L1 (read once; x is what L1 should hold).
-__device__ __forceinline__ uint4 load_stream(const void* p) {
-    uint4 v;
-    asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-        : "l"(p));
-    return v;
-}
-
-// 16 bytes of weights -> fp32. F32: 4 values; BF16/F16: 8.
-__device__ __forceinline__ void widen16(uint4 v, float* out, float) {
-    out[0] = __uint_as_float(v.x), out[1] = __uint_as_float(v.y);
-    out[2] = __uint_as_float(v.z), out[3] = __uint_as_float(v.w);
-}
-__device__ __forceinline__ void widen16(uint4 v, float* out, __nv_bfloat16) {
-    const unsigned u[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {  // bf16 is the top half of an fp32: widening is a shift
-        out[2 * k] = __uint_as_float(u[k] << 16);
-        out[2 * k + 1] = __uint_as_float(u[k] & 0xffff0000u);
-    }
-}
-__device__ __forceinline__ void widen16(uint4 v, float* out, __half) {
-    const unsigned u[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-        const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&u[k]));
-        out[2 * k] = f.x;
-        out[2 * k + 1] = f.y;
-    }
-}
 
 // What is done to each output after the bias: nothing, or delta = clamp(softplus(v), lo, hi) with
 // softplus(v) = log1p(exp(v)), = v for v > 20 (softplus_kernel's formula: Mamba-1's dt_proj).
@@ -64,27 +33,45 @@ struct Epilogue {
 __device__ __forceinline__ float finish(float sum, const float* bias, std::int64_t o, Epilogue e) {
     const float v = sum + (bias != nullptr ? bias[o] : 0.0f);
     if (!e.softplus) return v;
-    return fminf(fmaxf(v > 20.0f ? v : log1pf(expf(v)), e.lo), e.hi);
+    return softplus_clamp(v, e.lo, e.hi);
 }
 
-// acc[t] += sum_q w[q] * x[t, c + q] over one 16-byte chunk of weights at column c.
-template <typename W, int kMaxT>
-__device__ __forceinline__ void dot_chunk(uint4 raw, const float* __restrict__ x,
-                                          std::int64_t x_stride, int T, std::int64_t c,
-                                          float* acc) {
-    constexpr int kEpv = 16 / sizeof(W);
-    float wf[kEpv];
-    widen16(raw, wf, W{});
-#pragma unroll
-    for (int t = 0; t < kMaxT; ++t) {
-        if (t >= T) break;
-        const float* xr = x + t * x_stride + c;
-#pragma unroll
-        for (int q = 0; q < kEpv; q += 4) {
-            const float4 xv = __ldg(reinterpret_cast<const float4*>(xr + q));
-            acc[t] += wf[q] * xv.x + wf[q + 1] * xv.y + wf[q + 2] * xv.z + wf[q + 3] * xv.w;
-        }
+// The causal conv step fused after a one-token GEMV (Backend::matmul_conv1d_step): outputs o in
+// [off, off + C) are conv channels c = o - off, whose window is [state[:, c] ; y[o]] (K <= 32).
+struct ConvStep {
+    std::int64_t off = 0, C = 0;
+    int K = 0;
+    const float* w = nullptr;     // [C, K]
+    const float* bias = nullptr;  // [C] or null
+    bool silu = false;
+    float* state = nullptr;  // [K-1, C]
+    float* y = nullptr;      // [C]
+};
+// Lane k < K holds w[c, k], lane k < K-1 holds state[k, c], lane 0 the bias: loaded before the
+// row's weights stream, so their latency hides behind the dot product.
+struct ConvInputs {
+    float w = 0.0f, s = 0.0f, b = 0.0f;
+};
+__device__ __forceinline__ ConvInputs conv_load(const ConvStep& cv, std::int64_t c, int lane) {
+    ConvInputs in;
+    if (lane < cv.K) in.w = cv.w[c * cv.K + lane];
+    if (lane < cv.K - 1) in.s = cv.state[lane * cv.C + c];
+    if (lane == 0 && cv.bias != nullptr) in.b = cv.bias[c];
+    return in;
+}
+// The whole warp, with v = the GEMV output of channel c: conv1d_fused_kernel's sum in its order
+// (bias, then k = 0 .. K-1 over the window), the activation, and the state rolled by one.
+__device__ __forceinline__ void conv_finish(const ConvStep& cv, const ConvInputs& in,
+                                            std::int64_t c, int lane, float v) {
+    float acc = __shfl_sync(0xffffffffu, in.b, 0);
+    for (int k = 0; k < cv.K; ++k) {
+        const float wk = __shfl_sync(0xffffffffu, in.w, k);
+        const float sk = __shfl_sync(0xffffffffu, in.s, k);
+        acc += wk * (k < cv.K - 1 ? sk : v);
     }
+    const float next = __shfl_down_sync(0xffffffffu, in.s, 1);  // lane k: state[k + 1, c]
+    if (lane == 0) cv.y[c] = cv.silu ? silu(acc) : acc;
+    if (lane < cv.K - 1) cv.state[lane * cv.C + c] = lane + 1 < cv.K - 1 ? next : v;
 }
 
 // kVec: rows and x are 16-byte aligned and cols is a multiple of the elements per 16 bytes; else
@@ -92,11 +79,15 @@ __device__ __forceinline__ void dot_chunk(uint4 raw, const float* __restrict__ x
 // (a column slice each, summed through shared memory): few-row matrices (x_proj: R + 2N rows)
 // would otherwise leave most SMs idle with too few loads in flight. A group is the 8 / kWarps rows
 // one pass of the block covers; block b takes groups [b * per_block, (b + 1) * per_block).
-template <typename W, bool kVec, int kWarps, int kMaxT>
+// kConv (T = 1 only, kMaxT = 1): the conv step of ConvStep after each output (the warp that
+// finishes row o does channel o - off); the other instances never read `conv`.
+template <typename W, bool kVec, int kWarps, int kMaxT, bool kConv = false>
 __global__ void __launch_bounds__(kThreads)
     gemv_kernel(const float* __restrict__ x, std::int64_t x_stride, int T, const W* __restrict__ w,
                 std::int64_t rows, std::int64_t cols, const float* __restrict__ bias,
-                float* __restrict__ y, std::int64_t y_stride, int per_block, Epilogue epi) {
+                float* __restrict__ y, std::int64_t y_stride, int per_block, Epilogue epi,
+                ConvStep conv) {
+    static_assert(!kConv || kMaxT == 1, "the conv step follows a one-token GEMV");
     wait_for_prior_grids();
     constexpr int kRowsPerGroup = kThreads / 32 / kWarps;
     __shared__ float partial[kThreads / 32][kMaxT];
@@ -108,6 +99,14 @@ __global__ void __launch_bounds__(kThreads)
         const std::int64_t o = g * kRowsPerGroup + warp / kWarps;
         const bool row_ok = o < rows;  // no early return: the block meets at __syncthreads below
         const W* row = w + (row_ok ? o : 0) * cols;
+        // Conv channel of this row (warp-uniform: o is the warp's row), its inputs loaded early.
+        [[maybe_unused]] const std::int64_t conv_c = o - conv.off;
+        [[maybe_unused]] bool conv_row = false;
+        [[maybe_unused]] ConvInputs conv_in;
+        if constexpr (kConv) {
+            conv_row = row_ok && slice == 0 && conv_c >= 0 && conv_c < conv.C;
+            if (conv_row) conv_in = conv_load(conv, conv_c, lane);
+        }
         float acc[kMaxT];
 #pragma unroll
         for (int t = 0; t < kMaxT; ++t) acc[t] = 0.0f;
@@ -145,7 +144,13 @@ __global__ void __launch_bounds__(kThreads)
         for (int t = 0; t < kMaxT; ++t) {
             if (t >= T) break;
             const float sum = group_sum(acc[t], 32);
-            if constexpr (kWarps == 1) {
+            if constexpr (kWarps == 1 && kConv) {
+                if (row_ok) {  // every lane holds the sum (xor reduction)
+                    const float v = finish(sum, bias, o, epi);
+                    if (lane == 0) y[o] = v;
+                    if (conv_row) conv_finish(conv, conv_in, conv_c, lane, v);
+                }
+            } else if constexpr (kWarps == 1) {
                 if (lane == 0 && row_ok) y[t * y_stride + o] = finish(sum, bias, o, epi);
             } else {
                 if (lane == 0) partial[warp][t] = sum;
@@ -153,7 +158,15 @@ __global__ void __launch_bounds__(kThreads)
         }
         if constexpr (kWarps > 1) {
             __syncthreads();
-            if (slice == 0 && lane < T && row_ok) {
+            if constexpr (kConv) {
+                if (slice == 0 && row_ok) {  // the whole warp, for the conv's shuffles
+                    float sum = 0.0f;
+                    for (int k = 0; k < kWarps; ++k) sum += partial[warp + k][0];
+                    const float v = finish(sum, bias, o, epi);
+                    if (lane == 0) y[o] = v;
+                    if (conv_row) conv_finish(conv, conv_in, conv_c, lane, v);
+                }
+            } else if (slice == 0 && lane < T && row_ok) {
                 float sum = 0.0f;
                 for (int k = 0; k < kWarps; ++k) sum += partial[warp + k][lane];
                 y[lane * y_stride + o] = finish(sum, bias, o, epi);
@@ -164,12 +177,12 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // Blocks of one gemv_kernel instance an SM holds at once (registers, shared memory), asked once.
-template <typename W, bool kVec, int kWarps, int kMaxT>
+template <typename W, bool kVec, int kWarps, int kMaxT, bool kConv>
 int resident_blocks() {
     static const int n = [] {
         int blocks = 0;
         check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                  &blocks, gemv_kernel<W, kVec, kWarps, kMaxT>, kThreads, 0),
+                  &blocks, gemv_kernel<W, kVec, kWarps, kMaxT, kConv>, kThreads, 0),
               "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
         return std::max(blocks, 1);
     }();
@@ -209,36 +222,37 @@ GemvShape choose_shape(std::int64_t rows, std::int64_t cols, int elems_per_load,
     return GemvShape{wpr, static_cast<int>(per_block), static_cast<unsigned>(blocks)};
 }
 
-template <typename W, int kMaxT>
+template <typename W, int kMaxT, bool kConv>
 void launch_gemv_t(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W_,
                    const float* bias, float* y, std::int64_t y_stride, Epilogue epi,
-                   cudaStream_t stream) {
+                   const ConvStep& conv, cudaStream_t stream) {
     const W* w = static_cast<const W*>(W_.data);
     constexpr int kEpv = 16 / sizeof(W);
     const bool vec = reinterpret_cast<std::uintptr_t>(w) % 16 == 0 && W_.cols % kEpv == 0 &&
                      reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && (T == 1 || x_stride % 4 == 0);
-    const GemvShape shape =
-        vec ? choose_shape(W_.rows, W_.cols, kEpv, true, resident_blocks<W, true, 1, kMaxT>())
-            : choose_shape(W_.rows, W_.cols, 1, false, resident_blocks<W, false, 1, kMaxT>());
+    const GemvShape shape = vec ? choose_shape(W_.rows, W_.cols, kEpv, true,
+                                               resident_blocks<W, true, 1, kMaxT, kConv>())
+                                : choose_shape(W_.rows, W_.cols, 1, false,
+                                               resident_blocks<W, false, 1, kMaxT, kConv>());
     auto launch = [&](auto kernel) {
         launch_dependent(kernel, shape.blocks, kThreads, 0, stream, x, x_stride, int(T), w, W_.rows,
-                         W_.cols, bias, y, y_stride, shape.per_block, epi);
+                         W_.cols, bias, y, y_stride, shape.per_block, epi, conv);
     };
     if (!vec) {
-        launch(gemv_kernel<W, false, 1, kMaxT>);
+        launch(gemv_kernel<W, false, 1, kMaxT, kConv>);
     } else {
         switch (shape.warps_per_row) {
             case 1:
-                launch(gemv_kernel<W, true, 1, kMaxT>);
+                launch(gemv_kernel<W, true, 1, kMaxT, kConv>);
                 break;
             case 2:
-                launch(gemv_kernel<W, true, 2, kMaxT>);
+                launch(gemv_kernel<W, true, 2, kMaxT, kConv>);
                 break;
             case 4:
-                launch(gemv_kernel<W, true, 4, kMaxT>);
+                launch(gemv_kernel<W, true, 4, kMaxT, kConv>);
                 break;
             default:
-                launch(gemv_kernel<W, true, 8, kMaxT>);
+                launch(gemv_kernel<W, true, 8, kMaxT, kConv>);
                 break;
         }
     }
@@ -246,31 +260,33 @@ void launch_gemv_t(const float* x, std::int64_t x_stride, std::int64_t T, const 
 }
 
 // T == 1 (decode) keeps one accumulator per lane: the kMaxT = 8 kernel's registers would cut the
-// blocks an SM holds.
+// blocks an SM holds. A conv step (conv != null) is T == 1 only.
 template <typename W>
 void launch_gemv(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W_,
                  const float* bias, float* y, std::int64_t y_stride, Epilogue epi,
-                 cudaStream_t stream) {
-    if (T == 1)
-        launch_gemv_t<W, 1>(x, x_stride, T, W_, bias, y, y_stride, epi, stream);
+                 const ConvStep* conv, cudaStream_t stream) {
+    if (conv != nullptr)
+        launch_gemv_t<W, 1, true>(x, x_stride, T, W_, bias, y, y_stride, epi, *conv, stream);
+    else if (T == 1)
+        launch_gemv_t<W, 1, false>(x, x_stride, T, W_, bias, y, y_stride, epi, ConvStep{}, stream);
     else
-        launch_gemv_t<W, static_cast<int>(kGemvMaxRows)>(x, x_stride, T, W_, bias, y, y_stride, epi,
-                                                         stream);
+        launch_gemv_t<W, static_cast<int>(kGemvMaxRows), false>(x, x_stride, T, W_, bias, y,
+                                                                y_stride, epi, ConvStep{}, stream);
 }
 
 void gemv_dispatch(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
                    const float* bias, float* y, std::int64_t y_stride, Epilogue epi,
-                   cudaStream_t stream) {
+                   cudaStream_t stream, const ConvStep* conv = nullptr) {
     if (T == 0 || W.rows == 0) return;
     switch (W.dtype) {
         case DType::F32:
-            launch_gemv<float>(x, x_stride, T, W, bias, y, y_stride, epi, stream);
+            launch_gemv<float>(x, x_stride, T, W, bias, y, y_stride, epi, conv, stream);
             break;
         case DType::BF16:
-            launch_gemv<__nv_bfloat16>(x, x_stride, T, W, bias, y, y_stride, epi, stream);
+            launch_gemv<__nv_bfloat16>(x, x_stride, T, W, bias, y, y_stride, epi, conv, stream);
             break;
         case DType::F16:
-            launch_gemv<__half>(x, x_stride, T, W, bias, y, y_stride, epi, stream);
+            launch_gemv<__half>(x, x_stride, T, W, bias, y, y_stride, epi, conv, stream);
             break;
     }
 }
@@ -305,6 +321,22 @@ void gemv(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W
 void gemv_softplus(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
                    const float* bias, float lo, float hi, float* y, cudaStream_t stream) {
     gemv_dispatch(x, x_stride, T, W, bias, y, W.rows, Epilogue{true, lo, hi}, stream);
+}
+
+void gemv_conv1d_step(const float* x, const Weight& W, const float* bias, float* y,
+                      std::int64_t conv_off, std::int64_t C, std::int64_t K, const float* conv_w,
+                      const float* conv_bias, bool silu, float* conv_state, float* conv_y,
+                      cudaStream_t stream) {
+    ConvStep conv;
+    conv.off = conv_off;
+    conv.C = C;
+    conv.K = static_cast<int>(K);
+    conv.w = conv_w;
+    conv.bias = conv_bias;
+    conv.silu = silu;
+    conv.state = conv_state;
+    conv.y = conv_y;
+    gemv_dispatch(x, W.cols, 1, W, bias, y, W.rows, Epilogue{}, stream, &conv);
 }
 
 void add_bias_rows(float* y, std::int64_t y_stride, std::int64_t T, std::int64_t n,

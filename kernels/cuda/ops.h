@@ -27,11 +27,26 @@ void gemv(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W
 // y[t, o] = clamp(softplus(sum_i x[t, i] W[o, i] + bias[o]), lo, hi), y: [T, W.rows] contiguous
 void gemv_softplus(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W,
                    const float* bias, float lo, float hi, float* y, cudaStream_t stream);
+// Backend::matmul_conv1d_step as the T = 1 GEMV with the conv step in its epilogue (one launch);
+// K <= 32 (the conv's taps sit one per lane), conv_off + C <= W.rows, W.cols > 0.
+void gemv_conv1d_step(const float* x, const Weight& W, const float* bias, float* y,
+                      std::int64_t conv_off, std::int64_t C, std::int64_t K, const float* conv_w,
+                      const float* conv_bias, bool silu, float* conv_state, float* conv_y,
+                      cudaStream_t stream);
+inline constexpr std::int64_t kConvStepMaxK = 32;
 void add_bias_rows(float* y, std::int64_t y_stride, std::int64_t T, std::int64_t n,
                    const float* bias, cudaStream_t stream);
 // dst[t, c] = half(x[t, c]) for the tensor-core path: [T, cols] contiguous, dtype BF16 or F16.
 void narrow_rows(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t cols,
                  DType dtype, void* dst, cudaStream_t stream);
+
+// selective_step.cu: Backend::matmul_softplus_scan_step as one kernel (a warp per channel), where
+// softplus_scan_step_fits(): d_state <= 256, int32 indexing.
+bool softplus_scan_step_fits(const Weight& W, std::int64_t N);
+void softplus_scan_step(const float* dt, const Weight& W, const float* dt_bias, float lo, float hi,
+                        const float* x, const float* A, const float* B, const float* C,
+                        const float* D, const float* z, std::int64_t N, float* state, float* delta,
+                        float* y, cudaStream_t stream);
 
 // norm.cu
 void rmsnorm(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t D,
@@ -61,7 +76,9 @@ void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const f
               float* state, float* y, float* scratch, cudaStream_t stream);
 
 // The batched decode step (backend.h, *_rows), in conv1d.cu and scan.cu: conv_states / states are
-// DEVICE arrays of `rows` device pointers (CudaBackend stages the host arrays).
+// DEVICE arrays of `rows` device pointers (CudaBackend stages the host arrays). ssd_scan_rows'
+// states_aligned16: every states[r] is 16-byte aligned (the vectorised step needs it; the caller
+// knows from the host array).
 void causal_conv1d_rows(const float* x, std::int64_t x_stride, std::int64_t rows, std::int64_t C,
                         std::int64_t K, const float* w, const float* bias, bool silu,
                         float* const* conv_states, float* y, cudaStream_t stream);
@@ -72,7 +89,8 @@ void selective_scan_rows(const float* x, const float* delta, const float* A, con
 void ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta, const float* A,
                    const float* B, const float* C, std::int64_t bc_stride, const float* D,
                    std::int64_t rows, std::int64_t H, std::int64_t P, std::int64_t G,
-                   std::int64_t N, float* const* states, float* y, cudaStream_t stream);
+                   std::int64_t N, float* const* states, bool states_aligned16, float* y,
+                   cudaStream_t stream);
 
 // activation.cu
 void scale(float* x, std::int64_t x_stride, std::int64_t T, std::int64_t n, float s,

@@ -14,6 +14,7 @@
 #include "kernels/cuda/ops.h"
 #include "kernels/cuda/scan_chunked.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -179,6 +180,129 @@ __global__ void ssd_scan_rows_kernel(const float* x, std::int64_t x_stride, cons
                   y + r * H * P);
 }
 
+// The SSD decode step (T = 1), vectorised: the recurrence above at one token, the [H, P, N] state
+// streamed through once with 16-byte loads and stores. A group of `lanes` lanes (a power of two,
+// at most a warp) owns one state row r = (h, p) at a time, lane l its float4 chunks q = l + k *
+// lanes (k < chunks) of the N / 4; group gg takes rows gg + j * n_groups (j < rows_per_group), so
+// at each j a warp covers consecutive rows (contiguous memory), and every state load of the thread
+// is issued before any is used: the step is one memory round trip. (ncu on the H200: the
+// sequential kernel, 4-byte loads inside the update loop, moved mamba2-2.7b's 2.6 MB state at
+// ~0.75 TB/s.) Batched rows (states != null): grid.y is the row b, on its slices of the inputs and
+// its own state states[b]. Needs N % 4 == 0, 16-byte aligned state(s), B and C (and bc_stride % 4
+// == 0 when batched), H * P * N < 2^31: ssd_step_vec_fits() checks.
+constexpr int kStepThreads = 256;
+constexpr int kStepMaxRows = 4;    // rows per group
+constexpr int kStepMaxChunks = 2;  // float4 chunks per lane and row: N <= 256 (check_d_state)
+
+__global__ void __launch_bounds__(kStepThreads)
+    ssd_step_vec_kernel(const float* __restrict__ x, std::int64_t x_stride,
+                        const float* __restrict__ delta, const float* __restrict__ A,
+                        const float* __restrict__ B, const float* __restrict__ C,
+                        std::int64_t bc_stride, const float* __restrict__ D, int H, int P,
+                        int heads_per_group, int N, int lanes, int chunks, int rows_per_group,
+                        int n_groups, float* state, float* const* states, float* __restrict__ y) {
+    wait_for_prior_grids();
+    if (states != nullptr) {
+        const std::int64_t b = blockIdx.y;
+        x += b * x_stride;
+        delta += b * H;
+        B += b * bc_stride;
+        C += b * bc_stride;
+        y += b * std::int64_t(H) * P;
+        state = states[b];
+    }
+    const int tid = blockIdx.x * kStepThreads + threadIdx.x;
+    const int gg = tid / lanes, lane = tid % lanes;
+    const int Q = N / 4, HP = H * P;
+    float4* st = reinterpret_cast<float4*>(state);
+    auto row_of = [&](int j) {
+        return gg < n_groups && j < rows_per_group ? gg + j * n_groups : HP;
+    };
+    // Every state load first (predicated off past the rows / chunks: zeros, no access).
+    float4 S[kStepMaxRows][kStepMaxChunks];
+#pragma unroll
+    for (int j = 0; j < kStepMaxRows; ++j) {
+        const int r = row_of(j);
+#pragma unroll
+        for (int k = 0; k < kStepMaxChunks; ++k) {
+            const int q = lane + k * lanes;
+            S[j][k] = r < HP && k < chunks && q < Q ? __ldcs(st + std::int64_t(r) * Q + q)
+                                                    : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        }
+    }
+    // Then each row's scalars (L2-resident: delta, A, D are [H], x one row).
+    float xv[kStepMaxRows], dv[kStepMaxRows], av[kStepMaxRows], Dv[kStepMaxRows];
+#pragma unroll
+    for (int j = 0; j < kStepMaxRows; ++j) {
+        const int r = row_of(j);
+        const bool ok = r < HP;
+        const int h = ok ? r / P : 0;
+        xv[j] = ok ? x[r] : 0.0f;
+        dv[j] = ok ? delta[h] : 0.0f;
+        av[j] = ok ? A[h] : 0.0f;
+        Dv[j] = ok && D != nullptr ? D[h] : 0.0f;
+    }
+#pragma unroll
+    for (int j = 0; j < kStepMaxRows; ++j) {
+        if (j >= rows_per_group) break;  // uniform over the grid: every lane reaches the shuffles
+        const int r = row_of(j);
+        const bool ok = r < HP;
+        const int g = ok ? r / P / heads_per_group : 0;
+        const float4* Bg = reinterpret_cast<const float4*>(B + std::int64_t(g) * N);
+        const float4* Cg = reinterpret_cast<const float4*>(C + std::int64_t(g) * N);
+        const float decay = __expf(dv[j] * av[j]), dx = dv[j] * xv[j];
+        float acc = 0.0f;
+#pragma unroll
+        for (int k = 0; k < kStepMaxChunks; ++k) {
+            const int q = lane + k * lanes;
+            if (!(ok && k < chunks && q < Q)) continue;
+            const float4 b = __ldg(Bg + q), c = __ldg(Cg + q);
+            float4& s = S[j][k];
+            s.x = decay * s.x + dx * b.x;
+            s.y = decay * s.y + dx * b.y;
+            s.z = decay * s.z + dx * b.z;
+            s.w = decay * s.w + dx * b.w;
+            acc += s.x * c.x;
+            acc += s.y * c.y;
+            acc += s.z * c.z;
+            acc += s.w * c.w;
+            __stcs(st + std::int64_t(r) * Q + q, s);
+        }
+        acc = group_sum(acc, lanes);
+        if (ok && lane == 0) y[r] = acc + Dv[j] * xv[j];
+    }
+}
+
+struct StepShape {
+    int lanes = 1, chunks = 1, rows_per_group = 1, n_groups = 1;
+    unsigned blocks = 1;
+};
+// Rows per group grow (1, 2, 4) while the grid would ask more than ~half the threads the GPU holds
+// at once (2048 per SM on sm_90): fewer, longer threads, each with more loads in flight.
+StepShape ssd_step_shape(std::int64_t HP, std::int64_t N, std::int64_t batch_rows) {
+    StepShape s;
+    const std::int64_t Q = N / 4;
+    s.lanes = lanes_for(Q);
+    s.chunks = static_cast<int>((Q + s.lanes - 1) / s.lanes);
+    const std::int64_t budget = std::int64_t(sm_count()) * 1024;
+    auto groups = [&](int rpg) { return (HP + rpg - 1) / rpg; };
+    while (s.rows_per_group < kStepMaxRows &&
+           groups(s.rows_per_group) * s.lanes * batch_rows > budget)
+        s.rows_per_group *= 2;
+    s.n_groups = static_cast<int>(groups(s.rows_per_group));
+    s.blocks = blocks_for(std::int64_t(s.n_groups) * s.lanes, kStepThreads);
+    return s;
+}
+
+bool aligned16(const void* p) {
+    return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+}
+bool ssd_step_vec_fits(std::int64_t H, std::int64_t P, std::int64_t N, const float* B,
+                       const float* C, std::int64_t bc_stride, bool batched) {
+    return N % 4 == 0 && N / 4 <= std::int64_t(32) * kStepMaxChunks && aligned16(B) &&
+           aligned16(C) && (!batched || bc_stride % 4 == 0) && H * P * N < (std::int64_t(1) << 31);
+}
+
 void check_d_state(std::int64_t N) {
     if (N > 32 * kMaxStatesPerLane)
         throw std::runtime_error("CUDA scan: d_state " + std::to_string(N) + " is above the " +
@@ -253,6 +377,15 @@ void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const f
                          prefill_path() != Path::ChunkedTf32, state, y, scratch, stream);
         return;
     }
+    if (T == 1 && aligned16(state) && ssd_step_vec_fits(H, P, N, B, C, bc_stride, false)) {
+        const StepShape sh = ssd_step_shape(H * P, N, 1);
+        launch_dependent(ssd_step_vec_kernel, sh.blocks, kStepThreads, 0, stream, x, x_stride,
+                         delta, A, B, C, bc_stride, D, int(H), int(P), int(H / G), int(N), sh.lanes,
+                         sh.chunks, sh.rows_per_group, sh.n_groups, state,
+                         static_cast<float* const*>(nullptr), y);
+        check_launch("ssd_scan step");
+        return;
+    }
     const int lanes = lanes_for(N);
     launch_dependent(ssd_scan_kernel, blocks_for(H * P * lanes, kThreads), kThreads, 0, stream, x,
                      x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, lanes, state, y);
@@ -275,9 +408,19 @@ void selective_scan_rows(const float* x, const float* delta, const float* A, con
 void ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta, const float* A,
                    const float* B, const float* C, std::int64_t bc_stride, const float* D,
                    std::int64_t rows, std::int64_t H, std::int64_t P, std::int64_t G,
-                   std::int64_t N, float* const* states, float* y, cudaStream_t stream) {
+                   std::int64_t N, float* const* states, bool states_aligned16, float* y,
+                   cudaStream_t stream) {
     if (rows == 0 || H * P == 0) return;
     check_d_state(N);
+    if (states_aligned16 && rows <= 65535 && ssd_step_vec_fits(H, P, N, B, C, bc_stride, true)) {
+        const StepShape sh = ssd_step_shape(H * P, N, rows);
+        const dim3 grid(sh.blocks, static_cast<unsigned>(rows));
+        ssd_step_vec_kernel<<<grid, kStepThreads, 0, stream>>>(
+            x, x_stride, delta, A, B, C, bc_stride, D, int(H), int(P), int(H / G), int(N), sh.lanes,
+            sh.chunks, sh.rows_per_group, sh.n_groups, nullptr, states, y);
+        check_launch("ssd_scan_rows");
+        return;
+    }
     const int lanes = lanes_for(N);
     const dim3 grid(blocks_for(H * P * lanes, kThreads), static_cast<unsigned>(rows));
     ssd_scan_rows_kernel<<<grid, kThreads, 0, stream>>>(x, x_stride, delta, A, B, C, bc_stride, D,

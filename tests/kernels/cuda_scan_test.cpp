@@ -43,6 +43,10 @@ double ssd_chunked_tol(std::int64_t T) {
     return ssd_tf32() ? 5e-3 : 2.0 * scan_tol(T);
 }
 
+std::vector<float> poisoned(std::size_t n) {
+    return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
+}
+
 struct SelCase {
     std::int64_t T, I, N;
     bool gate;
@@ -120,8 +124,57 @@ TEST(CudaScan, SsdScanMatchesCpu) {
     }
 }
 
-std::vector<float> poisoned(std::size_t n) {
-    return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
+// The one-token SSD step (the vectorised kernel wherever N % 4 == 0 and the state, B and C are
+// 16-byte aligned; the sequential kernel otherwise): mamba2-2.7b's shape (80 heads x 64, N = 128,
+// one group), head_dim 50 and 64, d_state 16 / 36 (9 float4 chunks on 16 lanes) / 64 / 128 / 256
+// (two chunks a lane) / 33 (no float4 rows: the fallback), several groups, head counts that leave
+// part-filled groups and blocks, and B/C or state misaligned by one float (the fallback). Eight
+// decode steps continue the state on both sides; y starts as NaN so every element must be written.
+// Tolerance: the decode scan's, scan_tol(8) (the same recurrence with __expf and another order over
+// d_state than the CPU, a few ulp per token).
+TEST(CudaScan, SsdDecodeStepMatchesCpu) {
+    STATESCOPE_REQUIRE_CUDA();
+    Rng rng(23);
+    struct Case {
+        std::int64_t H, P, G, N;
+        std::int64_t bc_shift, state_shift;  // floats added to the B/C and state addresses
+    };
+    for (Case c : {Case{80, 64, 1, 128, 0, 0}, Case{7, 50, 1, 64, 0, 0}, Case{6, 64, 2, 16, 0, 0},
+                   Case{10, 50, 5, 128, 0, 0}, Case{3, 5, 1, 36, 0, 0}, Case{4, 64, 2, 256, 0, 0},
+                   Case{5, 50, 1, 33, 0, 0}, Case{9, 64, 3, 128, 1, 0}, Case{8, 50, 1, 64, 0, 1},
+                   Case{1, 1, 1, 4, 0, 0}}) {
+        const std::int64_t I = c.H * c.P, GN = c.G * c.N;
+        // x | B | C in one conv output row; B starts on a 16-byte boundary unless shifted.
+        const std::int64_t b_off = (I + 3) / 4 * 4 + c.bc_shift;
+        const std::int64_t x_stride = b_off + 2 * GN + 1;
+        std::vector<float> A(std::size_t(c.H));
+        for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
+        const std::vector<float> D = rng.vec(std::size_t(c.H));
+        std::vector<float> state = rng.vec(std::size_t(c.H * c.P * c.N));
+        std::vector<float> dev_state_init(state.size() + std::size_t(c.state_shift), 0.0f);
+        std::copy(state.begin(), state.end(), dev_state_init.begin() + c.state_shift);
+        Dev dA(A), dD(D), dstate(dev_state_init);
+        constexpr int kSteps = 8;
+        for (int step = 0; step < kSteps; ++step) {
+            const std::vector<float> xbc = rng.vec(std::size_t(x_stride), -2.0f, 2.0f);
+            const std::vector<float> delta = rng.vec(std::size_t(c.H), 0.001f, 0.5f);
+            std::vector<float> want(static_cast<std::size_t>(I));
+            cpu().ssd_scan(xbc.data(), x_stride, delta.data(), A.data(), xbc.data() + b_off,
+                           xbc.data() + b_off + GN, x_stride, D.data(), 1, c.H, c.P, c.G, c.N,
+                           state.data(), want.data());
+            Dev dxbc(xbc), ddelta(delta), dy(poisoned(want.size()));
+            cuda().ssd_scan(dxbc.get(), x_stride, ddelta.get(), dA.get(), dxbc.get() + b_off,
+                            dxbc.get() + b_off + GN, x_stride, dD.get(), 1, c.H, c.P, c.G, c.N,
+                            dstate.get() + c.state_shift, dy.get());
+            const std::string what = "ssd_scan step H=" + sz(c.H) + " P=" + sz(c.P) +
+                                     " G=" + sz(c.G) + " N=" + sz(c.N) + " bc+" + sz(c.bc_shift) +
+                                     " state+" + sz(c.state_shift) + " step " + sz(step);
+            expect_near_cpu(dy.host(), want, scan_tol(kSteps), 1.0, what);
+            std::vector<float> got_state = dstate.host();
+            got_state.erase(got_state.begin(), got_state.begin() + c.state_shift);
+            expect_near_cpu(got_state, state, scan_tol(kSteps), 1.0, what + " state");
+        }
+    }
 }
 
 const std::int64_t kChunkedLengths[] = {1, 2, 63, 64, 65, 1000, 4097};
