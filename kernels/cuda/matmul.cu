@@ -6,9 +6,7 @@
 // What keeps the HBM busy (ncu on the H200, the first version: 2.2-2.8 TB/s on the 2.8B models'
 // in_proj and out_proj): each lane issues kBatch weight loads before it uses any (bypassing L1, so
 // the input rows stay there), and the grid is sized to the GPU: a block takes `per_block`
-// consecutive groups of rows where its warps are independent (choose_shape says when). With four
-// loads in flight and the row's tail loaded one chunk at a time, in_proj / out_proj still read at
-// 2.2-2.35 TB/s (ncu, a7e8834): eight, with a predicated last batch.
+// consecutive groups of rows where its warps are independent (choose_shape says when).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -24,7 +22,7 @@ namespace statescope::kernels::cuda {
 namespace {
 
 constexpr int kThreads = 256;  // 8 warps
-constexpr int kBatch = 8;      // 16-byte weight loads in flight per lane
+constexpr int kBatch = 4;      // 16-byte weight loads in flight per lane
 
 // What is done to each output after the bias: nothing, or delta = clamp(softplus(v), lo, hi) with
 // softplus(v) = log1p(exp(v)), = v for v > 20 (softplus_kernel's formula: Mamba-1's dt_proj).
@@ -118,18 +116,19 @@ __global__ void __launch_bounds__(kThreads)
             const std::int64_t stride = std::int64_t(kWarps) * 32 * kEpv;
             const std::int64_t n =
                 !row_ok || first >= cols ? 0 : (cols - first + stride - 1) / stride;
-            // kBatch loads issued before any is used, the last batch predicated (not one load at
-            // a time): a 2,560-wide bf16 row is 10 chunks a lane, two round trips to HBM.
-            for (std::int64_t k = 0; k < n; k += kBatch) {
+            std::int64_t k = 0;
+            for (; k + kBatch <= n; k += kBatch) {
                 uint4 raw[kBatch];
 #pragma unroll
                 for (int b = 0; b < kBatch; ++b)
-                    if (k + b < n) raw[b] = load_stream(row + first + (k + b) * stride);
+                    raw[b] = load_stream(row + first + (k + b) * stride);
 #pragma unroll
                 for (int b = 0; b < kBatch; ++b)
-                    if (k + b < n)
-                        dot_chunk<W, kMaxT>(raw[b], x, x_stride, T, first + (k + b) * stride, acc);
+                    dot_chunk<W, kMaxT>(raw[b], x, x_stride, T, first + (k + b) * stride, acc);
             }
+            for (; k < n; ++k)
+                dot_chunk<W, kMaxT>(load_stream(row + first + k * stride), x, x_stride, T,
+                                    first + k * stride, acc);
         } else {
             for (std::int64_t c = std::int64_t(slice) * 32 + lane; row_ok && c < cols;
                  c += kWarps * 32) {
