@@ -259,6 +259,21 @@ class Backend {
         selective_scan(x, delta, A, B, C, N, D, z, W.rows, 1, W.rows, N, state, y);
     }
 
+    // The Mamba-2 decode step of one token with its time step (the op pair the mixer runs at T =
+    // 1, one launch on a device):
+    //   delta[h] = clamp(softplus(dt[h] + dt_bias[h]), lo, hi)                   (softplus)
+    //   then ssd_scan at T = 1 with that delta
+    // dt: [H] (a slice of in_proj's row); dt_bias: [H] or null; delta: [H] written too (the
+    // observers' "ssm.delta"); the rest as ssd_scan.
+    virtual void softplus_ssd_step(const float* dt, const float* dt_bias, float lo, float hi,
+                                   const float* x, std::int64_t x_stride, const float* A,
+                                   const float* B, const float* C, std::int64_t bc_stride,
+                                   const float* D, std::int64_t H, std::int64_t P, std::int64_t G,
+                                   std::int64_t N, float* state, float* delta, float* y) {
+        softplus(dt, H, 1, H, dt_bias, lo, hi, delta);
+        ssd_scan(x, x_stride, delta, A, B, C, bc_stride, D, 1, H, P, G, N, state, y);
+    }
+
     // Mamba-1 selective scan, one channel i of I, state n of N (S = state[i, n]):
     //   S = exp(delta[t,i] * A[i,n]) * S + delta[t,i] * B[t,n] * x[t,i]
     //   y[t,i] = (sum_n S * C[t,n] + D[i] * x[t,i]) * silu(z[t,i])          (no gate when z is

@@ -93,24 +93,31 @@ class Mamba2Mixer final : public Mixer {
         const float lo = unclamped ? -inf : static_cast<float>(spec_.dt_min);
         const float hi = unclamped ? inf : static_cast<float>(spec_.dt_max);
         float* delta = ws.get("m2.delta", std::size_t(T * H));
-        be.softplus(zxbcdt + dt_off, width, T, H, dt_bias_->f32(), lo, hi, delta);
         float* x = xbc;
         float* B = xbc + I;
         float* C = xbc + I + G * N;
+        float* y = ws.get("m2.y", std::size_t(T * I));
+        // ssm_state: the one sequence's (the batched step offers no captures: Model refuses it
+        // while observers are registered)
+        float* ssm_state = batched ? nullptr : call.state().buffers[1]->f32();
+        // One token with nobody capturing: the softplus and the state update as one op (the
+        // captures below read delta before the scan runs).
+        const bool fused_scan = !batched && T == 1 && !sink.active();
+        if (fused_scan)
+            be.softplus_ssd_step(zxbcdt + dt_off, dt_bias_->f32(), lo, hi, x, conv_dim, A_->f32(),
+                                 B, C, conv_dim, D_->f32(), H, P, G, N, ssm_state, delta, y);
+        else
+            be.softplus(zxbcdt + dt_off, width, T, H, dt_bias_->f32(), lo, hi, delta);
         if (sink.active()) {
             sink.capture("ssm.x", x, {T, I}, conv_dim);
             sink.capture("ssm.delta", delta, {T, H});
             sink.capture("ssm.B", B, {T, G * N}, conv_dim);
             sink.capture("ssm.C", C, {T, G * N}, conv_dim);
         }
-        float* y = ws.get("m2.y", std::size_t(T * I));
-        // ssm_state: the one sequence's (the batched step offers no captures: Model refuses it
-        // while observers are registered)
-        float* ssm_state = batched ? nullptr : call.state().buffers[1]->f32();
         if (batched)
             be.ssd_scan_rows(x, conv_dim, delta, A_->f32(), B, C, conv_dim, D_->f32(), T, H, P, G,
                              N, call.row_buffers(1).data(), y);
-        else
+        else if (!fused_scan)
             be.ssd_scan(x, conv_dim, delta, A_->f32(), B, C, conv_dim, D_->f32(), T, H, P, G, N,
                         ssm_state, y);
         if (sink.active()) {

@@ -112,4 +112,10 @@ __device__ __forceinline__ float block_sum(float v) {
     return group_sum(v, 32);
 }
 
+// delta = clamp(softplus(v), lo, hi), softplus(v) = log1p(exp(v)), = v for v > 20 (torch's
+// threshold; softplus_kernel's formula).
+__device__ __forceinline__ float softplus_clamp(float v, float lo, float hi) {
+    return fminf(fmaxf(v > 20.0f ? v : log1pf(expf(v)), lo), hi);
+}
+
 }  // namespace statescope::kernels::cuda

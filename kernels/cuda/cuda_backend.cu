@@ -410,6 +410,16 @@ void CudaBackend::matmul_conv1d_step(const float* x, const Weight& W, const floa
                                 conv_y);
 }
 // dt_proj, softplus and the scan step in one kernel (one launch instead of two).
+void CudaBackend::softplus_ssd_step(const float* dt, const float* dt_bias, float lo, float hi,
+                                    const float* x, std::int64_t x_stride, const float* A,
+                                    const float* B, const float* C, std::int64_t bc_stride,
+                                    const float* D, std::int64_t H, std::int64_t P, std::int64_t G,
+                                    std::int64_t N, float* state, float* delta, float* y) {
+    if (!cuda::softplus_ssd_step(dt, dt_bias, lo, hi, x, x_stride, A, B, C, bc_stride, D, H, P, G,
+                                 N, state, delta, y, stream_))
+        Backend::softplus_ssd_step(dt, dt_bias, lo, hi, x, x_stride, A, B, C, bc_stride, D, H, P, G,
+                                   N, state, delta, y);
+}
 void CudaBackend::matmul_softplus_scan_step(const float* dt, const Weight& W, const float* dt_bias,
                                             float lo, float hi, const float* x, const float* A,
                                             const float* B, const float* C, const float* D,

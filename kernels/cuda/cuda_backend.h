@@ -74,6 +74,11 @@ class CudaBackend final : public Backend {
                             std::int64_t conv_off, std::int64_t C, std::int64_t K,
                             const float* conv_w, const float* conv_bias, bool silu,
                             float* conv_state, float* conv_y) override;
+    void softplus_ssd_step(const float* dt, const float* dt_bias, float lo, float hi,
+                           const float* x, std::int64_t x_stride, const float* A, const float* B,
+                           const float* C, std::int64_t bc_stride, const float* D, std::int64_t H,
+                           std::int64_t P, std::int64_t G, std::int64_t N, float* state,
+                           float* delta, float* y) override;
     void matmul_softplus_scan_step(const float* dt, const Weight& W, const float* dt_bias, float lo,
                                    float hi, const float* x, const float* A, const float* B,
                                    const float* C, const float* D, const float* z, std::int64_t N,

@@ -37,9 +37,8 @@ __global__ void softplus_kernel(const float* dt, std::int64_t dt_stride, std::in
     const std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
     if (i >= T * C) return;
     const std::int64_t t = i / C, c = i % C;
-    const float v = dt[t * dt_stride + c] + (bias != nullptr ? bias[c] : 0.0f);
-    const float sp = v > 20.0f ? v : log1pf(expf(v));
-    delta[t * C + c] = fminf(fmaxf(sp, lo), hi);
+    delta[t * C + c] =
+        softplus_clamp(dt[t * dt_stride + c] + (bias != nullptr ? bias[c] : 0.0f), lo, hi);
 }
 
 // dst[(*pos0 + t) * dst_stride + i] = src[t * src_stride + i]      src: [T, width]

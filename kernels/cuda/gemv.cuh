@@ -41,12 +41,6 @@ __device__ __forceinline__ void widen16(uint4 v, float* out, __half) {
     }
 }
 
-// delta = clamp(softplus(v), lo, hi), softplus(v) = log1p(exp(v)), = v for v > 20 (torch's
-// threshold; softplus_kernel's formula).
-__device__ __forceinline__ float softplus_clamp(float v, float lo, float hi) {
-    return fminf(fmaxf(v > 20.0f ? v : log1pf(expf(v)), lo), hi);
-}
-
 // acc[t] += sum_q w[q] * x[t, c + q] over one 16-byte chunk of weights at column c.
 template <typename W, int kMaxT>
 __device__ __forceinline__ void dot_chunk(uint4 raw, const float* __restrict__ x,

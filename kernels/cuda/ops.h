@@ -86,6 +86,13 @@ void selective_scan_rows(const float* x, const float* delta, const float* A, con
                          const float* C, std::int64_t bc_stride, const float* D, const float* z,
                          std::int64_t z_stride, std::int64_t rows, std::int64_t I, std::int64_t N,
                          float* const* states, float* y, cudaStream_t stream);
+// The Mamba-2 decode step with its softplus (Backend::softplus_ssd_step) in the vectorised step
+// kernel; false (nothing launched) where that kernel does not fit the shapes or alignments.
+bool softplus_ssd_step(const float* dt, const float* dt_bias, float lo, float hi, const float* x,
+                       std::int64_t x_stride, const float* A, const float* B, const float* C,
+                       std::int64_t bc_stride, const float* D, std::int64_t H, std::int64_t P,
+                       std::int64_t G, std::int64_t N, float* state, float* delta, float* y,
+                       cudaStream_t stream);
 void ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta, const float* A,
                    const float* B, const float* C, std::int64_t bc_stride, const float* D,
                    std::int64_t rows, std::int64_t H, std::int64_t P, std::int64_t G,

@@ -191,6 +191,14 @@ __global__ void ssd_scan_rows_kernel(const float* x, std::int64_t x_stride, cons
 // its own state states[b]. Needs N % 4 == 0, 16-byte aligned state(s), B and C (and bc_stride % 4
 // == 0 when batched), H * P * N < 2^31: ssd_step_vec_fits() checks.
 constexpr int kStepThreads = 256;
+// The one-token softplus folded into the step (dt null: delta is read as given): delta[h] =
+// clamp(softplus(dt[h] + bias[h]), lo, hi), written to `delta` by the thread of row (h, 0).
+struct SoftplusIn {
+    const float* dt = nullptr;
+    const float* bias = nullptr;
+    float lo = 0.0f, hi = 0.0f;
+    float* delta = nullptr;
+};
 constexpr int kStepMaxRows = 4;    // rows per group
 constexpr int kStepMaxChunks = 2;  // float4 chunks per lane and row: N <= 256 (check_d_state)
 
@@ -200,7 +208,8 @@ __global__ void __launch_bounds__(kStepThreads)
                         const float* __restrict__ B, const float* __restrict__ C,
                         std::int64_t bc_stride, const float* __restrict__ D, int H, int P,
                         int heads_per_group, int N, int lanes, int chunks, int rows_per_group,
-                        int n_groups, float* state, float* const* states, float* __restrict__ y) {
+                        int n_groups, float* state, float* const* states, float* __restrict__ y,
+                        SoftplusIn sp) {
     wait_for_prior_grids();
     if (states != nullptr) {
         const std::int64_t b = blockIdx.y;
@@ -238,7 +247,14 @@ __global__ void __launch_bounds__(kStepThreads)
         const bool ok = r < HP;
         const int h = ok ? r / P : 0;
         xv[j] = ok ? x[r] : 0.0f;
-        dv[j] = ok ? delta[h] : 0.0f;
+        if (sp.dt != nullptr) {  // delta from in_proj's dt row (Backend::softplus_ssd_step)
+            dv[j] = ok ? softplus_clamp(sp.dt[h] + (sp.bias != nullptr ? sp.bias[h] : 0.0f), sp.lo,
+                                        sp.hi)
+                       : 0.0f;
+            if (ok && r % P == 0 && lane == 0) sp.delta[h] = dv[j];
+        } else {
+            dv[j] = ok ? delta[h] : 0.0f;
+        }
         av[j] = ok ? A[h] : 0.0f;
         Dv[j] = ok && D != nullptr ? D[h] : 0.0f;
     }
@@ -382,7 +398,7 @@ void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const f
         launch_dependent(ssd_step_vec_kernel, sh.blocks, kStepThreads, 0, stream, x, x_stride,
                          delta, A, B, C, bc_stride, D, int(H), int(P), int(H / G), int(N), sh.lanes,
                          sh.chunks, sh.rows_per_group, sh.n_groups, state,
-                         static_cast<float* const*>(nullptr), y);
+                         static_cast<float* const*>(nullptr), y, SoftplusIn{});
         check_launch("ssd_scan step");
         return;
     }
@@ -390,6 +406,24 @@ void ssd_scan(const float* x, std::int64_t x_stride, const float* delta, const f
     launch_dependent(ssd_scan_kernel, blocks_for(H * P * lanes, kThreads), kThreads, 0, stream, x,
                      x_stride, delta, A, B, C, bc_stride, D, T, H, P, G, N, lanes, state, y);
     check_launch("ssd_scan");
+}
+
+bool softplus_ssd_step(const float* dt, const float* dt_bias, float lo, float hi, const float* x,
+                       std::int64_t x_stride, const float* A, const float* B, const float* C,
+                       std::int64_t bc_stride, const float* D, std::int64_t H, std::int64_t P,
+                       std::int64_t G, std::int64_t N, float* state, float* delta, float* y,
+                       cudaStream_t stream) {
+    if (H * P == 0) return true;
+    check_d_state(N);
+    if (!aligned16(state) || !ssd_step_vec_fits(H, P, N, B, C, bc_stride, false)) return false;
+    const StepShape sh = ssd_step_shape(H * P, N, 1);
+    launch_dependent(ssd_step_vec_kernel, sh.blocks, kStepThreads, 0, stream, x, x_stride,
+                     static_cast<const float*>(nullptr), A, B, C, bc_stride, D, int(H), int(P),
+                     int(H / G), int(N), sh.lanes, sh.chunks, sh.rows_per_group, sh.n_groups, state,
+                     static_cast<float* const*>(nullptr), y,
+                     SoftplusIn{dt, dt_bias, lo, hi, delta});
+    check_launch("softplus_ssd_step");
+    return true;
 }
 
 void selective_scan_rows(const float* x, const float* delta, const float* A, const float* B,
@@ -417,7 +451,7 @@ void ssd_scan_rows(const float* x, std::int64_t x_stride, const float* delta, co
         const dim3 grid(sh.blocks, static_cast<unsigned>(rows));
         ssd_step_vec_kernel<<<grid, kStepThreads, 0, stream>>>(
             x, x_stride, delta, A, B, C, bc_stride, D, int(H), int(P), int(H / G), int(N), sh.lanes,
-            sh.chunks, sh.rows_per_group, sh.n_groups, nullptr, states, y);
+            sh.chunks, sh.rows_per_group, sh.n_groups, nullptr, states, y, SoftplusIn{});
         check_launch("ssd_scan_rows");
         return;
     }

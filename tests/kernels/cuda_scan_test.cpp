@@ -177,6 +177,52 @@ TEST(CudaScan, SsdDecodeStepMatchesCpu) {
     }
 }
 
+// The one-token step with its softplus (Backend::softplus_ssd_step): delta from a dt row (raw dt
+// with positive and negative values, a bias, a clamp that bites on both sides, and an unclamped
+// run) and the step, at the shapes above where the vectorised kernel fits and at N = 33 (the
+// fallback: softplus then ssd_scan). Tolerances: delta 1e-6 relative (the same float formula;
+// expf / log1pf of the device against the host's libm, a few ulp); y and the state scan_tol(8), as
+// the plain step.
+TEST(CudaScan, SoftplusSsdStepMatchesCpu) {
+    STATESCOPE_REQUIRE_CUDA();
+    Rng rng(29);
+    struct Case {
+        std::int64_t H, P, G, N;
+        float lo, hi;
+    };
+    const float inf = std::numeric_limits<float>::infinity();
+    for (Case c : {Case{80, 64, 1, 128, 0.001f, 0.1f}, Case{6, 50, 3, 24, -inf, inf},
+                   Case{4, 64, 2, 36, 0.01f, inf}, Case{5, 50, 1, 33, 0.0f, 0.2f}}) {
+        const std::int64_t I = c.H * c.P, GN = c.G * c.N;
+        const std::int64_t b_off = (I + 3) / 4 * 4, x_stride = b_off + 2 * GN + 3;
+        std::vector<float> A(std::size_t(c.H));
+        for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
+        const std::vector<float> D = rng.vec(std::size_t(c.H)), bias = rng.vec(std::size_t(c.H));
+        std::vector<float> state = rng.vec(std::size_t(c.H * c.P * c.N));
+        Dev dA(A), dD(D), dbias(bias), dstate(state);
+        constexpr int kSteps = 8;
+        for (int step = 0; step < kSteps; ++step) {
+            const std::vector<float> xbc = rng.vec(std::size_t(x_stride), -2.0f, 2.0f);
+            const std::vector<float> dt = rng.vec(std::size_t(c.H), -6.0f, 3.0f);
+            std::vector<float> want(static_cast<std::size_t>(I)), want_delta(std::size_t(c.H));
+            cpu().softplus_ssd_step(dt.data(), bias.data(), c.lo, c.hi, xbc.data(), x_stride,
+                                    A.data(), xbc.data() + b_off, xbc.data() + b_off + GN, x_stride,
+                                    D.data(), c.H, c.P, c.G, c.N, state.data(), want_delta.data(),
+                                    want.data());
+            Dev dxbc(xbc), ddt(dt), ddelta(poisoned(want_delta.size())), dy(poisoned(want.size()));
+            cuda().softplus_ssd_step(ddt.get(), dbias.get(), c.lo, c.hi, dxbc.get(), x_stride,
+                                     dA.get(), dxbc.get() + b_off, dxbc.get() + b_off + GN,
+                                     x_stride, dD.get(), c.H, c.P, c.G, c.N, dstate.get(),
+                                     ddelta.get(), dy.get());
+            const std::string what = "softplus_ssd_step H=" + sz(c.H) + " P=" + sz(c.P) +
+                                     " G=" + sz(c.G) + " N=" + sz(c.N) + " step " + sz(step);
+            expect_near_cpu(ddelta.host(), want_delta, 1e-6, 1.0, what + " delta");
+            expect_near_cpu(dy.host(), want, scan_tol(kSteps), 1.0, what);
+            expect_near_cpu(dstate.host(), state, scan_tol(kSteps), 1.0, what + " state");
+        }
+    }
+}
+
 const std::int64_t kChunkedLengths[] = {1, 2, 63, 64, 65, 1000, 4097};
 
 // Mamba-1 chunked prefill: I = 300 (no multiple of the 128-channel block), N = 16 (the models) and
