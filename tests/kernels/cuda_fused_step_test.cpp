@@ -13,10 +13,6 @@
 namespace statescope::kernels::test {
 namespace {
 
-std::string sz(std::int64_t v) {
-    return std::to_string(v);
-}
-
 // The GEMV against the CPU matmul (cuda_matmul_test): two fp32 sums of the same products in other
 // orders, 2e-5 of sum |x w| + |bias|.
 constexpr double kGemvTol = 2e-5;

@@ -20,10 +20,6 @@
 namespace statescope::kernels::test {
 namespace {
 
-std::string sz(std::int64_t v) {
-    return std::to_string(v);
-}
-
 // A host int32 array copied into CUDA memory (int32 and float share 4-byte slots).
 std::vector<std::int32_t> ints_of(const std::vector<float>& v) {
     std::vector<std::int32_t> out(v.size());

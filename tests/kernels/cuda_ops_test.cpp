@@ -13,10 +13,6 @@
 namespace statescope::kernels::test {
 namespace {
 
-std::string sz(std::int64_t v) {
-    return std::to_string(v);
-}
-
 // Widening bf16/f16/f32 to fp32 is exact: the embedding must match bit for bit.
 TEST(CudaOps, EmbeddingIsExact) {
     STATESCOPE_REQUIRE_CUDA();

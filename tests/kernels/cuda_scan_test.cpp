@@ -18,10 +18,6 @@
 namespace statescope::kernels::test {
 namespace {
 
-std::string sz(std::int64_t v) {
-    return std::to_string(v);
-}
-
 // Tolerance of a scan output against the CPU, relative to the largest |y| (resp. |state|) of the
 // call: both sides run the same fp32 recurrence, but with different exp implementations (__expf on
 // the GPU, ~2 ulp; the CPU's vector exp) and different summation orders over d_state, so the two

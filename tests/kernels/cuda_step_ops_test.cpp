@@ -17,10 +17,6 @@
 namespace statescope::kernels::test {
 namespace {
 
-std::string sz(std::int64_t v) {
-    return std::to_string(v);
-}
-
 // Bytes in CUDA memory from a host vector of any trivially copyable type.
 class DevBytes {
   public:

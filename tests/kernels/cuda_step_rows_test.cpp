@@ -14,10 +14,6 @@
 namespace statescope::kernels::test {
 namespace {
 
-std::string sz(std::int64_t v) {
-    return std::to_string(v);
-}
-
 // Tolerances as the single-row ops' in cuda_ops_test / cuda_scan_test, whose kernels these share:
 // the conv output 1e-5 (relative, floor 0.1 of the largest |y|: sums of K products in another
 // order, __expf in silu), its state exact (a copy); the scans 1e-5 + 2e-7 per token of the largest

@@ -19,6 +19,11 @@ namespace statescope::kernels::test {
 
 inline constexpr DType kAllDTypes[] = {DType::F32, DType::BF16, DType::F16};
 
+// A size in a test's failure message.
+inline std::string sz(std::int64_t v) {
+    return std::to_string(v);
+}
+
 class Rng {
   public:
     explicit Rng(std::uint32_t seed) : gen_(seed) {}

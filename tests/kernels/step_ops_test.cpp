@@ -12,10 +12,6 @@
 namespace statescope::kernels::test {
 namespace {
 
-std::string sz(std::int64_t v) {
-    return std::to_string(v);
-}
-
 double activate_ref(double v, Activation act) {
     switch (act) {
         case Activation::Silu:

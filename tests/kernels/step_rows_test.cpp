@@ -13,10 +13,6 @@
 namespace statescope::kernels::test {
 namespace {
 
-std::string sz(std::int64_t v) {
-    return std::to_string(v);
-}
-
 std::vector<float*> pointers(std::vector<std::vector<float>>& states) {
     std::vector<float*> p;
     for (auto& s : states) p.push_back(s.data());
