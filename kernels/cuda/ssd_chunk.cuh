@@ -75,22 +75,27 @@ __device__ __forceinline__ void cp_async_commit_wait() {
 // dst[i, j] = src[i * ld_src + j] for i < valid_rows, j < valid_cols; 0 elsewhere in the
 // [rows, width] tile (width a multiple of 4). vec: 16-byte cp.async copies (src, ld_src and
 // valid_cols multiples of 4 floats; the caller waits for them); else element loads. `safe` is any
-// readable address, passed for the zero-filled copies.
+// readable address, passed for the zero-filled copies. Rows go to warps, columns to lanes: no
+// division by the runtime width (an integer division is ~20 instructions, and these loops run
+// 8-32 times a thread). nthreads is a multiple of 32.
 __device__ __forceinline__ void load_tile(float* dst, int ld_dst, const float* src,
                                           std::int64_t ld_src, int rows, int width, int valid_rows,
                                           int valid_cols, bool vec, const float* safe, int tid,
                                           int nthreads) {
+    const int warp = tid / 32, lane = tid % 32, warps = nthreads / 32;
     if (vec) {
-        const int w4 = width / 4;
-        for (int k = tid; k < rows * w4; k += nthreads) {
-            const int i = k / w4, j = (k % w4) * 4;
-            const bool in = i < valid_rows && j < valid_cols;
-            cp_async16(dst + i * ld_dst + j, in ? src + i * ld_src + j : safe, in ? 16 : 0);
+        for (int i = warp; i < rows; i += warps) {
+            const float* row = src + i * ld_src;
+            for (int j = lane * 4; j < width; j += 128) {
+                const bool in = i < valid_rows && j < valid_cols;
+                cp_async16(dst + i * ld_dst + j, in ? row + j : safe, in ? 16 : 0);
+            }
         }
     } else {
-        for (int k = tid; k < rows * width; k += nthreads) {
-            const int i = k / width, j = k % width;
-            dst[i * ld_dst + j] = i < valid_rows && j < valid_cols ? src[i * ld_src + j] : 0.0f;
+        for (int i = warp; i < rows; i += warps) {
+            const float* row = src + i * ld_src;
+            for (int j = lane; j < width; j += 32)
+                dst[i * ld_dst + j] = i < valid_rows && j < valid_cols ? row[j] : 0.0f;
         }
     }
 }
@@ -131,16 +136,49 @@ using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, w
 using FragBc = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major>;
 using Acc = wmma::fragment<wmma::accumulator, 16, 16, 8, float>;
 
-// An fp32 operand tile as TF32: hi = tf32(v); with kExact also lo = tf32(v - hi) (the 3xTF32
-// split: hi*hi + hi*lo + lo*hi is fp32 accurate to ~2^-22, the lo*lo term dropped).
+// Operands are converted once, when staged in shared memory (stage_tile), not on every fragment
+// load: several warps load each operand fragment, and the conversions were most of the issued
+// instructions of the product loops.
+__device__ __forceinline__ float to_tf32(float v) {
+    return wmma::__float_to_tf32(v);
+}
+
+// Row i of the [rows, width] tile at dst (16-byte aligned rows, width a multiple of 4) times
+// scale[i] (none when null), then as the products read it: without kExact rounded to TF32 here,
+// so that fragments need no conversion; with kExact left fp32 (load_tf32 splits it).
+template <bool kExact>
+__device__ __forceinline__ void stage_tile(float* dst, int ld, int rows, int width,
+                                           const float* scale, int tid, int nthreads) {
+    if (kExact && scale == nullptr) return;
+    const int warp = tid / 32, lane = tid % 32, warps = nthreads / 32;
+    for (int i = warp; i < rows; i += warps) {
+        const float f = scale != nullptr ? scale[i] : 1.0f;
+        for (int j = lane * 4; j < width; j += 128) {
+            float4 v = *reinterpret_cast<float4*>(dst + i * ld + j);
+            v.x *= f, v.y *= f, v.z *= f, v.w *= f;
+            if constexpr (!kExact)
+                v.x = to_tf32(v.x), v.y = to_tf32(v.y), v.z = to_tf32(v.z), v.w = to_tf32(v.w);
+            *reinterpret_cast<float4*>(dst + i * ld + j) = v;
+        }
+    }
+}
+
+// A staged operand tile as the products take it. Without kExact the values are TF32 already:
+// a plain load. With kExact the 3xTF32 split: hi = tf32(v), lo = v - hi (exact in fp32), and
+// hi*hi + hi*lo + lo*hi is fp32 accurate to ~2^-22, the lo*lo term dropped (|lo| <= 2^-11 |v|).
+// lo is passed as it is: the tensor cores read the upper 19 bits of a .tf32 operand (the lower 13
+// truncated), which errs by < 2^-10 |lo| <= 2^-21 |v|, the dropped term's order (~1e-6 relative a
+// product in all; the fp32 golden cases need 1e-4), and saves the second conversion a element.
 template <bool kExact, class Frag>
 __device__ __forceinline__ void load_tf32(Frag& hi, Frag& lo, const float* p, unsigned ld) {
     wmma::load_matrix_sync(hi, p, ld);
+    if constexpr (kExact) {
 #pragma unroll
-    for (int e = 0; e < hi.num_elements; ++e) {
-        const float v = hi.x[e], h = wmma::__float_to_tf32(v);
-        hi.x[e] = h;
-        if constexpr (kExact) lo.x[e] = wmma::__float_to_tf32(v - h);
+        for (int e = 0; e < hi.num_elements; ++e) {
+            const float v = hi.x[e], h = to_tf32(v);
+            hi.x[e] = h;
+            lo.x[e] = v - h;
+        }
     }
 }
 template <bool kExact, class FA, class FB>

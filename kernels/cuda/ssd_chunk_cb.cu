@@ -31,6 +31,9 @@ __global__ void __launch_bounds__(32) ssd_chunk_cb_kernel(Round r) {
               L - si * 16, r.N, r.vec, r.B, lane, 32);
     cp_async_commit_wait();
     __syncwarp();
+    stage_tile<kExact>(Cs, ldn, 16, r.Np, nullptr, lane, 32);
+    stage_tile<kExact>(Bs, ldn, 16, r.Np, nullptr, lane, 32);
+    __syncwarp();
 
     // acc[t, s] = sum_n Cs[t, n] Bs[s, n]: A row-major [16, 8] slices of Cs, B = Bs^T col-major.
     Acc acc;

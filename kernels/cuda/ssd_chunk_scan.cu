@@ -49,13 +49,12 @@ __global__ void __launch_bounds__(kThreads) ssd_chunk_scan_kernel(Round r) {
     __syncthreads();
     for (int k = tid; k < kQ * kQ; k += kThreads) {
         const int t = k / kQ, s = k % kQ;
-        Ms[t * ldq + s] = s <= t ? Ms[t * ldq + s] * __expf(cum[t] - cum[s]) : 0.0f;
+        const float m = s <= t ? Ms[t * ldq + s] * __expf(cum[t] - cum[s]) : 0.0f;
+        Ms[t * ldq + s] = kExact ? m : to_tf32(m);
     }
-    for (int k = tid; k < kQ * r.Np; k += kThreads) {
-        const int t = k / r.Np, n = k % r.Np;
-        Cs[t * ldn + n] *= ecum[t];
-    }
-    for (int k = tid; k < kQ * kPt; k += kThreads) Xs[(k / kPt) * ldp + k % kPt] *= dts[k / kPt];
+    stage_tile<kExact>(Cs, ldn, kQ, r.Np, ecum, tid, kThreads);
+    stage_tile<kExact>(Xs, ldp, kQ, kPt, dts, tid, kThreads);
+    stage_tile<kExact>(Ss, ldn, kPt, r.Np, nullptr, tid, kThreads);
     __syncthreads();
 
     const int ti = warp / 2, pj = (warp % 2) * 2;

@@ -36,7 +36,8 @@ __global__ void __launch_bounds__(kThreads, 4) ssd_chunk_state_kernel(Round r) {
         chunk_cumsum(r.delta + t0 * r.H, r.H, h, L, r.A[h], lane, cum, nullptr, nullptr, wts);
     cp_async_commit_wait();
     __syncthreads();
-    for (int k = tid; k < kQ * kPt; k += kThreads) Xs[(k / kPt) * ldp + k % kPt] *= wts[k / kPt];
+    stage_tile<kExact>(Xs, ldp, kQ, kPt, wts, tid, kThreads);
+    stage_tile<kExact>(Bs, ldn, kQ, r.Np, nullptr, tid, kThreads);
     __syncthreads();
 
     // Tile (pi, ni) of [kPt, Np]: warp w takes pi = w % 4 and ni = w / 4, w / 4 + 2, ..., kAcc
