@@ -67,6 +67,14 @@ __device__ __forceinline__ void cp_async16(float* smem_dst, const float* src, in
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
                  "r"(src_bytes));
 }
+__device__ __forceinline__ void cp_async_commit() {
+    asm volatile("cp.async.commit_group;\n" ::);
+}
+// Waits for all but the newest kPending committed groups of this thread.
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
 __device__ __forceinline__ void cp_async_commit_wait() {
     asm volatile("cp.async.commit_group;\n" ::);
     asm volatile("cp.async.wait_group 0;\n" ::: "memory");
@@ -189,6 +197,81 @@ __device__ __forceinline__ void mma_tf32(Acc& acc, const FA& ahi, const FA& alo,
         wmma::mma_sync(acc, ahi, blo, acc);
     }
     wmma::mma_sync(acc, ahi, bhi, acc);
+}
+
+// mma.sync m16n8k8 TF32 on fragments loaded from shared memory by hand, in the layouts the PTX
+// ISA fixes (g = lane / 4, q = lane % 4):
+//   A [16 x 8]: a0 (g, q), a1 (g + 8, q), a2 (g, q + 4), a3 (g + 8, q + 4)
+//   B [8 x 8]:  b0 (k = q, n = g), b1 (k = q + 4, n = g)
+//   C [16 x 8]: c0 (g, 2q), c1 (g, 2q + 1), c2 (g + 8, 2q), c3 (g + 8, 2q + 1)
+// (WMMA leaves the accumulator layout unspecified; a known one lets a kernel scale accumulator
+// rows and store them straight from registers.) Bank conflicts: a row-major A or an n-major B
+// (lane address g * ld + q) is conflict-free for ld = 4 mod 8; a k-major B or a column-major A
+// (q * ld + g) for ld = 8 mod 32.
+struct MmaA {
+    unsigned hi[4], lo[4];  // lo: the 3xTF32 remainders, unused (and dropped) without kExact
+};
+struct MmaB {
+    unsigned hi[2], lo[2];
+};
+
+__device__ __forceinline__ unsigned tf32_bits(float v) {
+    unsigned r;
+    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(v));
+    return r;
+}
+// The operand as the products take it (see load_tf32): staged TF32 as is, or the 3xTF32 split.
+template <bool kExact>
+__device__ __forceinline__ void split(float v, unsigned& hi, unsigned& lo) {
+    if constexpr (kExact) {
+        hi = tf32_bits(v);
+        lo = __float_as_uint(v - __uint_as_float(hi));
+    } else {
+        hi = __float_as_uint(v);
+    }
+}
+// A at p[m * ld + k] (row-major) or p[k * ld + m] (column-major); B at p[k * ld + n] (k-major)
+// or p[n * ld + k] (n-major); p at the tile's (0, 0).
+template <bool kExact>
+__device__ __forceinline__ void load_a_row(MmaA& f, const float* p, int ld, int g, int q) {
+    split<kExact>(p[g * ld + q], f.hi[0], f.lo[0]);
+    split<kExact>(p[(g + 8) * ld + q], f.hi[1], f.lo[1]);
+    split<kExact>(p[g * ld + q + 4], f.hi[2], f.lo[2]);
+    split<kExact>(p[(g + 8) * ld + q + 4], f.hi[3], f.lo[3]);
+}
+template <bool kExact>
+__device__ __forceinline__ void load_a_col(MmaA& f, const float* p, int ld, int g, int q) {
+    split<kExact>(p[q * ld + g], f.hi[0], f.lo[0]);
+    split<kExact>(p[q * ld + g + 8], f.hi[1], f.lo[1]);
+    split<kExact>(p[(q + 4) * ld + g], f.hi[2], f.lo[2]);
+    split<kExact>(p[(q + 4) * ld + g + 8], f.hi[3], f.lo[3]);
+}
+template <bool kExact>
+__device__ __forceinline__ void load_b_k(MmaB& f, const float* p, int ld, int g, int q) {
+    split<kExact>(p[q * ld + g], f.hi[0], f.lo[0]);
+    split<kExact>(p[(q + 4) * ld + g], f.hi[1], f.lo[1]);
+}
+template <bool kExact>
+__device__ __forceinline__ void load_b_n(MmaB& f, const float* p, int ld, int g, int q) {
+    split<kExact>(p[g * ld + q], f.hi[0], f.lo[0]);
+    split<kExact>(p[g * ld + q + 4], f.hi[1], f.lo[1]);
+}
+
+__device__ __forceinline__ void mma1688(float (&d)[4], const unsigned (&a)[4],
+                                        const unsigned (&b)[2]) {
+    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+        "{%8, %9}, {%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+// d += a b: one product, or with kExact the three of 3xTF32, the small ones first.
+template <bool kExact>
+__device__ __forceinline__ void mma(float (&d)[4], const MmaA& a, const MmaB& b) {
+    if constexpr (kExact) {
+        mma1688(d, a.lo, b.hi);
+        mma1688(d, a.hi, b.lo);
+    }
+    mma1688(d, a.hi, b.hi);
 }
 #endif
 
