@@ -10,68 +10,108 @@ namespace {
 
 // Pass 2, per (chunk c, head h, rows p0..p0+kPt of head_dim); grid (ceil(P / kPt), H, chunks):
 //   local[c, h, p, n] = sum_s exp(cum[Q-1] - cum[s]) delta[s] x[s, p] B[s, n]   = Xw^T B
-//   Xw: [Q, kPt] (x scaled per token), B: [Q, Np]; local: [chunks, H, Pp, Np], tiles stored
-//   straight from the accumulators (rows past Pp skipped; pads are 0 since x and B are 0-padded)
+//   Xw: [Q, kPt] (x scaled per token), B: [Q, Np]; local: [chunks, H, Pp, Np], stored straight
+//   from the accumulators (rows past Pp skipped; pads are 0 since x and B are 0-padded)
 //   dA_end[c, h] = cum[Q-1]
-// Shared memory: Xs [Q, kPt + kPad], Bs [Q, Np + kPad], cum, wts [Q] (51 KB at N = 128).
+// The loads are two cp.async groups, tokens 0..31 and 32..63, the product over the first half
+// running while the second lands. Shared memory: Xs [Q, kPt + 8], Bs [Q, Np + 8] (row strides
+// 8 mod 32: the column-major A and k-major B fragment loads are conflict-free), cum, wts [Q]:
+// 53 KB at N = 128.
+// mma.sync m16n8k8 (ssd_chunk.cuh): warp w takes the 32 rows 32 (w % 2).. of p and the 8-column
+// tiles w / 2 + 4 j of n, 4 at a time (Np = 128: one pass of 4): per 8-token step it loads 2 A
+// and 4 B fragments for 8 products (the WMMA kernel loaded 3 for 2 tile products, its A twice).
 template <bool kExact>
-__global__ void __launch_bounds__(kThreads, 4) ssd_chunk_state_kernel(Round r) {
+__global__ void __launch_bounds__(kThreads, 3) ssd_chunk_state_kernel(Round r) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
     extern __shared__ __align__(128) float smem[];
-    const int ldn = r.Np + kPad, ldp = kPt + kPad;
+    const int ldn = r.Np + 8, ldp = kPt + 8;
     float* Xs = smem;
     float* Bs = Xs + kQ * ldp;
     float* cum = Bs + kQ * ldn;
     float* wts = cum + kQ;  // delta[s] exp(cum[Q-1] - cum[s])
     const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
+    const int g = lane / 4, q = lane % 4;
     const std::int64_t p0 = std::int64_t(blockIdx.x) * kPt, h = blockIdx.y, c = blockIdx.z;
-    const std::int64_t g = h / (r.H / r.G), t0 = c * kQ;
+    const std::int64_t grp = h / (r.H / r.G), t0 = c * kQ;
     const int L = static_cast<int>(std::min<std::int64_t>(kQ, r.T - t0));
+    constexpr int kHalf = kQ / 2;
 
-    load_tile(Bs, ldn, r.B + t0 * r.bc_stride + g * r.N, r.bc_stride, kQ, r.Np, L, r.N, r.vec, r.B,
-              tid, kThreads);
-    load_tile(Xs, ldp, r.x + t0 * r.x_stride + h * r.P + p0, r.x_stride, kQ, kPt, L,
-              static_cast<int>(r.P - p0), r.vec, r.x, tid, kThreads);
+    for (int part = 0; part < 2; ++part) {
+        const int s0 = part * kHalf;
+        load_tile(Bs + s0 * ldn, ldn, r.B + (t0 + s0) * r.bc_stride + grp * r.N, r.bc_stride, kHalf,
+                  r.Np, L - s0, r.N, r.vec, r.B, tid, kThreads);
+        load_tile(Xs + s0 * ldp, ldp, r.x + (t0 + s0) * r.x_stride + h * r.P + p0, r.x_stride,
+                  kHalf, kPt, L - s0, static_cast<int>(r.P - p0), r.vec, r.x, tid, kThreads);
+        cp_async_commit();
+    }
     if (warp == 0)
         chunk_cumsum(r.delta + t0 * r.H, r.H, h, L, r.A[h], lane, cum, nullptr, nullptr, wts);
-    cp_async_commit_wait();
-    __syncthreads();
-    stage_tile<kExact>(Xs, ldp, kQ, kPt, wts, tid, kThreads);
-    stage_tile<kExact>(Bs, ldn, kQ, r.Np, nullptr, tid, kThreads);
-    __syncthreads();
 
-    // Tile (pi, ni) of [kPt, Np]: warp w takes pi = w % 4 and ni = w / 4, w / 4 + 2, ..., kAcc
-    // tiles at a time: 2 fit 4 blocks an SM (64 registers a thread) without spilling; 4 spilled.
-    constexpr int kAcc = 2;
-    const int n_tiles = r.Np / 16, pi = warp % 4;
-    float* out = r.states + ((c * r.H + h) * r.Pp + p0 + pi * 16) * r.Np;
-    const bool store = p0 + pi * 16 < r.Pp;  // a 16-row tile is wholly inside Pp or past it
-    for (int nb = warp / 4; nb < n_tiles; nb += 2 * kAcc) {
-        Acc acc[kAcc];
+    const int pr = (warp % 2) * 32, n_tiles = r.Np / 8;
+    float* out = r.states + ((c * r.H + h) * r.Pp + p0) * r.Np;
+    float acc[2][4][4];  // [row tile][column tile][c0..c3]
+    // acc += the product over tokens k_begin..k_end for the column tiles nt0 + 4 j.
+    const auto product = [&](int nt0, int k_begin, int k_end) {
+        for (int k0 = k_begin; k0 < k_end; k0 += 8) {
+            MmaA fa[2];  // Xw^T [16 rows p, 8 tokens]: column-major in Xs
 #pragma unroll
-        for (int j = 0; j < kAcc; ++j) wmma::fill_fragment(acc[j], 0.0f);
-#pragma unroll 2
-        for (int k0 = 0; k0 < kQ; k0 += 8) {
-            FragAc ahi, alo;  // Xw^T [16 rows p, 8 tokens s]: column-major in Xs
-            load_tf32<kExact>(ahi, alo, Xs + k0 * ldp + pi * 16, ldp);
+            for (int i = 0; i < 2; ++i)
+                load_a_col<kExact>(fa[i], Xs + k0 * ldp + pr + i * 16, ldp, g, q);
 #pragma unroll
-            for (int j = 0; j < kAcc; ++j) {
-                const int ni = nb + 2 * j;
-                if (ni < n_tiles) {
-                    FragB bhi, blo;
-                    load_tf32<kExact>(bhi, blo, Bs + k0 * ldn + ni * 16, ldn);
-                    mma_tf32<kExact>(acc[j], ahi, alo, bhi, blo);
-                }
+            for (int j = 0; j < 4; ++j) {
+                if (nt0 + 4 * j >= n_tiles) break;  // uniform over the warp
+                MmaB fb;
+                load_b_k<kExact>(fb, Bs + k0 * ldn + (nt0 + 4 * j) * 8, ldn, g, q);
+#pragma unroll
+                for (int i = 0; i < 2; ++i) mma<kExact>(acc[i][j], fa[i], fb);
             }
         }
-        if (store) {
+    };
+    const auto store = [&](int nt0) {
 #pragma unroll
-            for (int j = 0; j < kAcc; ++j) {
-                const int ni = nb + 2 * j;
-                if (ni < n_tiles)
-                    wmma::store_matrix_sync(out + ni * 16, acc[j], r.Np, wmma::mem_row_major);
+        for (int i = 0; i < 2; ++i)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                const int nt = nt0 + 4 * j, n = nt * 8 + 2 * q;
+                const int p = pr + i * 16 + g;  // and p + 8
+                if (nt >= n_tiles) continue;
+                if (p0 + p < r.Pp)
+                    *reinterpret_cast<float2*>(out + std::int64_t(p) * r.Np + n) =
+                        make_float2(acc[i][j][0], acc[i][j][1]);
+                if (p0 + p + 8 < r.Pp)
+                    *reinterpret_cast<float2*>(out + std::int64_t(p + 8) * r.Np + n) =
+                        make_float2(acc[i][j][2], acc[i][j][3]);
             }
-        }
+    };
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+    for (int part = 0; part < 2; ++part) {
+        if (part == 0)
+            cp_async_wait<1>();
+        else
+            cp_async_wait<0>();
+        __syncthreads();  // the half landed for every thread (and cum, wts are written)
+        const int s0 = part * kHalf;
+        stage_tile<kExact>(Xs + s0 * ldp, ldp, kHalf, kPt, wts + s0, tid, kThreads);
+        stage_tile<kExact>(Bs + s0 * ldn, ldn, kHalf, r.Np, nullptr, tid, kThreads);
+        __syncthreads();
+        product(warp / 2, s0, s0 + kHalf);
+    }
+    store(warp / 2);
+    // Np > 128 (256 at most): further passes of 4 column tiles over the staged operands.
+    for (int nt0 = warp / 2 + 16; nt0 < n_tiles; nt0 += 16) {
+#pragma unroll
+        for (int i = 0; i < 2; ++i)
+#pragma unroll
+            for (int j = 0; j < 4; ++j)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+        product(nt0, 0, kQ);
+        store(nt0);
     }
     if (blockIdx.x == 0 && tid == 0) r.dA_end[c * r.H + h] = cum[kQ - 1];
 #else
@@ -117,8 +157,7 @@ __global__ void __launch_bounds__(256) ssd_state_passing_kernel(Round r) {
 template <bool kExact>
 void launch_state(const Round& r, cudaStream_t stream) {
     static std::size_t smem_set = 0;
-    const std::size_t smem =
-        std::size_t(kQ * (kPt + kPad) + kQ * (r.Np + kPad) + 2 * kQ) * sizeof(float);
+    const std::size_t smem = std::size_t(kQ * (kPt + 8) + kQ * (r.Np + 8) + 2 * kQ) * sizeof(float);
     allow_smem(ssd_chunk_state_kernel<kExact>, smem, smem_set,
                "cudaFuncSetAttribute (ssd_chunk_state)");
     const dim3 grid(blocks_for(r.P, kPt), static_cast<unsigned>(r.H),
