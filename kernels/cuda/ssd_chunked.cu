@@ -15,12 +15,13 @@
 //                          start[c+1] = exp(dA_end[c]) start[c] + local[c] (sequential over c,
 //                          parallel over (h, p, n)); the last one is the new `state`
 //   4. ssd_chunk_scan.cu   y of every chunk from cb, x, C and start[c]
-// The products (C B^T, Xw^T B, M X, C S0^T) are TF32 WMMA 16x16x8 with fp32 accumulators. `exact`
-// splits each operand into a TF32 high part and a TF32 remainder and sums three products (the
-// 3xTF32 trick: ~fp32 accuracy, which the 1e-4 golden cases need); otherwise one product (~1e-3
-// relative). The previous kernel (one block per head and 32 rows of head_dim walking its chunks in
-// order) ran 1.75 ms at mamba2-2.7b's shape and T = 4096 on an H200: it recomputed C B^T for
-// every head and kept ~2 blocks an SM in a latency-bound chain of chunks.
+// The products (C B^T, Xw^T B, M X, C S0^T) are TF32 tensor-core products with fp32 accumulators
+// (WMMA 16x16x8 for C B^T, mma.sync m16n8k8 for the others). `exact` splits each operand into a
+// TF32 high part and its remainder and sums three products (the 3xTF32 trick: ~fp32 accuracy,
+// which the 1e-4 golden cases need); otherwise one product of operands rounded to TF32 once, in
+// shared memory (~1e-3 relative). The previous kernel (one block per head and 32 rows of head_dim
+// walking its chunks in order) ran 1.75 ms at mamba2-2.7b's shape and T = 4096 on an H200: it
+// recomputed C B^T for every head and kept ~2 blocks an SM in a latency-bound chain of chunks.
 //
 // Scratch: local/start states are [chunks, H, Pp, Np] fp32 (168 MB for T = 4096 at mamba2-2.7b),
 // so T is cut into rounds of at most round_chunks() chunks that run the four passes in turn, the
