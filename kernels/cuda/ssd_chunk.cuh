@@ -1,9 +1,7 @@
 // The pieces the passes of the chunked SSD share (ssd_chunked.cu states the math and the order of
 // the passes): the chunk and tile sizes, one round's buffers, 16-byte tile loads into shared
-// memory, the per-chunk prefix sum of delta * A, and the TF32 / 3xTF32 WMMA product.
+// memory, the per-chunk prefix sum of delta * A, and the TF32 / 3xTF32 mma.sync product.
 #pragma once
-
-#include <mma.h>
 
 #include <cstdint>
 
@@ -14,8 +12,8 @@ namespace statescope::kernels::cuda::ssd {
 constexpr int kQ = 64;         // chunk length (tokens)
 constexpr int kPt = 64;        // head_dim rows per block of the state and output passes
 constexpr int kThreads = 256;  // 8 warps
-constexpr int kPad = 4;  // floats of row padding: 16-byte rows for cp.async and WMMA, rows off the
-                         // same bank
+constexpr int kPad = 4;  // floats of row padding: 16-byte rows for cp.async, rows off the same
+                         // bank (the mma.sync loads' strides: ssd_chunk.cuh below)
 
 __host__ __device__ inline int pad16(std::int64_t v) {
     return static_cast<int>((v + 15) / 16 * 16);
@@ -135,25 +133,26 @@ __device__ __forceinline__ void chunk_cumsum(const float* delta, std::int64_t H,
     if (wts != nullptr) wts[lane] = d0 * __expf(last - a0), wts[lane + 32] = d1 * __expf(last - a1);
 }
 
-// TF32 WMMA exists from sm_80 on; an older device pass compiles the kernels to a trap.
+// TF32 tensor-core products exist from sm_80 on; an older device pass compiles the kernels to a
+// trap.
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
-namespace wmma = nvcuda::wmma;
-using FragA = wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major>;
-using FragAc = wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::col_major>;
-using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major>;
-using FragBc = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major>;
-using Acc = wmma::fragment<wmma::accumulator, 16, 16, 8, float>;
+__device__ __forceinline__ unsigned tf32_bits(float v) {
+    unsigned r;
+    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(v));
+    return r;
+}
+__device__ __forceinline__ float to_tf32(float v) {
+    return __uint_as_float(tf32_bits(v));
+}
 
 // Operands are converted once, when staged in shared memory (stage_tile), not on every fragment
 // load: several warps load each operand fragment, and the conversions were most of the issued
-// instructions of the product loops.
-__device__ __forceinline__ float to_tf32(float v) {
-    return wmma::__float_to_tf32(v);
-}
-
+// instructions of the product loops (WMMA fragments converted on every load).
+//
 // Row i of the [rows, width] tile at dst (16-byte aligned rows, width a multiple of 4) times
 // scale[i] (none when null), then as the products read it: without kExact rounded to TF32 here,
-// so that fragments need no conversion; with kExact left fp32 (load_tf32 splits it).
+// so that fragments need no conversion; with kExact left fp32 (split() splits it on the fragment
+// load).
 template <bool kExact>
 __device__ __forceinline__ void stage_tile(float* dst, int ld, int rows, int width,
                                            const float* scale, int tid, int nthreads) {
@@ -169,34 +168,6 @@ __device__ __forceinline__ void stage_tile(float* dst, int ld, int rows, int wid
             *reinterpret_cast<float4*>(dst + i * ld + j) = v;
         }
     }
-}
-
-// A staged operand tile as the products take it. Without kExact the values are TF32 already:
-// a plain load. With kExact the 3xTF32 split: hi = tf32(v), lo = v - hi (exact in fp32), and
-// hi*hi + hi*lo + lo*hi is fp32 accurate to ~2^-22, the lo*lo term dropped (|lo| <= 2^-11 |v|).
-// lo is passed as it is: the tensor cores read the upper 19 bits of a .tf32 operand (the lower 13
-// truncated), which errs by < 2^-10 |lo| <= 2^-21 |v|, the dropped term's order (~1e-6 relative a
-// product in all; the fp32 golden cases need 1e-4), and saves the second conversion a element.
-template <bool kExact, class Frag>
-__device__ __forceinline__ void load_tf32(Frag& hi, Frag& lo, const float* p, unsigned ld) {
-    wmma::load_matrix_sync(hi, p, ld);
-    if constexpr (kExact) {
-#pragma unroll
-        for (int e = 0; e < hi.num_elements; ++e) {
-            const float v = hi.x[e], h = to_tf32(v);
-            hi.x[e] = h;
-            lo.x[e] = v - h;
-        }
-    }
-}
-template <bool kExact, class FA, class FB>
-__device__ __forceinline__ void mma_tf32(Acc& acc, const FA& ahi, const FA& alo, const FB& bhi,
-                                         const FB& blo) {
-    if constexpr (kExact) {
-        wmma::mma_sync(acc, alo, bhi, acc);
-        wmma::mma_sync(acc, ahi, blo, acc);
-    }
-    wmma::mma_sync(acc, ahi, bhi, acc);
 }
 
 // mma.sync m16n8k8 TF32 on fragments loaded from shared memory by hand, in the layouts the PTX
@@ -215,12 +186,14 @@ struct MmaB {
     unsigned hi[2], lo[2];
 };
 
-__device__ __forceinline__ unsigned tf32_bits(float v) {
-    unsigned r;
-    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(v));
-    return r;
-}
-// The operand as the products take it (see load_tf32): staged TF32 as is, or the 3xTF32 split.
+// The operand as the products take it. Without kExact the values were rounded to TF32 when
+// staged: the bits as they are. With kExact the 3xTF32 split: hi = tf32(v), lo = v - hi (exact
+// in fp32), and hi*hi + hi*lo + lo*hi is fp32 accurate to ~2^-22, the lo*lo term dropped
+// (|lo| <= 2^-11 |v|). lo is passed as it is: the tensor cores read the upper 19 bits of a .tf32
+// operand (the lower 13 truncated), which errs by < 2^-10 |lo| <= 2^-21 |v|, the dropped term's
+// order (~1e-6 relative a product in all; the fp32 golden cases need 1e-4), and saves the second
+// conversion an element. Exact mode keeps one fp32 copy in shared memory and splits on the load:
+// hi and lo arrays would double the output pass's 104 KB (one block an SM instead of two).
 template <bool kExact>
 __device__ __forceinline__ void split(float v, unsigned& hi, unsigned& lo) {
     if constexpr (kExact) {

@@ -16,7 +16,7 @@
 //                          parallel over (h, p, n)); the last one is the new `state`
 //   4. ssd_chunk_scan.cu   y of every chunk from cb, x, C and start[c]
 // The products (C B^T, Xw^T B, M X, C S0^T) are TF32 tensor-core products with fp32 accumulators
-// (WMMA 16x16x8 for C B^T, mma.sync m16n8k8 for the others). `exact` splits each operand into a
+// (mma.sync m16n8k8, fragments loaded by hand: ssd_chunk.cuh). `exact` splits each operand into a
 // TF32 high part and its remainder and sums three products (the 3xTF32 trick: ~fp32 accuracy,
 // which the 1e-4 golden cases need); otherwise one product of operands rounded to TF32 once, in
 // shared memory (~1e-3 relative). The previous kernel (one block per head and 32 rows of head_dim
@@ -92,7 +92,7 @@ void ssd_scan_chunked(const float* x, std::int64_t x_stride, const float* delta,
     if (scratch == nullptr || reinterpret_cast<std::uintptr_t>(scratch) % 32 != 0)
         throw std::logic_error(
             "CUDA chunked SSD: scratch of ssd_scan_chunked_scratch_bytes(), "
-            "32-byte aligned (WMMA tiles), is required");
+            "32-byte aligned (16-byte tile rows), is required");
     const std::int64_t rc = chunks_per_round(T, H, P, G, N);
     ssd::Round r{};
     r.x_stride = x_stride;
@@ -111,7 +111,7 @@ void ssd_scan_chunked(const float* x, std::int64_t x_stride, const float* delta,
     r.vec = N % 4 == 0 && P % 4 == 0 && bc_stride % 4 == 0 && x_stride % 4 == 0 && a16(x) &&
             a16(B) && a16(C);
     // Scratch sections in this order, each a multiple of 256 floats long (Pp * Np and Q * Q are):
-    // the WMMA tiles stored to and loaded from them stay 32-byte aligned.
+    // the 16-byte rows (cp.async, float4) and float2 stores into them stay aligned.
     r.states = scratch;
     r.cb = r.states + rc * H * r.Pp * r.Np;
     r.dA_end = r.cb + rc * G * ssd::kQ * ssd::kQ;
