@@ -246,6 +246,19 @@ __device__ __forceinline__ void mma(float (&d)[4], const MmaA& a, const MmaB& b)
     }
     mma1688(d, a.hi, b.hi);
 }
+// d[j] += a b[j] for j < J, the 3xTF32 terms in sweeps over j: J independent accumulators between
+// two dependent products of one accumulator, instead of 3 dependent products back to back.
+template <bool kExact, int J>
+__device__ __forceinline__ void mma_row(float (&d)[J][4], const MmaA& a, const MmaB (&b)[J]) {
+    if constexpr (kExact) {
+#pragma unroll
+        for (int j = 0; j < J; ++j) mma1688(d[j], a.lo, b[j].hi);
+#pragma unroll
+        for (int j = 0; j < J; ++j) mma1688(d[j], a.hi, b[j].lo);
+    }
+#pragma unroll
+    for (int j = 0; j < J; ++j) mma1688(d[j], a.hi, b[j].hi);
+}
 #endif
 
 }  // namespace statescope::kernels::cuda::ssd

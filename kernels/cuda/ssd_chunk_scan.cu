@@ -89,9 +89,7 @@ __global__ void __launch_bounds__(kThreads, 2) ssd_chunk_scan_kernel(Round r) {
             for (int j = 0; j < 2; ++j)
                 load_b_n<kExact>(fb[j], Ss + (pc + j * 8) * ldn + k0, ldn, g, q);
 #pragma unroll
-            for (int i = 0; i < 2; ++i)
-#pragma unroll
-                for (int j = 0; j < 2; ++j) mma<kExact>(acc[i][j], fa[i], fb[j]);
+            for (int i = 0; i < 2; ++i) mma_row<kExact>(acc[i], fa[i], fb);
         }
     }
 #pragma unroll
@@ -121,12 +119,10 @@ __global__ void __launch_bounds__(kThreads, 2) ssd_chunk_scan_kernel(Round r) {
         for (int j = 0; j < 2; ++j) load_b_k<kExact>(fb[j], Xs + k0 * ldx + pc + j * 8, ldx, g, q);
         MmaA fa;
         load_a_row<kExact>(fa, Ms + rt[1] * ldq + k0, ldq, g, q);
-#pragma unroll
-        for (int j = 0; j < 2; ++j) mma<kExact>(acc[1][j], fa, fb[j]);
+        mma_row<kExact>(acc[1], fa, fb);
         if (k0 < (a + 1) * 16) {  // uniform over the warp
             load_a_row<kExact>(fa, Ms + rt[0] * ldq + k0, ldq, g, q);
-#pragma unroll
-            for (int j = 0; j < 2; ++j) mma<kExact>(acc[0][j], fa, fb[j]);
+            mma_row<kExact>(acc[0], fa, fb);
         }
     }
 
