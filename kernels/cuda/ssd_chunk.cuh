@@ -259,6 +259,19 @@ __device__ __forceinline__ void mma_row(float (&d)[J][4], const MmaA& a, const M
 #pragma unroll
     for (int j = 0; j < J; ++j) mma1688(d[j], a.hi, b[j].hi);
 }
+// d0 += a[0] b and d1 += a[1] b, the 3xTF32 terms in sweeps as mma_row's.
+template <bool kExact>
+__device__ __forceinline__ void mma_col2(float (&d0)[4], float (&d1)[4], const MmaA (&a)[2],
+                                         const MmaB& b) {
+    if constexpr (kExact) {
+        mma1688(d0, a[0].lo, b.hi);
+        mma1688(d1, a[1].lo, b.hi);
+        mma1688(d0, a[0].hi, b.lo);
+        mma1688(d1, a[1].hi, b.lo);
+    }
+    mma1688(d0, a[0].hi, b.hi);
+    mma1688(d1, a[1].hi, b.hi);
+}
 #endif
 
 }  // namespace statescope::kernels::cuda::ssd

@@ -62,8 +62,7 @@ __global__ void __launch_bounds__(kThreads, 3) ssd_chunk_state_kernel(Round r) {
                 if (nt0 + 4 * j >= n_tiles) break;  // uniform over the warp
                 MmaB fb;
                 load_b_k<kExact>(fb, Bs + k0 * ldn + (nt0 + 4 * j) * 8, ldn, g, q);
-#pragma unroll
-                for (int i = 0; i < 2; ++i) mma<kExact>(acc[i][j], fa[i], fb);
+                mma_col2<kExact>(acc[0][j], acc[1][j], fa, fb);
             }
         }
     };
