@@ -44,6 +44,7 @@ struct Round {
 void launch_chunk_cb(const Round& r, bool exact, cudaStream_t stream);
 void launch_chunk_state(const Round& r, bool exact, cudaStream_t stream);
 void launch_state_passing(const Round& r, cudaStream_t stream);
+void launch_state_chain(const Round& r, bool exact, cudaStream_t stream);
 void launch_chunk_scan(const Round& r, bool exact, cudaStream_t stream);
 
 __host__ __device__ inline std::int64_t chunks_of(std::int64_t T) {
@@ -112,11 +113,15 @@ __device__ __forceinline__ void load_tile(float* dst, int ld_dst, const float* s
 //   ecum[t] = exp(cum[t])
 //   wts[t]  = delta[t, h] exp(cum[kQ - 1] - cum[t])
 // each output but cum optional (null). Every exponent is <= 0 (A < 0, delta >= 0).
-__device__ __forceinline__ void chunk_cumsum(const float* delta, std::int64_t H, std::int64_t h,
-                                             int L, float Ah, int lane, float* cum, float* dts,
-                                             float* ecum, float* wts) {
-    const float d0 = lane < L ? delta[std::int64_t(lane) * H + h] : 0.0f;
-    const float d1 = lane + 32 < L ? delta[std::int64_t(lane + 32) * H + h] : 0.0f;
+// chunk_delta loads a lane's two deltas, chunk_cumsum_of computes the rest from them (a kernel
+// may issue the loads early and use them later); chunk_cumsum does both.
+__device__ __forceinline__ void chunk_delta(const float* delta, std::int64_t H, std::int64_t h,
+                                            int L, int lane, float& d0, float& d1) {
+    d0 = lane < L ? delta[std::int64_t(lane) * H + h] : 0.0f;
+    d1 = lane + 32 < L ? delta[std::int64_t(lane + 32) * H + h] : 0.0f;
+}
+__device__ __forceinline__ void chunk_cumsum_of(float d0, float d1, float Ah, int lane, float* cum,
+                                                float* dts, float* ecum, float* wts) {
     float a0 = d0 * Ah, a1 = d1 * Ah;
 #pragma unroll
     for (int off = 1; off < 32; off *= 2) {
@@ -131,6 +136,13 @@ __device__ __forceinline__ void chunk_cumsum(const float* delta, std::int64_t H,
     if (dts != nullptr) dts[lane] = d0, dts[lane + 32] = d1;
     if (ecum != nullptr) ecum[lane] = __expf(a0), ecum[lane + 32] = __expf(a1);
     if (wts != nullptr) wts[lane] = d0 * __expf(last - a0), wts[lane + 32] = d1 * __expf(last - a1);
+}
+__device__ __forceinline__ void chunk_cumsum(const float* delta, std::int64_t H, std::int64_t h,
+                                             int L, float Ah, int lane, float* cum, float* dts,
+                                             float* ecum, float* wts) {
+    float d0, d1;
+    chunk_delta(delta, H, h, L, lane, d0, d1);
+    chunk_cumsum_of(d0, d1, Ah, lane, cum, dts, ecum, wts);
 }
 
 // TF32 tensor-core products exist from sm_80 on; an older device pass compiles the kernels to a

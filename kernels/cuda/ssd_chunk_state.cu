@@ -163,6 +163,140 @@ __global__ void __launch_bounds__(256) ssd_state_passing_kernel(Round r) {
         if (row && n + i < r.N) r.state[(h * r.P + p) * r.N + n + i] = S[i];
 }
 
+// Passes 2 and 3 in one (STATESCOPE_SSD_STATE=chain, ssd_chunked.cu), per (32 columns n0.. of
+// Np, rows p0..p0+kPt of head_dim, head h); grid (ceil(Np / 32), ceil(P / kPt), H), 4 warps;
+// sequential over the round's chunks:
+//   S = state[h, p0.., n0..] (0 in the pads)
+//   for c: start[c] = S;  S = exp(cum_c[Q-1]) S + sum_s x[s, p] wts_c[s] B[s, n]
+//   state = S
+// S lives in the mma accumulators (the product adds the chunk's Xw^T B to the decayed state), so
+// the chunk-local states are never written and read back: of the passes' 4 state-sized transfers
+// a round (local written, read, start written, read by the output pass; 84 MB each at
+// mamba2-2.7b's shape and 32 chunks) 2 remain. The price: 320 blocks at that shape, each a chain
+// of 32 steps, and x read once per 32 columns (from L2 after the first). Chunk c + 1's x and B
+// load (cp.async, double-buffered) and warp 0's delta loads for it are in flight during chunk c's
+// product. Shared memory, two buffers of Xs [Q, kPt + 8], Bs [Q, 32 + 8] (strides 8 mod 32),
+// cum, wts [Q]: 58 KB.
+// Warp w takes the 16 rows 16 w.. of p and the 4 column tiles of 8.
+constexpr int kChainN = 32;
+template <bool kExact>
+__global__ void __launch_bounds__(128) ssd_state_chain_kernel(Round r) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    constexpr int kT = 128, ldx = kPt + 8, ldb = kChainN + 8;
+    constexpr int kBuf = kQ * ldx + kQ * ldb + 2 * kQ;  // a multiple of 4: 16-byte aligned
+    extern __shared__ __align__(128) float smem[];
+    const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
+    const int g = lane / 4, q = lane % 4;
+    const int n0 = static_cast<int>(blockIdx.x) * kChainN;
+    const std::int64_t p0 = std::int64_t(blockIdx.y) * kPt, h = blockIdx.z;
+    const std::int64_t grp = h / (r.H / r.G);
+    const std::int64_t chunks = chunks_of(r.T);
+    const float Ah = r.A[h];
+    const auto Xs = [&](int b) { return smem + b * kBuf; };
+    const auto Bs = [&](int b) { return smem + b * kBuf + kQ * ldx; };
+    const auto cum = [&](int b) { return smem + b * kBuf + kQ * ldx + kQ * ldb; };
+    const auto wts = [&](int b) { return cum(b) + kQ; };
+    const auto load = [&](std::int64_t c, int b) {
+        const std::int64_t t0 = c * kQ;
+        const int L = static_cast<int>(std::min<std::int64_t>(kQ, r.T - t0));
+        load_tile(Xs(b), ldx, r.x + t0 * r.x_stride + h * r.P + p0, r.x_stride, kQ, kPt, L,
+                  static_cast<int>(r.P - p0), r.vec, r.x, tid, kT);
+        load_tile(Bs(b), ldb, r.B + t0 * r.bc_stride + grp * r.N + n0, r.bc_stride, kQ, kChainN, L,
+                  r.N - n0, r.vec, r.B, tid, kT);
+    };
+    const auto chunk_len = [&](std::int64_t c) {
+        return static_cast<int>(std::min<std::int64_t>(kQ, r.T - c * kQ));
+    };
+
+    // S in the C layout: acc[j] is the 16 x 8 tile (rows 16 w.., columns n0 + 8 j..).
+    float acc[4][4];
+    const int pw = warp * 16;
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const std::int64_t p = p0 + pw + g + (e / 2) * 8;
+            const int n = n0 + j * 8 + 2 * q + e % 2;
+            acc[j][e] = p < r.P && n < r.N ? r.state[(h * r.P + p) * r.N + n] : 0.0f;
+        }
+
+    load(0, 0);
+    cp_async_commit();
+    if (warp == 0)
+        chunk_cumsum(r.delta, r.H, h, chunk_len(0), Ah, lane, cum(0), nullptr, nullptr, wts(0));
+    for (std::int64_t c = 0; c < chunks; ++c) {
+        const int b = static_cast<int>(c & 1);
+        const bool next = c + 1 < chunks;
+        if (next) load(c + 1, b ^ 1);  // the buffer chunk c - 1 used; barrier (C) freed it
+        cp_async_commit();
+        float d0 = 0.0f, d1 = 0.0f;  // warp 0: chunk c + 1's deltas, used after the product
+        if (warp == 0 && next)
+            chunk_delta(r.delta + (c + 1) * kQ * r.H, r.H, h, chunk_len(c + 1), lane, d0, d1);
+        cp_async_wait<1>();  // chunk c's group (chunk c + 1's may still be in flight)
+        __syncthreads();     // (A) chunk c's x, B, cum, wts are there for every thread
+        stage_tile<kExact>(Bs(b), ldb, kQ, kChainN, wts(b), tid, kT);
+        stage_tile<kExact>(Xs(b), ldx, kQ, kPt, nullptr, tid, kT);  // TF32 mode: rounds
+
+        // start[c] = S, then S *= exp(cum_c[Q-1]).
+        float* out = r.states + ((c * r.H + h) * r.Pp + p0) * r.Np;
+        const float decay = __expf(cum(b)[kQ - 1]);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int n = n0 + j * 8 + 2 * q, p = pw + g;  // and p + 8
+            if (n < r.Np) {
+                if (p0 + p < r.Pp)
+                    *reinterpret_cast<float2*>(out + std::int64_t(p) * r.Np + n) =
+                        make_float2(acc[j][0], acc[j][1]);
+                if (p0 + p + 8 < r.Pp)
+                    *reinterpret_cast<float2*>(out + std::int64_t(p + 8) * r.Np + n) =
+                        make_float2(acc[j][2], acc[j][3]);
+            }
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[j][e] *= decay;
+        }
+        __syncthreads();  // (B) staged
+
+        // S += Xw^T B: A = Xs column-major ([16 rows p, 8 tokens]), B = Bs k-major.
+        for (int k0 = 0; k0 < kQ; k0 += 8) {
+            MmaA fa;
+            load_a_col<kExact>(fa, Xs(b) + k0 * ldx + pw, ldx, g, q);
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                if (n0 + j * 8 >= r.Np) break;  // uniform over the block
+                MmaB fb;
+                load_b_k<kExact>(fb, Bs(b) + k0 * ldb + j * 8, ldb, g, q);
+                mma<kExact>(acc[j], fa, fb);
+            }
+        }
+        if (warp == 0 && next)
+            chunk_cumsum_of(d0, d1, Ah, lane, cum(b ^ 1), nullptr, nullptr, wts(b ^ 1));
+        __syncthreads();  // (C) buffer b read by all: chunk c + 2 may load into it
+    }
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const std::int64_t p = p0 + pw + g + (e / 2) * 8;
+            const int n = n0 + j * 8 + 2 * q + e % 2;
+            if (p < r.P && n < r.N) r.state[(h * r.P + p) * r.N + n] = acc[j][e];
+        }
+#else
+    __trap();  // the host sends pre-sm_80 devices to the sequential kernel
+#endif
+}
+
+template <bool kExact>
+void launch_chain(const Round& r, cudaStream_t stream) {
+    static std::size_t smem_set = 0;
+    const std::size_t smem =
+        std::size_t(2 * (kQ * (kPt + 8) + kQ * (kChainN + 8) + 2 * kQ)) * sizeof(float);
+    allow_smem(ssd_state_chain_kernel<kExact>, smem, smem_set,
+               "cudaFuncSetAttribute (ssd_state_chain)");
+    const dim3 grid(blocks_for(r.Np, kChainN), blocks_for(r.P, kPt), static_cast<unsigned>(r.H));
+    ssd_state_chain_kernel<kExact><<<grid, 128, smem, stream>>>(r);
+    check_launch("ssd_scan_chunked (state chain)");
+}
+
 template <bool kExact>
 void launch_state(const Round& r, cudaStream_t stream) {
     static std::size_t smem_set = 0;
@@ -182,6 +316,13 @@ void launch_chunk_state(const Round& r, bool exact, cudaStream_t stream) {
         launch_state<true>(r, stream);
     else
         launch_state<false>(r, stream);
+}
+
+void launch_state_chain(const Round& r, bool exact, cudaStream_t stream) {
+    if (exact)
+        launch_chain<true>(r, stream);
+    else
+        launch_chain<false>(r, stream);
 }
 
 void launch_state_passing(const Round& r, cudaStream_t stream) {

@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -51,6 +52,17 @@ std::int64_t round_chunks() {
         return parsed >= 1 && parsed <= 64 ? std::int64_t(parsed) : std::int64_t(32);
     }();
     return n;
+}
+
+// STATESCOPE_SSD_STATE=chain runs passes 2 and 3 as one kernel, sequential over the chunks with
+// the state in registers (ssd_state_chain_kernel in ssd_chunk_state.cu): half the state-sized
+// memory traffic, a tenth of the parallelism. For measuring against the two passes (the default).
+bool state_chain() {
+    static const bool on = [] {
+        const char* v = std::getenv("STATESCOPE_SSD_STATE");
+        return v != nullptr && std::strcmp(v, "chain") == 0;
+    }();
+    return on;
 }
 
 // Floats of one chunk's scratch with G groups: its states, its C B^T, its dA_end.
@@ -124,8 +136,12 @@ void ssd_scan_chunked(const float* x, std::int64_t x_stride, const float* delta,
         r.C = C + t0 * bc_stride;
         r.y = y + t0 * H * P;
         ssd::launch_chunk_cb(r, exact, stream);
-        ssd::launch_chunk_state(r, exact, stream);
-        ssd::launch_state_passing(r, stream);
+        if (state_chain()) {
+            ssd::launch_state_chain(r, exact, stream);
+        } else {
+            ssd::launch_chunk_state(r, exact, stream);
+            ssd::launch_state_passing(r, stream);
+        }
         ssd::launch_chunk_scan(r, exact, stream);
     }
 }
