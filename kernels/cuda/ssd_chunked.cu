@@ -57,12 +57,10 @@ std::int64_t round_chunks() {
 // STATESCOPE_SSD_STATE=chain runs passes 2 and 3 as one kernel, sequential over the chunks with
 // the state in registers (ssd_state_chain_kernel in ssd_chunk_state.cu): half the state-sized
 // memory traffic, a tenth of the parallelism. For measuring against the two passes (the default).
+// Read at every call (a test switches it), once per layer's prefill: nothing next to the kernels.
 bool state_chain() {
-    static const bool on = [] {
-        const char* v = std::getenv("STATESCOPE_SSD_STATE");
-        return v != nullptr && std::strcmp(v, "chain") == 0;
-    }();
-    return on;
+    const char* v = std::getenv("STATESCOPE_SSD_STATE");
+    return v != nullptr && std::strcmp(v, "chain") == 0;
 }
 
 // Floats of one chunk's scratch with G groups: its states, its C B^T, its dA_end.

@@ -241,6 +241,36 @@ TEST(CudaScan, SsdScanChunkedRoundsAndShapes) {
             for (bool zero_state : {true, false}) check_ssd_chunked(run.c, T, zero_state, rng);
 }
 
+// STATESCOPE_SSD_STATE=chain (ssd_chunked.cu): passes 2 and 3 as one kernel sequential over the
+// chunks, the state in registers. The shapes cover a partial 32-column slice of N (N = 24, 17 and
+// 48 padded), several slices (128, 256), P past one 64-row tile (80), G > 1, a partial last chunk
+// and several rounds (4200 tokens).
+TEST(CudaScan, SsdScanChunkedStateChain) {
+    STATESCOPE_REQUIRE_CUDA();
+    const char* was = std::getenv("STATESCOPE_SSD_STATE");
+    const std::string saved = was != nullptr ? was : "";
+    setenv("STATESCOPE_SSD_STATE", "chain", 1);
+    Rng rng(35);
+    struct Run {
+        SsdCase c;
+        std::vector<std::int64_t> lengths;
+    };
+    const Run runs[] = {
+        {{0, 4, 64, 1, 128}, {2, 65, 2200, 4200}},
+        {{0, 6, 50, 3, 24}, {63, 1500}},
+        {{0, 6, 40, 2, 17}, {130}},
+        {{0, 3, 80, 3, 48}, {700}},
+        {{0, 2, 64, 1, 256}, {1000}},
+    };
+    for (const Run& run : runs)
+        for (std::int64_t T : run.lengths)
+            for (bool zero_state : {true, false}) check_ssd_chunked(run.c, T, zero_state, rng);
+    if (was != nullptr)
+        setenv("STATESCOPE_SSD_STATE", saved.c_str(), 1);
+    else
+        unsetenv("STATESCOPE_SSD_STATE");
+}
+
 // A prompt of T tokens as T1 + (T - T1) in two calls leaves the same y and state as one call (the
 // second call starts from the first's state, as chunked prefill in the runtime does). Both sides
 // run on the GPU; the split moves chunk boundaries, so they agree to the scan tolerance, not bits.
