@@ -1,5 +1,5 @@
 // Chunked SSD, passes 2 and 3 (ssd_chunked.cu): each chunk's end state from a zero start, then the
-// chain of chunk start states.
+// chain of chunk start states; or both in one kernel sequential over the chunks (chain).
 #include <algorithm>
 
 #include "kernels/cuda/ssd_chunk.cuh"
