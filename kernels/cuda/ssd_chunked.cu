@@ -15,12 +15,13 @@
 //                          start[c+1] = exp(dA_end[c]) start[c] + local[c] (sequential over c,
 //                          parallel over (h, p, n)); the last one is the new `state`
 //   4. ssd_chunk_scan.cu   y of every chunk from cb, x, C and start[c]
-// The products (C B^T, Xw^T B, M X, C S0^T) are TF32 WMMA 16x16x8 with fp32 accumulators. `exact`
-// splits each operand into a TF32 high part and a TF32 remainder and sums three products (the
-// 3xTF32 trick: ~fp32 accuracy, which the 1e-4 golden cases need); otherwise one product (~1e-3
-// relative). The previous kernel (one block per head and 32 rows of head_dim walking its chunks in
-// order) ran 1.75 ms at mamba2-2.7b's shape and T = 4096 on an H200: it recomputed C B^T for
-// every head and kept ~2 blocks an SM in a latency-bound chain of chunks.
+// The products (C B^T, Xw^T B, M X, C S0^T) are TF32 tensor-core products with fp32 accumulators
+// (mma.sync m16n8k8, fragments loaded by hand: ssd_chunk.cuh). `exact` splits each operand into a
+// TF32 high part and its remainder and sums three products (the 3xTF32 trick: ~fp32 accuracy,
+// which the 1e-4 golden cases need); otherwise one product of operands rounded to TF32 once, in
+// shared memory (~1e-3 relative). The previous kernel (one block per head and 32 rows of head_dim
+// walking its chunks in order) ran 1.75 ms at mamba2-2.7b's shape and T = 4096 on an H200: it
+// recomputed C B^T for every head and kept ~2 blocks an SM in a latency-bound chain of chunks.
 //
 // Scratch: local/start states are [chunks, H, Pp, Np] fp32 (168 MB for T = 4096 at mamba2-2.7b),
 // so T is cut into rounds of at most round_chunks() chunks that run the four passes in turn, the
@@ -28,6 +29,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -38,16 +40,27 @@ namespace statescope::kernels::cuda {
 
 namespace {
 
-// 16 chunks = 1024 tokens a round: 42 MB of states at mamba2-2.7b (H = 80, P = 64, N = 128), which
-// may stay in the H200's L2 (50 MB) between passes 2, 3 and 4, and 1280 blocks for passes 2 and 4.
-// A first guess, not a measurement: STATESCOPE_SSD_ROUND_CHUNKS=n (1..64) sets it for measuring.
+// 32 chunks = 2048 tokens a round: 84 MB of states at mamba2-2.7b (H = 80, P = 64, N = 128) and
+// 2560 blocks for passes 2 and 4. Measured on an H200 (mamba2-2.7b bf16 prefill of 4096 tokens,
+// exact mode, the WMMA kernels): 8 chunks 32.8k tok/s, 16 34.5k, 32 35.6k: the states leave the
+// 50 MB L2 at 32, but the passes fill the GPU better and the launches halve.
+// STATESCOPE_SSD_ROUND_CHUNKS=n (1..64) sets it for measuring.
 std::int64_t round_chunks() {
     static const std::int64_t n = [] {
         const char* v = std::getenv("STATESCOPE_SSD_ROUND_CHUNKS");
         const long parsed = v != nullptr ? std::strtol(v, nullptr, 10) : 0;
-        return parsed >= 1 && parsed <= 64 ? std::int64_t(parsed) : std::int64_t(16);
+        return parsed >= 1 && parsed <= 64 ? std::int64_t(parsed) : std::int64_t(32);
     }();
     return n;
+}
+
+// STATESCOPE_SSD_STATE=chain runs passes 2 and 3 as one kernel, sequential over the chunks with
+// the state in registers (ssd_state_chain_kernel in ssd_chunk_state.cu): half the state-sized
+// memory traffic, a tenth of the parallelism. For measuring against the two passes (the default).
+// Read at every call (a test switches it), once per layer's prefill: nothing next to the kernels.
+bool state_chain() {
+    const char* v = std::getenv("STATESCOPE_SSD_STATE");
+    return v != nullptr && std::strcmp(v, "chain") == 0;
 }
 
 // Floats of one chunk's scratch with G groups: its states, its C B^T, its dA_end.
@@ -89,7 +102,7 @@ void ssd_scan_chunked(const float* x, std::int64_t x_stride, const float* delta,
     if (scratch == nullptr || reinterpret_cast<std::uintptr_t>(scratch) % 32 != 0)
         throw std::logic_error(
             "CUDA chunked SSD: scratch of ssd_scan_chunked_scratch_bytes(), "
-            "32-byte aligned (WMMA tiles), is required");
+            "32-byte aligned (16-byte tile rows), is required");
     const std::int64_t rc = chunks_per_round(T, H, P, G, N);
     ssd::Round r{};
     r.x_stride = x_stride;
@@ -108,7 +121,7 @@ void ssd_scan_chunked(const float* x, std::int64_t x_stride, const float* delta,
     r.vec = N % 4 == 0 && P % 4 == 0 && bc_stride % 4 == 0 && x_stride % 4 == 0 && a16(x) &&
             a16(B) && a16(C);
     // Scratch sections in this order, each a multiple of 256 floats long (Pp * Np and Q * Q are):
-    // the WMMA tiles stored to and loaded from them stay 32-byte aligned.
+    // the 16-byte rows (cp.async, float4) and float2 stores into them stay aligned.
     r.states = scratch;
     r.cb = r.states + rc * H * r.Pp * r.Np;
     r.dA_end = r.cb + rc * G * ssd::kQ * ssd::kQ;
@@ -121,8 +134,12 @@ void ssd_scan_chunked(const float* x, std::int64_t x_stride, const float* delta,
         r.C = C + t0 * bc_stride;
         r.y = y + t0 * H * P;
         ssd::launch_chunk_cb(r, exact, stream);
-        ssd::launch_chunk_state(r, exact, stream);
-        ssd::launch_state_passing(r, stream);
+        if (state_chain()) {
+            ssd::launch_state_chain(r, exact, stream);
+        } else {
+            ssd::launch_chunk_state(r, exact, stream);
+            ssd::launch_state_passing(r, stream);
+        }
         ssd::launch_chunk_scan(r, exact, stream);
     }
 }

@@ -307,15 +307,15 @@ TEST(CudaScan, SsdScanChunkedMatchesCpu) {
 }
 
 // The chunked SSD's passes (C B^T per chunk and group, chunk states, the sequential pass over
-// them, the outputs) and its rounds of at most 16 chunks (1024 tokens), the state carried from
-// one round to the next:
-//   - the models' shape over 2 rounds exactly (2048), a round and one chunk (1088), 3 rounds with
-//     a partial last chunk (2200);
+// them, the outputs) and its rounds of at most 32 chunks (2048 tokens; STATESCOPE_SSD_ROUND_CHUNKS
+// may set fewer), the state carried from one round to the next:
+//   - the models' shape over 1 round exactly (2048), a round and one chunk (2112), 3 rounds with
+//     a partial last chunk (4200), and 1088, 2200 (2 and 3 rounds of 16 chunks);
 //   - G > 1 with 2 or 3 heads a group, N = 24 (N not a multiple of 16) and 64, P = 50 (element
 //     loads, rows 50..63 of the tile padding), P = 48 (the state's padded rows end inside the
 //     64-row tile), P = 80 (a second, mostly empty tile);
-//   - G = H = 8: the scratch sized without G holds fewer chunks a round (7), so 2000 tokens take
-//     5 rounds;
+//   - G = H = 8: the scratch sized without G holds fewer chunks a round (14; 7 with rounds of 16),
+//     so 2000 tokens take 3 rounds (5);
 //   - T < 64 and T not a multiple of 64 throughout, zero and random incoming state.
 TEST(CudaScan, SsdScanChunkedRoundsAndShapes) {
     STATESCOPE_REQUIRE_CUDA();
@@ -325,13 +325,45 @@ TEST(CudaScan, SsdScanChunkedRoundsAndShapes) {
         std::vector<std::int64_t> lengths;
     };
     const Run runs[] = {
-        {{0, 4, 64, 1, 128}, {1088, 2048, 2200}}, {{0, 6, 50, 3, 24}, {2, 63, 130, 1500}},
-        {{0, 6, 48, 2, 64}, {65, 1100}},          {{0, 3, 80, 3, 16}, {64, 700}},
+        {{0, 4, 64, 1, 128}, {1088, 2048, 2112, 2200, 4200}},
+        {{0, 6, 50, 3, 24}, {2, 63, 130, 1500}},
+        {{0, 6, 48, 2, 64}, {65, 1100}},
+        {{0, 3, 80, 3, 16}, {64, 700}},
         {{0, 8, 64, 8, 24}, {200, 2000}},
     };
     for (const Run& run : runs)
         for (std::int64_t T : run.lengths)
             for (bool zero_state : {true, false}) check_ssd_chunked(run.c, T, zero_state, rng);
+}
+
+// STATESCOPE_SSD_STATE=chain (ssd_chunked.cu): passes 2 and 3 as one kernel sequential over the
+// chunks, the state in registers. The shapes cover a partial 32-column slice of N (N = 24, 17 and
+// 48 padded), several slices (128, 256), P past one 64-row tile (80), G > 1, a partial last chunk
+// and several rounds (4200 tokens).
+TEST(CudaScan, SsdScanChunkedStateChain) {
+    STATESCOPE_REQUIRE_CUDA();
+    const char* was = std::getenv("STATESCOPE_SSD_STATE");
+    const std::string saved = was != nullptr ? was : "";
+    setenv("STATESCOPE_SSD_STATE", "chain", 1);
+    Rng rng(35);
+    struct Run {
+        SsdCase c;
+        std::vector<std::int64_t> lengths;
+    };
+    const Run runs[] = {
+        {{0, 4, 64, 1, 128}, {2, 65, 2200, 4200}},
+        {{0, 6, 50, 3, 24}, {63, 1500}},
+        {{0, 6, 40, 2, 17}, {130}},
+        {{0, 3, 80, 3, 48}, {700}},
+        {{0, 2, 64, 1, 256}, {1000}},
+    };
+    for (const Run& run : runs)
+        for (std::int64_t T : run.lengths)
+            for (bool zero_state : {true, false}) check_ssd_chunked(run.c, T, zero_state, rng);
+    if (was != nullptr)
+        setenv("STATESCOPE_SSD_STATE", saved.c_str(), 1);
+    else
+        unsetenv("STATESCOPE_SSD_STATE");
 }
 
 // A prompt of T tokens as T1 + (T - T1) in two calls leaves the same y and state as one call (the
