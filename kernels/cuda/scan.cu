@@ -352,7 +352,8 @@ bool selective_chunked(std::int64_t T, std::int64_t N) {
     return T > 1 && N <= kSelChunkedMaxN && prefill_path() != Path::Sequential;
 }
 bool ssd_chunked(std::int64_t T, std::int64_t N) {
-    return T > 1 && N <= kSsdChunkedMaxN && tensor_cores() && prefill_path() != Path::Sequential;
+    return T > 1 && N <= kSsdChunkedMaxN && tensor_cores() && prefill_path() != Path::Sequential &&
+           ssd_scan_chunked_fits(N);
 }
 
 }  // namespace

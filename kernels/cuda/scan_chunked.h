@@ -29,6 +29,10 @@ void selective_scan_chunked(const float* x, const float* delta, const float* A, 
 inline constexpr std::int64_t kSsdChunkedMaxN = 256;
 // exact = true: every fp32 operand split into two TF32 parts (3 products, ~fp32 accuracy);
 // false: one TF32 product (about 5e-4 relative per operand).
+// Whether every pass's block fits the device's shared memory per block at d_state N (the output
+// pass takes 104 KB at N = 128: over the 99 KB of sm_86 / sm_89, which then run the sequential
+// scan).
+bool ssd_scan_chunked_fits(std::int64_t N);
 std::size_t ssd_scan_chunked_scratch_bytes(std::int64_t T, std::int64_t H, std::int64_t P,
                                            std::int64_t N);
 void ssd_scan_chunked(const float* x, std::int64_t x_stride, const float* delta, const float* A,

@@ -41,6 +41,13 @@ struct Round {
     float* y;       // [T, H * P]
 };
 
+// Dynamic shared memory of each pass's block at padded d_state Np (the launchers ask for these; the
+// host checks them against the device's per-block limit before choosing the chunked path).
+std::size_t chunk_cb_smem_bytes(int Np);
+std::size_t chunk_state_smem_bytes(int Np);
+std::size_t state_chain_smem_bytes();
+std::size_t chunk_scan_smem_bytes(int Np);
+
 void launch_chunk_cb(const Round& r, bool exact, cudaStream_t stream);
 void launch_chunk_state(const Round& r, bool exact, cudaStream_t stream);
 void launch_state_passing(const Round& r, cudaStream_t stream);

@@ -77,7 +77,7 @@ __global__ void __launch_bounds__(128) ssd_chunk_cb_kernel(Round r) {
 template <bool kExact>
 void launch(const Round& r, cudaStream_t stream) {
     static std::size_t smem_set = 0;
-    const std::size_t smem = std::size_t(2 * 16 * (r.Np + kPad) + 4 * 256) * sizeof(float);
+    const std::size_t smem = chunk_cb_smem_bytes(r.Np);
     allow_smem(ssd_chunk_cb_kernel<kExact>, smem, smem_set, "cudaFuncSetAttribute (ssd_chunk_cb)");
     const dim3 grid(10, static_cast<unsigned>(chunks_of(r.T)), static_cast<unsigned>(r.G));
     ssd_chunk_cb_kernel<kExact><<<grid, 128, smem, stream>>>(r);
@@ -85,6 +85,10 @@ void launch(const Round& r, cudaStream_t stream) {
 }
 
 }  // namespace
+
+std::size_t chunk_cb_smem_bytes(int Np) {
+    return std::size_t(2 * 16 * (Np + kPad) + 4 * 256) * sizeof(float);
+}
 
 void launch_chunk_cb(const Round& r, bool exact, cudaStream_t stream) {
     if (exact)

@@ -150,9 +150,7 @@ __global__ void __launch_bounds__(kThreads, 2) ssd_chunk_scan_kernel(Round r) {
 template <bool kExact>
 void launch(const Round& r, cudaStream_t stream) {
     static std::size_t smem_set = 0;
-    const std::size_t smem =
-        std::size_t((kQ + kPt) * (r.Np + kPad) + kQ * (kQ + kPad) + kQ * (kPt + 8) + 3 * kQ) *
-        sizeof(float);
+    const std::size_t smem = chunk_scan_smem_bytes(r.Np);
     allow_smem(ssd_chunk_scan_kernel<kExact>, smem, smem_set,
                "cudaFuncSetAttribute (ssd_chunk_scan)");
     const dim3 grid(blocks_for(r.P, kPt), static_cast<unsigned>(r.H),
@@ -162,6 +160,11 @@ void launch(const Round& r, cudaStream_t stream) {
 }
 
 }  // namespace
+
+std::size_t chunk_scan_smem_bytes(int Np) {
+    return std::size_t((kQ + kPt) * (Np + kPad) + kQ * (kQ + kPad) + kQ * (kPt + 8) + 3 * kQ) *
+           sizeof(float);
+}
 
 void launch_chunk_scan(const Round& r, bool exact, cudaStream_t stream) {
     if (exact)

@@ -288,8 +288,7 @@ __global__ void __launch_bounds__(128) ssd_state_chain_kernel(Round r) {
 template <bool kExact>
 void launch_chain(const Round& r, cudaStream_t stream) {
     static std::size_t smem_set = 0;
-    const std::size_t smem =
-        std::size_t(2 * (kQ * (kPt + 8) + kQ * (kChainN + 8) + 2 * kQ)) * sizeof(float);
+    const std::size_t smem = state_chain_smem_bytes();
     allow_smem(ssd_state_chain_kernel<kExact>, smem, smem_set,
                "cudaFuncSetAttribute (ssd_state_chain)");
     const dim3 grid(blocks_for(r.Np, kChainN), blocks_for(r.P, kPt), static_cast<unsigned>(r.H));
@@ -300,7 +299,7 @@ void launch_chain(const Round& r, cudaStream_t stream) {
 template <bool kExact>
 void launch_state(const Round& r, cudaStream_t stream) {
     static std::size_t smem_set = 0;
-    const std::size_t smem = std::size_t(kQ * (kPt + 8) + kQ * (r.Np + 8) + 2 * kQ) * sizeof(float);
+    const std::size_t smem = chunk_state_smem_bytes(r.Np);
     allow_smem(ssd_chunk_state_kernel<kExact>, smem, smem_set,
                "cudaFuncSetAttribute (ssd_chunk_state)");
     const dim3 grid(blocks_for(r.P, kPt), static_cast<unsigned>(r.H),
@@ -310,6 +309,13 @@ void launch_state(const Round& r, cudaStream_t stream) {
 }
 
 }  // namespace
+
+std::size_t chunk_state_smem_bytes(int Np) {
+    return std::size_t(kQ * (kPt + 8) + kQ * (Np + 8) + 2 * kQ) * sizeof(float);
+}
+std::size_t state_chain_smem_bytes() {
+    return std::size_t(2 * (kQ * (kPt + 8) + kQ * (kChainN + 8) + 2 * kQ)) * sizeof(float);
+}
 
 void launch_chunk_state(const Round& r, bool exact, cudaStream_t stream) {
     if (exact)

@@ -81,6 +81,20 @@ std::int64_t chunks_per_round(std::int64_t T, std::int64_t H, std::int64_t P, st
 
 }  // namespace
 
+bool ssd_scan_chunked_fits(std::int64_t N) {
+    static const int limit = [] {
+        int dev = 0, bytes = 0;
+        cudaGetDevice(&dev);
+        cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
+        return bytes;
+    }();
+    const int Np = ssd::pad16(N);
+    const std::size_t need =
+        std::max({ssd::chunk_cb_smem_bytes(Np), ssd::chunk_state_smem_bytes(Np),
+                  ssd::state_chain_smem_bytes(), ssd::chunk_scan_smem_bytes(Np)});
+    return need <= std::size_t(limit);
+}
+
 std::size_t ssd_scan_chunked_scratch_bytes(std::int64_t T, std::int64_t H, std::int64_t P,
                                            std::int64_t N) {
     if (T <= 0) return 0;
