@@ -549,14 +549,20 @@ void CudaBackend::attention(const float* q, std::int64_t q_stride, const float* 
                             std::int64_t n_heads, std::int64_t n_kv_heads, std::int64_t head_dim,
                             float scale, std::int64_t window, float* out, std::int64_t out_stride) {
     if (T == 0) return;
-    const int splits = attention_splits(T, pos0, n_heads, n_kv_heads, window, sm_count_);
-    float* partials = nullptr;
-    if (splits > 1)
-        partials = static_cast<float*>(
-            scratch(attn_partials_,
-                    attention_partial_floats(T, n_heads, head_dim, splits) * sizeof(float)));
+    const SplitK sk = attention_split_k(T, pos0, n_heads, n_kv_heads, head_dim, window);
     cuda::attention(q, q_stride, k, v, kv_stride, T, pos0, n_heads, n_kv_heads, head_dim, scale,
-                    window, out, out_stride, splits, partials, stream_);
+                    window, out, out_stride, sk.splits, sk.partials, stream_);
+}
+CudaBackend::SplitK CudaBackend::attention_split_k(std::int64_t T, std::int64_t pos0,
+                                                   std::int64_t n_heads, std::int64_t n_kv_heads,
+                                                   std::int64_t head_dim, std::int64_t window) {
+    SplitK sk;
+    sk.splits = attention_splits(T, pos0, n_heads, n_kv_heads, window, sm_count_);
+    if (sk.splits > 1)
+        sk.partials = static_cast<float*>(
+            scratch(attn_partials_,
+                    attention_partial_floats(T, n_heads, head_dim, sk.splits) * sizeof(float)));
+    return sk;
 }
 void CudaBackend::moe_route(const float* logits, std::int64_t T, std::int64_t E, std::int64_t k,
                             RouterScoring scoring, const float* correction_bias,
@@ -635,14 +641,9 @@ void CudaBackend::attention_at(const float* q, std::int64_t q_stride, const floa
                                std::int64_t out_stride) {
     if (T == 0) return;
     const std::int64_t most_pos = std::max<std::int64_t>(max_keys - T, 0);
-    const int splits = attention_splits(T, most_pos, n_heads, n_kv_heads, window, sm_count_);
-    float* partials = nullptr;
-    if (splits > 1)
-        partials = static_cast<float*>(
-            scratch(attn_partials_,
-                    attention_partial_floats(T, n_heads, head_dim, splits) * sizeof(float)));
+    const SplitK sk = attention_split_k(T, most_pos, n_heads, n_kv_heads, head_dim, window);
     cuda::attention(q, q_stride, k, v, kv_stride, T, most_pos, n_heads, n_kv_heads, head_dim, scale,
-                    window, out, out_stride, splits, partials, stream_, pos0);
+                    window, out, out_stride, sk.splits, sk.partials, stream_, pos0);
 }
 void CudaBackend::moe_experts(const float* x, std::int64_t x_stride, std::int64_t T, std::int64_t k,
                               const std::int32_t* experts, const float* weights,

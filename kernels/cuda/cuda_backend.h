@@ -153,6 +153,14 @@ class CudaBackend final : public Backend {
   private:
     void lt_matmul(const float* x, std::int64_t x_stride, std::int64_t T, const Weight& W, float* y,
                    std::int64_t y_stride);
+    // attention()'s and attention_at()'s split-K: the split count for T rows at pos0 and the
+    // partials scratch it needs (null for one split).
+    struct SplitK {
+        int splits = 1;
+        float* partials = nullptr;
+    };
+    SplitK attention_split_k(std::int64_t T, std::int64_t pos0, std::int64_t n_heads,
+                             std::int64_t n_kv_heads, std::int64_t head_dim, std::int64_t window);
     // Grows `buf` to at least `bytes` (prefill only: decode sizes never grow it); each move
     // counts in scratch_generation_.
     void* scratch(std::unique_ptr<Buffer>& buf, std::size_t bytes);

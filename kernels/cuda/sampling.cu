@@ -123,9 +123,7 @@ __global__ void pick_kernel(const float* __restrict__ key, const std::int32_t* _
     *out = id[truncate_and_draw(e, cum, n, min_p, top_p, u)];
 }
 
-}  // namespace
-
-std::size_t sample_scratch_bytes(std::int64_t V) {
+std::size_t scratch_bytes_for(std::int64_t V) {
     const int n = static_cast<int>(V);
     std::size_t sort_bytes = 0, scan_bytes = 0;
     check(cub::DeviceRadixSort::SortPairsDescending(
@@ -139,6 +137,23 @@ std::size_t sample_scratch_bytes(std::int64_t V) {
     // keys, ranked keys, ids, ranked ids (4 B each); e, cum (8 B each); CUB's temporary storage
     return 4 * up(std::size_t(V) * 4) + 2 * up(std::size_t(V) * 8) +
            up(std::max(sort_bytes, scan_bytes));
+}
+
+}  // namespace
+
+// Asked of CUB once per device and vocabulary size (each decode step asks again with the same).
+std::size_t sample_scratch_bytes(std::int64_t V) {
+    thread_local int last_device = -1;
+    thread_local std::int64_t last_V = -1;
+    thread_local std::size_t last_bytes = 0;
+    int device = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    if (device != last_device || V != last_V) {
+        last_bytes = scratch_bytes_for(V);
+        last_device = device;
+        last_V = V;
+    }
+    return last_bytes;
 }
 
 void sample_row(const float* x, std::int64_t V, const SampleParams& p, const std::int32_t* pen,

@@ -123,78 +123,64 @@ TEST(CudaStepRows, SelectiveScanRowsMatchesCpu) {
     }
 }
 
+struct SsdRowsCase {
+    std::int64_t rows, H, P, G, N;
+};
+
+// Four steps of ssd_scan_rows on both backends, x | B | C in one conv output row per sequence as
+// the Mamba-2 mixer lays them out (B at b_off, rows x_stride apart), each row's state its own
+// allocation; y starts as NaN so every element must be written.
+void check_ssd_rows(const SsdRowsCase& c, std::int64_t b_off, std::int64_t x_stride,
+                    const std::string& label, Rng& rng) {
+    const std::int64_t HP = c.H * c.P, GN = c.G * c.N;
+    std::vector<float> A(std::size_t(c.H));
+    for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
+    const std::vector<float> D = rng.vec(std::size_t(c.H));
+    Dev dA(A), dD(D);
+    RowStates st(c.rows, std::size_t(HP * c.N), rng);
+    constexpr int kSteps = 4;
+    for (int step = 0; step < kSteps; ++step) {
+        const std::vector<float> xbc = rng.vec(std::size_t(c.rows * x_stride), -2.0f, 2.0f);
+        const std::vector<float> delta = rng.vec(std::size_t(c.rows * c.H), 0.001f, 0.5f);
+        std::vector<float> want(std::size_t(c.rows * HP));
+        cpu().ssd_scan_rows(xbc.data(), x_stride, delta.data(), A.data(), xbc.data() + b_off,
+                            xbc.data() + b_off + GN, x_stride, D.data(), c.rows, c.H, c.P, c.G, c.N,
+                            st.host_ptrs().data(), want.data());
+        Dev dxbc(xbc), ddelta(delta), dy(std::vector<float>(want.size(), std::nanf("")));
+        cuda().ssd_scan_rows(dxbc.get(), x_stride, ddelta.get(), dA.get(), dxbc.get() + b_off,
+                             dxbc.get() + b_off + GN, x_stride, dD.get(), c.rows, c.H, c.P, c.G,
+                             c.N, st.dev_ptrs().data(), dy.get());
+        const std::string what = label + " rows=" + sz(c.rows) + " H=" + sz(c.H) + " P=" + sz(c.P) +
+                                 " G=" + sz(c.G) + " N=" + sz(c.N) + " step " + sz(step);
+        expect_near_cpu(dy.host(), want, scan_tol(kSteps), 1.0, what);
+        st.expect_near(scan_tol(kSteps), 1.0, what);
+    }
+}
+
+// B right after x (x_stride HP + 2GN + 3): rows of B and C off the 16-byte grid, the sequential
+// step kernel.
 TEST(CudaStepRows, SsdScanRowsMatchesCpu) {
     STATESCOPE_REQUIRE_CUDA();
     Rng rng(43);
-    struct Case {
-        std::int64_t rows, H, P, G, N;
-    };
-    for (Case c : {Case{1, 3, 5, 1, 16}, Case{5, 8, 16, 2, 128}, Case{16, 24, 64, 1, 128},
-                   Case{2, 4, 64, 4, 33}}) {
-        const std::int64_t HP = c.H * c.P, GN = c.G * c.N, x_stride = HP + 2 * GN + 3;
-        std::vector<float> A(std::size_t(c.H));
-        for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
-        const std::vector<float> D = rng.vec(std::size_t(c.H));
-        Dev dA(A), dD(D);
-        RowStates st(c.rows, std::size_t(HP * c.N), rng);
-        constexpr int kSteps = 4;
-        for (int step = 0; step < kSteps; ++step) {
-            // x, B, C in one conv output row as the Mamba-2 mixer lays them out.
-            const std::vector<float> xbc = rng.vec(std::size_t(c.rows * x_stride), -2.0f, 2.0f);
-            const std::vector<float> delta = rng.vec(std::size_t(c.rows * c.H), 0.001f, 0.5f);
-            std::vector<float> want(std::size_t(c.rows * HP));
-            cpu().ssd_scan_rows(xbc.data(), x_stride, delta.data(), A.data(), xbc.data() + HP,
-                                xbc.data() + HP + GN, x_stride, D.data(), c.rows, c.H, c.P, c.G,
-                                c.N, st.host_ptrs().data(), want.data());
-            Dev dxbc(xbc), ddelta(delta), dy(std::vector<float>(want.size(), std::nanf("")));
-            cuda().ssd_scan_rows(dxbc.get(), x_stride, ddelta.get(), dA.get(), dxbc.get() + HP,
-                                 dxbc.get() + HP + GN, x_stride, dD.get(), c.rows, c.H, c.P, c.G,
-                                 c.N, st.dev_ptrs().data(), dy.get());
-            const std::string what = "ssd_scan_rows rows=" + sz(c.rows) + " H=" + sz(c.H) +
-                                     " P=" + sz(c.P) + " G=" + sz(c.G) + " N=" + sz(c.N) +
-                                     " step " + sz(step);
-            expect_near_cpu(dy.host(), want, scan_tol(kSteps), 1.0, what);
-            st.expect_near(scan_tol(kSteps), 1.0, what);
-        }
+    for (SsdRowsCase c : {SsdRowsCase{1, 3, 5, 1, 16}, SsdRowsCase{5, 8, 16, 2, 128},
+                          SsdRowsCase{16, 24, 64, 1, 128}, SsdRowsCase{2, 4, 64, 4, 33}}) {
+        const std::int64_t HP = c.H * c.P, GN = c.G * c.N;
+        check_ssd_rows(c, HP, HP + 2 * GN + 3, "ssd_scan_rows", rng);
     }
 }
 
 // The vectorised SSD step (scan.cu) on batched rows: B and C 16-byte aligned in every row (x_stride
-// a multiple of 4 floats), each row's state its own allocation; mamba2-2.7b's heads (80 x 64,
-// N = 128) and odd shapes (head_dim 50, d_state 16 / 36 / 64, two groups, 15 rows of state).
+// a multiple of 4 floats); mamba2-2.7b's heads (80 x 64, N = 128) and odd shapes (head_dim 50,
+// d_state 16 / 36 / 64, two groups, 17 rows of state).
 TEST(CudaStepRows, SsdScanRowsVectorisedStepMatchesCpu) {
     STATESCOPE_REQUIRE_CUDA();
     Rng rng(45);
-    struct Case {
-        std::int64_t rows, H, P, G, N;
-    };
-    for (Case c : {Case{4, 80, 64, 1, 128}, Case{3, 7, 50, 1, 64}, Case{5, 6, 64, 2, 16},
-                   Case{2, 3, 5, 1, 36}, Case{17, 4, 64, 1, 128}}) {
+    for (SsdRowsCase c : {SsdRowsCase{4, 80, 64, 1, 128}, SsdRowsCase{3, 7, 50, 1, 64},
+                          SsdRowsCase{5, 6, 64, 2, 16}, SsdRowsCase{2, 3, 5, 1, 36},
+                          SsdRowsCase{17, 4, 64, 1, 128}}) {
         const std::int64_t HP = c.H * c.P, GN = c.G * c.N;
-        const std::int64_t b_off = (HP + 3) / 4 * 4, x_stride = b_off + 2 * GN + 4;
-        std::vector<float> A(std::size_t(c.H));
-        for (auto& a : A) a = -std::exp(rng.uniform(-1.0f, 2.5f));
-        const std::vector<float> D = rng.vec(std::size_t(c.H));
-        Dev dA(A), dD(D);
-        RowStates st(c.rows, std::size_t(HP * c.N), rng);
-        constexpr int kSteps = 4;
-        for (int step = 0; step < kSteps; ++step) {
-            const std::vector<float> xbc = rng.vec(std::size_t(c.rows * x_stride), -2.0f, 2.0f);
-            const std::vector<float> delta = rng.vec(std::size_t(c.rows * c.H), 0.001f, 0.5f);
-            std::vector<float> want(std::size_t(c.rows * HP));
-            cpu().ssd_scan_rows(xbc.data(), x_stride, delta.data(), A.data(), xbc.data() + b_off,
-                                xbc.data() + b_off + GN, x_stride, D.data(), c.rows, c.H, c.P, c.G,
-                                c.N, st.host_ptrs().data(), want.data());
-            Dev dxbc(xbc), ddelta(delta), dy(std::vector<float>(want.size(), std::nanf("")));
-            cuda().ssd_scan_rows(dxbc.get(), x_stride, ddelta.get(), dA.get(), dxbc.get() + b_off,
-                                 dxbc.get() + b_off + GN, x_stride, dD.get(), c.rows, c.H, c.P, c.G,
-                                 c.N, st.dev_ptrs().data(), dy.get());
-            const std::string what = "ssd_scan_rows (vectorised) rows=" + sz(c.rows) +
-                                     " H=" + sz(c.H) + " P=" + sz(c.P) + " G=" + sz(c.G) +
-                                     " N=" + sz(c.N) + " step " + sz(step);
-            expect_near_cpu(dy.host(), want, scan_tol(kSteps), 1.0, what);
-            st.expect_near(scan_tol(kSteps), 1.0, what);
-        }
+        const std::int64_t b_off = (HP + 3) / 4 * 4;
+        check_ssd_rows(c, b_off, b_off + 2 * GN + 4, "ssd_scan_rows (vectorised)", rng);
     }
 }
 
